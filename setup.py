@@ -1,0 +1,44 @@
+"""Declares the compiled extension; all metadata lives in pyproject.toml.
+
+Build switches (environment variables, read at build time):
+  FASTPROP_DEBUG_CHECKS=1  turn Cython's bounds, wraparound and initialisation checks back on
+  FASTPROP_NATIVE=1        compile with -march=native (never for wheels you share)
+  FASTPROP_OPENMP=0        build without OpenMP even where the compiler supports it
+"""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+
+def _flag(name):
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+debug_checks = _flag("FASTPROP_DEBUG_CHECKS")
+
+compile_args = ["-O3", "-fno-math-errno"]
+if _flag("FASTPROP_NATIVE"):
+    compile_args.append("-march=native")
+
+extensions = [
+    Extension(
+        "fastprop._kernels",
+        sources=["src/fastprop/_kernels.pyx"],
+        extra_compile_args=compile_args,
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": debug_checks,
+            "wraparound": debug_checks,
+            "initializedcheck": debug_checks,
+            "cdivision": not debug_checks,
+            "embedsignature": True,
+        },
+    ),
+)
