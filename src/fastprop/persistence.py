@@ -1,15 +1,263 @@
-"""``Network.save`` / ``fastprop.load``: versioned ``.npz``, no pickle, atomic writes."""
+"""``Network.save`` / ``fastprop.load``: a versioned ``.npz``, no pickle, atomic writes.
+
+A model file is an uncompressed NumPy ``.npz`` archive holding:
+
+* ``format``: the string ``"fastprop-network"``, ``format_version``: ``1``;
+* ``sizes`` (int64, input first), ``loss`` (``"sse"``/``"mse"``), ``dtype``
+  (``"float32"``/``"float64"``);
+* ``W1`` … ``WL`` shaped ``(n_out, n_in)`` and ``b1`` … ``bL`` shaped
+  ``(n_out,)``, in that dtype;
+* optionally ``input_names`` and ``output_names`` (strings, one per input and
+  output neuron), written by ``fastprop train`` so that ``fastprop predict`` can
+  find its columns.
+
+Every array is a plain number or string array, read with ``allow_pickle=False``:
+loading a file never runs code.
+"""
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_NAME = "fastprop-network"
+FORMAT_VERSION = 1
+_DTYPES = ("float32", "float64")
+_HEADER_KEYS = ("format", "format_version", "sizes", "loss", "dtype")
+_NAME_KEYS = ("input_names", "output_names")
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: its message names the file and the problem."""
 
 
-def save_network(net, path):
-    """Write ``net`` to ``path`` as a ``.npz`` file."""
-    raise NotImplementedError("fastprop.persistence.save_network is being written")
+def validate_save_path(path) -> Path:
+    """Return ``path`` as a Path if a model can be written there; raise a clear error otherwise."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    target = Path(path)
+    if str(path) == "" or target.name in ("", ".", ".."):
+        raise ValueError(f"path {str(path)!r} does not name a file")
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot save the model to {str(target)!r}: it is a directory")
+    parent = target.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            f"cannot save the model to {str(target)!r}: directory {str(parent)!r} does not exist"
+        )
+    return target
+
+
+def _model_arrays(net, input_names=None, output_names=None):
+    sizes = np.asarray(net.sizes, dtype=np.int64)
+    dtype = np.dtype(net.dtype)
+    if dtype.name not in _DTYPES:
+        raise TypeError(f"cannot save a network of dtype {dtype}; expected float32 or float64")
+    arrays = {
+        "format": np.str_(FORMAT_NAME),
+        "format_version": np.int64(FORMAT_VERSION),
+        "sizes": sizes,
+        "loss": np.str_(net.loss),
+        "dtype": np.str_(dtype.name),
+    }
+    for layer, (weight, bias) in enumerate(zip(net.weights, net.biases), start=1):
+        arrays[f"W{layer}"] = np.ascontiguousarray(weight, dtype=dtype)
+        arrays[f"b{layer}"] = np.ascontiguousarray(bias, dtype=dtype)
+    for key, names, count in (("input_names", input_names, sizes[0]),
+                              ("output_names", output_names, sizes[-1])):
+        if names is None:
+            continue
+        names = [str(name) for name in names]
+        if len(names) != count:
+            raise ValueError(f"{key} has {len(names)} names for {count} neurons")
+        arrays[key] = np.array(names, dtype=np.str_)
+    return arrays
+
+
+def save_network(net, path, *, input_names=None, output_names=None) -> None:
+    """Write ``net`` to ``path`` (the exact name given; no suffix is added).
+
+    The file is written to a temporary file in the same directory and renamed
+    into place, so an interrupted or failed save leaves any old file intact.
+    """
+    target = validate_save_path(path)
+    arrays = _model_arrays(net, input_names, output_names)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, _new_file_mode(target))
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _sync_directory(target.parent)
+
+
+def _new_file_mode(target: Path) -> int:
+    """Keep an overwritten file's permissions; give a new file the usual umask-based ones."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable where the platform allows it (POSIX)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def load(path):
-    """Read a network written by ``Network.save``."""
-    raise NotImplementedError("fastprop.load is being written")
+    """Read a network written by ``Network.save``; raise ModelFileError for a bad file."""
+    return load_with_names(path)[0]
+
+
+def load_with_names(path):
+    """Read a model file: ``(network, input_names or None, output_names or None)``."""
+    from .network import Network
+
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    name = str(path)
+    arrays = _read_arrays(path, name)
+    sizes, loss, dtype = _check_header(arrays, name)
+    weights, biases = _check_parameters(arrays, name, sizes, dtype)
+    names = [_check_names(arrays, name, key, count)
+             for key, count in (("input_names", sizes[0]), ("output_names", sizes[-1]))]
+    unexpected = sorted(set(arrays) - set(_HEADER_KEYS) - set(_NAME_KEYS)
+                        - {f"{kind}{layer}" for kind in "Wb" for layer in range(1, len(sizes))})
+    if unexpected:
+        raise ModelFileError(f"{name}: unexpected arrays {', '.join(unexpected)} "
+                             f"for a {_sizes_text(sizes)} network")
+    try:
+        network = Network.from_weights(weights, biases, loss=loss, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{name}: {error}") from error
+    return network, names[0], names[1]
+
+
+def _read_arrays(path, name):
+    with open(path, "rb") as stream:  # a missing file raises FileNotFoundError as usual
+        magic = stream.read(len(_ZIP_MAGIC))
+    if len(magic) == 0:
+        raise ModelFileError(f"{name}: the file is empty, not a fastprop model file")
+    if magic != _ZIP_MAGIC:
+        raise ModelFileError(f"{name}: not a fastprop model file (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            # Check the marker before reading anything else from a possibly foreign archive.
+            keys = ["format"] + [key for key in archive.files if key != "format"]
+            arrays = {}
+            for key in keys:
+                if key not in archive.files:
+                    raise ModelFileError(f"{name}: not a fastprop model file (an .npz "
+                                         "archive without fastprop's 'format' entry)")
+                value = archive[key]
+                if not isinstance(value, np.ndarray):
+                    raise ModelFileError(f"{name}: entry {key!r} is not a NumPy array")
+                arrays[key] = value
+                if key == "format":
+                    _check_format(arrays, name)
+            return arrays
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise ModelFileError(
+                f"{name}: holds pickled (object) data, which fastprop never writes "
+                "and refuses to load") from error
+        raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
+
+
+def _sizes_text(sizes):
+    return "-".join(str(size) for size in sizes)
+
+
+def _scalar_string(arrays, name, key):
+    value = arrays[key]
+    if value.ndim != 0 or value.dtype.kind != "U":
+        raise ModelFileError(f"{name}: '{key}' must be a string, got an array of "
+                             f"dtype {value.dtype} and shape {value.shape}")
+    return str(value)
+
+
+def _check_format(arrays, name):
+    value = arrays["format"]
+    if value.ndim != 0 or value.dtype.kind != "U" or str(value) != FORMAT_NAME:
+        raise ModelFileError(f"{name}: not a fastprop model file "
+                             f"(its 'format' entry is not {FORMAT_NAME!r})")
+
+
+def _check_header(arrays, name):
+    missing = [key for key in _HEADER_KEYS if key not in arrays]
+    if missing:
+        raise ModelFileError(f"{name}: incomplete model file, missing {', '.join(missing)}")
+    version = arrays["format_version"]
+    if version.ndim != 0 or version.dtype.kind not in "iu":
+        raise ModelFileError(f"{name}: 'format_version' must be an integer")
+    if int(version) != FORMAT_VERSION:
+        newer = " (written by a newer fastprop)" if int(version) > FORMAT_VERSION else ""
+        raise ModelFileError(f"{name}: unsupported format version {int(version)}{newer}; "
+                             f"this fastprop reads version {FORMAT_VERSION}")
+    sizes = arrays["sizes"]
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 2 or (sizes < 1).any():
+        raise ModelFileError(f"{name}: 'sizes' must list at least two positive layer sizes, "
+                             f"got {sizes.tolist()!r}")
+    dtype = _scalar_string(arrays, name, "dtype")
+    if dtype not in _DTYPES:
+        raise ModelFileError(f"{name}: unsupported dtype {dtype!r}; expected float32 or float64")
+    loss = _scalar_string(arrays, name, "loss")
+    return [int(size) for size in sizes], loss, np.dtype(dtype)
+
+
+def _check_parameters(arrays, name, sizes, dtype):
+    weights, biases = [], []
+    for layer in range(1, len(sizes)):
+        for key, shape, into in ((f"W{layer}", (sizes[layer], sizes[layer - 1]), weights),
+                                 (f"b{layer}", (sizes[layer],), biases)):
+            if key not in arrays:
+                raise ModelFileError(f"{name}: missing array {key} of a "
+                                     f"{_sizes_text(sizes)} network")
+            array = arrays[key]
+            if array.shape != shape:
+                raise ModelFileError(f"{name}: array {key} has shape {array.shape}, but a "
+                                     f"{_sizes_text(sizes)} network needs {shape}")
+            if array.dtype != dtype:
+                raise ModelFileError(f"{name}: array {key} has dtype {array.dtype}, "
+                                     f"but the file says {dtype}")
+            if not np.isfinite(array).all():
+                raise ModelFileError(f"{name}: array {key} holds non-finite values")
+            into.append(array)
+    return weights, biases
+
+
+def _check_names(arrays, name, key, count):
+    if key not in arrays:
+        return None
+    names = arrays[key]
+    if names.ndim != 1 or names.dtype.kind != "U" or len(names) != count:
+        raise ModelFileError(f"{name}: '{key}' must hold {count} strings, "
+                             f"got dtype {names.dtype} and shape {names.shape}")
+    return [str(item) for item in names]
