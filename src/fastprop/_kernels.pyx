@@ -1,0 +1,739 @@
+# cython: language_level=3
+"""Compiled kernels for dense sigmoid networks trained by backpropagation.
+
+Design
+------
+* Two kinds of function live here. The ``cdef ... noexcept nogil`` kernels check
+  nothing: they take raw pointers and sizes, run without the GIL and never
+  allocate. The ``def`` wrappers at the bottom are the only way in from Python:
+  they check dtype, shape, contiguity and writability, then call the kernels in
+  ``with nogil:`` blocks. ``fastprop.network`` validates the user's data (ranks,
+  widths, finiteness) before it calls the wrappers.
+* The caller allocates every buffer and passes it in; a kernel writes only into
+  the outputs it is given. ``train_epochs`` runs whole epochs of minibatch
+  gradient descent on a workspace that ``fastprop.network`` allocates once per
+  ``fit``: nothing is allocated per step, and the training set is never copied
+  (minibatches are gathered row by row from it when the order is shuffled, and
+  read in place when it is not).
+* Every 2-D buffer is C-contiguous (row-major), samples are rows, weights are
+  ``(n_out, n_in)``. BLAS is column-major: it sees a row-major ``(r, c)`` matrix as
+  its ``(c, r)`` transpose, which is how the ``_matmul_*`` helpers below map
+  row-major products onto ``?gemm``.
+* Products with enough multiply-adds go to the BLAS GEMM of
+  ``scipy.linalg.cython_blas`` (the BLAS SciPy ships; nothing is linked at build
+  time); smaller ones run in plain loops, where a BLAS call costs more than it
+  saves. Elementwise work (bias, sigmoid, sigmoid') is fused into one pass over
+  the product's output.
+* One fused ``floating`` type covers float32 and float64. Losses are accumulated
+  in double precision for both.
+"""
+from cython cimport floating
+from libc.math cimport exp, expf, fabs, fabsf, isfinite
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+import numpy as np
+
+# Below this many multiply-adds a product runs in the plain loops; from it on,
+# in BLAS GEMM. Measured on the project's 2-core machine (see benchmarks/):
+# a GEMM call costs about a microsecond of fixed overhead.
+cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = 4096
+
+
+def blas_min_multiply_adds():
+    """The product size (m * n * k multiply-adds) from which BLAS GEMM is used."""
+    return BLAS_MIN_MULTIPLY_ADDS
+
+
+def set_blas_min_multiply_adds(Py_ssize_t value):
+    """Change the loop/BLAS crossover (for measuring it; 0 sends every product to BLAS)."""
+    global BLAS_MIN_MULTIPLY_ADDS
+    if value < 0:
+        raise ValueError(f"value must be >= 0, got {value}")
+    BLAS_MIN_MULTIPLY_ADDS = value
+
+
+# ---------------------------------------------------------------------------
+# Elementwise pieces
+# ---------------------------------------------------------------------------
+
+cdef inline floating _sigmoid(floating z) noexcept nogil:
+    """sigmoid(z) = 1 / (1 + exp(-z))"""
+    # exp is only ever taken of -|z| <= 0, so it cannot overflow: the result is
+    # finite and in [0, 1] for every finite z (|z| up to the largest double or
+    # float), and for z < 0 the form e / (1 + e) keeps full relative precision
+    # where 1 - 1/(1 + exp(-z)) would cancel.
+    cdef floating e, s
+    if floating is float:
+        e = expf(-fabsf(z))
+    else:
+        e = exp(-fabs(z))
+    s = 1 / (1 + e)
+    return s if z >= 0 else e * s
+
+
+cdef void _sigmoid_array(const floating* z, floating* out, Py_ssize_t size) noexcept nogil:
+    """out := sigmoid(z)"""
+    cdef Py_ssize_t i
+    for i in range(size):
+        out[i] = _sigmoid(z[i])
+
+
+cdef void _add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """Z := sigmoid(Z + b), in place, b broadcast over rows"""
+    cdef Py_ssize_t r, j
+    cdef floating* row
+    for r in range(rows):
+        row = Z + r * cols
+        for j in range(cols):
+            row[j] = _sigmoid(row[j] + b[j])
+
+
+cdef void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t size) noexcept nogil:
+    """D := D * A * (1 - A)"""
+    # sigma'(z) is taken from the layer's output a = sigma(z) as a * (1 - a), as
+    # the seeds do: no z is stored and no second exp is evaluated.
+    cdef Py_ssize_t i
+    for i in range(size):
+        D[i] = D[i] * (A[i] * (1 - A[i]))
+
+
+cdef bint _all_finite(const floating* values, Py_ssize_t size) noexcept nogil:
+    """all(isfinite(values))"""
+    cdef Py_ssize_t i
+    for i in range(size):
+        if not isfinite(values[i]):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Row-major products: BLAS GEMM for large ones, loops for small ones
+# ---------------------------------------------------------------------------
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k,
+                       floating alpha, const floating* a, int lda,
+                       const floating* b, int ldb,
+                       floating beta, floating* c, int ldc) noexcept nogil:
+    """Column-major c := alpha * op(a) @ op(b) + beta * c"""
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*> a, &lda,
+              <float*> b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*> a, &lda,
+              <double*> b, &ldb, &beta, c, &ldc)
+
+
+cdef void _matmul_a_bt(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       const floating* A, const floating* B, floating* C) noexcept nogil:
+    """C (m, n) := A (m, k) @ B (n, k).T"""
+    cdef Py_ssize_t r, j, p
+    cdef floating total
+    cdef const floating* a_row
+    cdef const floating* b_row
+    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
+        _gemm(c'T', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> k,
+              A, <int> k, <floating> 0, C, <int> n)
+        return
+    for r in range(m):
+        a_row = A + r * k
+        for j in range(n):
+            b_row = B + j * k
+            total = 0
+            for p in range(k):
+                total = total + a_row[p] * b_row[p]
+            C[r * n + j] = total
+
+
+cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                      const floating* A, const floating* B, floating* C) noexcept nogil:
+    """C (m, n) := A (m, k) @ B (k, n)"""
+    cdef Py_ssize_t r, j, p
+    cdef floating a_value
+    cdef floating* c_row
+    cdef const floating* b_row
+    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
+        _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
+              A, <int> k, <floating> 0, C, <int> n)
+        return
+    for r in range(m):
+        c_row = C + r * n
+        for j in range(n):
+            c_row[j] = 0
+        for p in range(k):
+            a_value = A[r * k + p]
+            b_row = B + p * n
+            for j in range(n):
+                c_row[j] = c_row[j] + a_value * b_row[j]
+
+
+cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha,
+                                  const floating* A, const floating* B,
+                                  floating beta, floating* C) noexcept nogil:
+    """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
+    cdef Py_ssize_t i, j, p
+    cdef floating total
+    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
+        _gemm(c'N', c'T', <int> n, <int> m, <int> k, alpha, B, <int> n,
+              A, <int> m, beta, C, <int> n)
+        return
+    # Sum over the batch first, then scale and add: the same order of operations
+    # as the textbook's W := W - lr * (delta.T @ A_prev).
+    for i in range(m):
+        for j in range(n):
+            total = 0
+            for p in range(k):
+                total = total + A[p * m + i] * B[p * n + j]
+            if beta == 0:
+                C[i * n + j] = alpha * total
+            else:
+                C[i * n + j] = C[i * n + j] + alpha * total
+
+
+cdef void _column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alpha,
+                                  const floating* D, floating beta, floating* out) noexcept nogil:
+    """out (cols,) := alpha * D.sum(0) + beta * out, beta 0 or 1"""
+    cdef Py_ssize_t r, j
+    cdef floating total
+    for j in range(cols):
+        total = 0
+        for r in range(rows):
+            total = total + D[r * cols + j]
+        if beta == 0:
+            out[j] = alpha * total
+        else:
+            out[j] = out[j] + alpha * total
+
+
+# ---------------------------------------------------------------------------
+# The backpropagation steps
+# ---------------------------------------------------------------------------
+
+cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
+                                 const floating* A_in, const floating* W, const floating* b,
+                                 floating* A_out) noexcept nogil:
+    """A_out := sigmoid(A_in @ W.T + b)"""
+    _matmul_a_bt(rows, n_out, n_in, A_in, W, A_out)
+    _add_bias_sigmoid(A_out, b, rows, n_out)
+
+
+cdef double _output_delta(Py_ssize_t size, const floating* A, const floating* Y,
+                          floating* delta) noexcept nogil:
+    """delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2)"""
+    cdef Py_ssize_t i
+    cdef floating error
+    cdef double half_squared_error = 0
+    for i in range(size):
+        error = A[i] - Y[i]
+        half_squared_error += <double> error * <double> error
+        delta[i] = error * (A[i] * (1 - A[i]))
+    return 0.5 * half_squared_error
+
+
+cdef void _hidden_delta(Py_ssize_t rows, Py_ssize_t n_next, Py_ssize_t n_this,
+                        const floating* delta_next, const floating* W_next, const floating* A,
+                        floating* delta) noexcept nogil:
+    """delta := (delta_next @ W_next) * A * (1 - A)"""
+    _matmul_a_b(rows, n_this, n_next, delta_next, W_next, delta)
+    _multiply_sigmoid_derivative(delta, A, rows * n_this)
+
+
+cdef void _weight_gradient(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
+                           const floating* delta, const floating* A_prev,
+                           floating* grad_W, floating* grad_b) noexcept nogil:
+    """grad_W := delta.T @ A_prev; grad_b := delta.sum(0)"""
+    _matmul_at_b_accumulate(n_out, n_in, rows, <floating> 1, delta, A_prev, <floating> 0, grad_W)
+    _column_sums_accumulate(rows, n_out, <floating> 1, delta, <floating> 0, grad_b)
+
+
+cdef void _gradient_step(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out, floating lr,
+                         const floating* delta, const floating* A_prev,
+                         floating* W, floating* b) noexcept nogil:
+    """W := W - lr * delta.T @ A_prev; b := b - lr * delta.sum(0)"""
+    _matmul_at_b_accumulate(n_out, n_in, rows, -lr, delta, A_prev, <floating> 1, W)
+    _column_sums_accumulate(rows, n_out, -lr, delta, <floating> 1, b)
+
+
+cdef void _sgd_update(Py_ssize_t size, floating lr, const floating* grad, floating* param) noexcept nogil:
+    """param := param - lr * grad"""
+    cdef Py_ssize_t i
+    for i in range(size):
+        param[i] = param[i] - lr * grad[i]
+
+
+# ---------------------------------------------------------------------------
+# Whole networks: forward pass and training epochs
+# ---------------------------------------------------------------------------
+
+cdef void _network_forward(Py_ssize_t n_layers, const Py_ssize_t* sizes, Py_ssize_t rows,
+                           const floating* X, floating** weights, floating** biases,
+                           floating** activations) noexcept nogil:
+    """activations[l] := sigmoid(activations[l-1] @ W[l].T + b[l]), activations[-1] = X"""
+    cdef Py_ssize_t layer
+    cdef const floating* layer_input = X
+    for layer in range(n_layers):
+        _dense_sigmoid_forward(rows, sizes[layer], sizes[layer + 1], layer_input,
+                               weights[layer], biases[layer], activations[layer])
+        layer_input = activations[layer]
+
+
+cdef double _train_batch(Py_ssize_t n_layers, const Py_ssize_t* sizes, Py_ssize_t rows,
+                         const floating* X, const floating* Y, floating lr,
+                         floating** weights, floating** biases,
+                         floating** activations, floating** deltas) noexcept nogil:
+    """One gradient-descent step on a batch; returns the batch's 1/2 * sum of squared errors"""
+    cdef Py_ssize_t layer, last = n_layers - 1
+    cdef const floating* layer_input
+    cdef double half_squared_error
+    _network_forward(n_layers, sizes, rows, X, weights, biases, activations)
+    half_squared_error = _output_delta(rows * sizes[n_layers], activations[last], Y, deltas[last])
+    for layer in range(last, -1, -1):
+        layer_input = X if layer == 0 else activations[layer - 1]
+        if layer > 0:
+            # The delta of the layer below needs this layer's weights before
+            # they are updated.
+            _hidden_delta(rows, sizes[layer + 1], sizes[layer], deltas[layer], weights[layer],
+                          activations[layer - 1], deltas[layer - 1])
+        _gradient_step(rows, sizes[layer], sizes[layer + 1], lr, deltas[layer], layer_input,
+                       weights[layer], biases[layer])
+    return half_squared_error
+
+
+cdef void _gather_rows(const floating* source, Py_ssize_t width, const long long* row_indices,
+                       Py_ssize_t n_rows, floating* destination) noexcept nogil:
+    """destination[i] := source[row_indices[i]]"""
+    cdef Py_ssize_t i
+    for i in range(n_rows):
+        memcpy(destination + i * width, source + row_indices[i] * width, width * sizeof(floating))
+
+
+cdef void _train_epochs(Py_ssize_t n_layers, const Py_ssize_t* sizes,
+                        const floating* X, const floating* Y, Py_ssize_t n_samples,
+                        const long long* orders, Py_ssize_t n_epochs,
+                        Py_ssize_t start, Py_ssize_t stop, Py_ssize_t batch_size,
+                        floating lr, bint mean_loss,
+                        floating** weights, floating** biases,
+                        floating** activations, floating** deltas,
+                        floating* batch_X, floating* batch_Y,
+                        double* epoch_losses) noexcept nogil:
+    """For each epoch, one step per batch of positions [start, stop) of its order;
+    epoch_losses[e] += the batches' 1/2 * sums of squared errors (before each step)"""
+    cdef Py_ssize_t epoch, position, rows
+    cdef Py_ssize_t n_in = sizes[0], n_out = sizes[n_layers]
+    cdef const long long* order
+    cdef const floating* inputs
+    cdef const floating* targets
+    cdef floating step_size
+    for epoch in range(n_epochs):
+        position = start
+        while position < stop:
+            rows = min(batch_size, stop - position)
+            if orders == NULL:
+                inputs = X + position * n_in
+                targets = Y + position * n_out
+            else:
+                order = orders + epoch * n_samples + position
+                _gather_rows(X, n_in, order, rows, batch_X)
+                _gather_rows(Y, n_out, order, rows, batch_Y)
+                inputs = batch_X
+                targets = batch_Y
+            # "mse" divides the loss, hence every gradient, by the batch's size.
+            step_size = lr / rows if mean_loss else lr
+            epoch_losses[epoch] += _train_batch(n_layers, sizes, rows, inputs, targets, step_size,
+                                                weights, biases, activations, deltas)
+            position += rows
+
+
+# ---------------------------------------------------------------------------
+# Python-callable wrappers: the boundary where everything is checked
+# ---------------------------------------------------------------------------
+
+cdef _require_floating_c_array(name, array, int ndim, dtype, bint writable=False):
+    """Raise TypeError/ValueError unless array is a C-contiguous ndarray of dtype and rank."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {array.dtype}")
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {array.ndim}-D with shape {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writable")
+
+
+cdef _require_shape(name, array, expected):
+    if tuple(array.shape) != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}, got {tuple(array.shape)}")
+
+
+cdef _floating_dtype_of(name, array):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} must have dtype float32 or float64, got {array.dtype}")
+    return array.dtype
+
+
+cdef _require_nonempty(name, array):
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+
+
+def sigmoid(z, out):
+    """out := sigmoid(z), for 1-D arrays of one floating dtype."""
+    dtype = _floating_dtype_of("z", z)
+    _require_floating_c_array("z", z, 1, dtype)
+    _require_floating_c_array("out", out, 1, dtype, writable=True)
+    _require_shape("out", out, z.shape)
+    if z.size == 0:
+        return
+    if dtype == np.float32:
+        _sigmoid_wrapper[float](z, out)
+    else:
+        _sigmoid_wrapper[double](z, out)
+
+
+cdef _sigmoid_wrapper(const floating[::1] z, floating[::1] out):
+    with nogil:
+        _sigmoid_array(&z[0], &out[0], z.shape[0])
+
+
+def all_finite(values):
+    """True when every element of a C-contiguous float32/float64 array is finite."""
+    dtype = _floating_dtype_of("values", values)
+    if not values.flags.c_contiguous:
+        raise ValueError("values must be C-contiguous")
+    if values.size == 0:
+        return True
+    flat = values.reshape(-1)
+    if dtype == np.float32:
+        return _all_finite_wrapper[float](flat)
+    return _all_finite_wrapper[double](flat)
+
+
+cdef bint _all_finite_wrapper(const floating[::1] values):
+    cdef bint result
+    with nogil:
+        result = _all_finite(&values[0], values.shape[0])
+    return result
+
+
+def dense_sigmoid_forward(A_in, W, b, A_out):
+    """A_out := sigmoid(A_in @ W.T + b)"""
+    dtype = _floating_dtype_of("A_in", A_in)
+    _require_floating_c_array("A_in", A_in, 2, dtype)
+    _require_floating_c_array("W", W, 2, dtype)
+    _require_floating_c_array("b", b, 1, dtype)
+    _require_floating_c_array("A_out", A_out, 2, dtype, writable=True)
+    rows, n_in = A_in.shape
+    n_out = W.shape[0]
+    _require_shape("W", W, (n_out, n_in))
+    _require_shape("b", b, (n_out,))
+    _require_shape("A_out", A_out, (rows, n_out))
+    for name, array in (("A_in", A_in), ("W", W), ("A_out", A_out)):
+        _require_nonempty(name, array)
+    if dtype == np.float32:
+        _forward_wrapper[float](A_in, W, b, A_out)
+    else:
+        _forward_wrapper[double](A_in, W, b, A_out)
+
+
+cdef _forward_wrapper(const floating[:, ::1] A_in, const floating[:, ::1] W,
+                      const floating[::1] b, floating[:, ::1] A_out):
+    with nogil:
+        _dense_sigmoid_forward(A_in.shape[0], A_in.shape[1], W.shape[0],
+                               &A_in[0, 0], &W[0, 0], &b[0], &A_out[0, 0])
+
+
+def output_delta(A, Y, delta):
+    """delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2)"""
+    dtype = _floating_dtype_of("A", A)
+    _require_floating_c_array("A", A, 2, dtype)
+    _require_floating_c_array("Y", Y, 2, dtype)
+    _require_floating_c_array("delta", delta, 2, dtype, writable=True)
+    _require_shape("Y", Y, A.shape)
+    _require_shape("delta", delta, A.shape)
+    _require_nonempty("A", A)
+    if dtype == np.float32:
+        return _output_delta_wrapper[float](A.reshape(-1), Y.reshape(-1), delta.reshape(-1))
+    return _output_delta_wrapper[double](A.reshape(-1), Y.reshape(-1), delta.reshape(-1))
+
+
+cdef double _output_delta_wrapper(const floating[::1] A, const floating[::1] Y, floating[::1] delta):
+    cdef double loss
+    with nogil:
+        loss = _output_delta(A.shape[0], &A[0], &Y[0], &delta[0])
+    return loss
+
+
+def hidden_delta(delta_next, W_next, A, delta):
+    """delta := (delta_next @ W_next) * A * (1 - A)"""
+    dtype = _floating_dtype_of("delta_next", delta_next)
+    _require_floating_c_array("delta_next", delta_next, 2, dtype)
+    _require_floating_c_array("W_next", W_next, 2, dtype)
+    _require_floating_c_array("A", A, 2, dtype)
+    _require_floating_c_array("delta", delta, 2, dtype, writable=True)
+    rows, n_next = delta_next.shape
+    n_this = A.shape[1]
+    _require_shape("W_next", W_next, (n_next, n_this))
+    _require_shape("A", A, (rows, n_this))
+    _require_shape("delta", delta, (rows, n_this))
+    for name, array in (("delta_next", delta_next), ("A", A)):
+        _require_nonempty(name, array)
+    if dtype == np.float32:
+        _hidden_delta_wrapper[float](delta_next, W_next, A, delta)
+    else:
+        _hidden_delta_wrapper[double](delta_next, W_next, A, delta)
+
+
+cdef _hidden_delta_wrapper(const floating[:, ::1] delta_next, const floating[:, ::1] W_next,
+                           const floating[:, ::1] A, floating[:, ::1] delta):
+    with nogil:
+        _hidden_delta(A.shape[0], delta_next.shape[1], A.shape[1],
+                      &delta_next[0, 0], &W_next[0, 0], &A[0, 0], &delta[0, 0])
+
+
+def weight_gradient(delta, A_prev, grad_W, grad_b):
+    """grad_W := delta.T @ A_prev; grad_b := delta.sum(0)"""
+    dtype = _floating_dtype_of("delta", delta)
+    _require_floating_c_array("delta", delta, 2, dtype)
+    _require_floating_c_array("A_prev", A_prev, 2, dtype)
+    _require_floating_c_array("grad_W", grad_W, 2, dtype, writable=True)
+    _require_floating_c_array("grad_b", grad_b, 1, dtype, writable=True)
+    rows, n_out = delta.shape
+    n_in = A_prev.shape[1]
+    _require_shape("A_prev", A_prev, (rows, n_in))
+    _require_shape("grad_W", grad_W, (n_out, n_in))
+    _require_shape("grad_b", grad_b, (n_out,))
+    for name, array in (("delta", delta), ("A_prev", A_prev)):
+        _require_nonempty(name, array)
+    if dtype == np.float32:
+        _weight_gradient_wrapper[float](delta, A_prev, grad_W, grad_b)
+    else:
+        _weight_gradient_wrapper[double](delta, A_prev, grad_W, grad_b)
+
+
+cdef _weight_gradient_wrapper(const floating[:, ::1] delta, const floating[:, ::1] A_prev,
+                              floating[:, ::1] grad_W, floating[::1] grad_b):
+    with nogil:
+        _weight_gradient(delta.shape[0], A_prev.shape[1], delta.shape[1],
+                         &delta[0, 0], &A_prev[0, 0], &grad_W[0, 0], &grad_b[0])
+
+
+def fused_gradient_step(delta, A_prev, W, b, lr):
+    """W := W - lr * delta.T @ A_prev; b := b - lr * delta.sum(0)"""
+    dtype = _floating_dtype_of("delta", delta)
+    _require_floating_c_array("delta", delta, 2, dtype)
+    _require_floating_c_array("A_prev", A_prev, 2, dtype)
+    _require_floating_c_array("W", W, 2, dtype, writable=True)
+    _require_floating_c_array("b", b, 1, dtype, writable=True)
+    rows, n_out = delta.shape
+    n_in = A_prev.shape[1]
+    _require_shape("A_prev", A_prev, (rows, n_in))
+    _require_shape("W", W, (n_out, n_in))
+    _require_shape("b", b, (n_out,))
+    for name, array in (("delta", delta), ("A_prev", A_prev)):
+        _require_nonempty(name, array)
+    if dtype == np.float32:
+        _gradient_step_wrapper[float](delta, A_prev, W, b, lr)
+    else:
+        _gradient_step_wrapper[double](delta, A_prev, W, b, lr)
+
+
+cdef _gradient_step_wrapper(const floating[:, ::1] delta, const floating[:, ::1] A_prev,
+                            floating[:, ::1] W, floating[::1] b, floating lr):
+    with nogil:
+        _gradient_step(delta.shape[0], A_prev.shape[1], delta.shape[1], lr,
+                       &delta[0, 0], &A_prev[0, 0], &W[0, 0], &b[0])
+
+
+def sgd_update(param, grad, lr):
+    """param := param - lr * grad (arrays of any shape, the same shape)"""
+    dtype = _floating_dtype_of("param", param)
+    _require_floating_c_array("param", param, param.ndim, dtype, writable=True)
+    _require_floating_c_array("grad", grad, param.ndim, dtype)
+    _require_shape("grad", grad, param.shape)
+    if param.size == 0:
+        return
+    if dtype == np.float32:
+        _sgd_update_wrapper[float](param.reshape(-1), grad.reshape(-1), lr)
+    else:
+        _sgd_update_wrapper[double](param.reshape(-1), grad.reshape(-1), lr)
+
+
+cdef _sgd_update_wrapper(floating[::1] param, const floating[::1] grad, floating lr):
+    with nogil:
+        _sgd_update(param.shape[0], lr, &grad[0], &param[0])
+
+
+# ---------------------------------------------------------------------------
+# Whole-network entry points used by fastprop.network
+# ---------------------------------------------------------------------------
+
+cdef class _LayerPointers:
+    """C arrays of the data pointers of a network's per-layer arrays.
+
+    Built from lists of C-contiguous arrays that were checked by the caller;
+    holds references to them so the pointers stay valid.
+    """
+    cdef Py_ssize_t n_layers
+    cdef Py_ssize_t* sizes
+    cdef void** weights
+    cdef void** biases
+    cdef void** activations
+    cdef void** deltas
+    cdef list keep_alive
+
+    def __cinit__(self, sizes, weights, biases, activations, deltas):
+        cdef Py_ssize_t layer
+        self.n_layers = len(weights)
+        self.keep_alive = [weights, biases, activations, deltas]
+        self.sizes = <Py_ssize_t*> malloc((self.n_layers + 1) * sizeof(Py_ssize_t))
+        self.weights = <void**> malloc(self.n_layers * sizeof(void*))
+        self.biases = <void**> malloc(self.n_layers * sizeof(void*))
+        self.activations = <void**> malloc(self.n_layers * sizeof(void*))
+        self.deltas = <void**> malloc(self.n_layers * sizeof(void*))
+        if (self.sizes == NULL or self.weights == NULL or self.biases == NULL
+                or self.activations == NULL or self.deltas == NULL):
+            raise MemoryError()
+        for layer in range(self.n_layers + 1):
+            self.sizes[layer] = sizes[layer]
+        for layer in range(self.n_layers):
+            self.weights[layer] = _data_pointer(weights[layer])
+            self.biases[layer] = _data_pointer(biases[layer])
+            self.activations[layer] = _data_pointer(activations[layer]) if activations else NULL
+            self.deltas[layer] = _data_pointer(deltas[layer]) if deltas else NULL
+
+    def __dealloc__(self):
+        free(self.sizes)
+        free(self.weights)
+        free(self.biases)
+        free(self.activations)
+        free(self.deltas)
+
+
+cdef void* _data_pointer(array) except NULL:
+    cdef Py_ssize_t address = array.ctypes.data
+    return <void*> address
+
+
+def _check_network_buffers(sizes, dtype, weights, biases, rows, activations, deltas):
+    """Check every per-layer buffer's dtype, contiguity, writability and shape."""
+    n_layers = len(sizes) - 1
+    if len(weights) != n_layers or len(biases) != n_layers:
+        raise ValueError("weights and biases must have one entry per layer")
+    for layer in range(n_layers):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        if n_in < 1 or n_out < 1:
+            raise ValueError(f"layer sizes must be >= 1, got {tuple(sizes)}")
+        _require_floating_c_array(f"weights[{layer}]", weights[layer], 2, dtype, writable=True)
+        _require_floating_c_array(f"biases[{layer}]", biases[layer], 1, dtype, writable=True)
+        _require_shape(f"weights[{layer}]", weights[layer], (n_out, n_in))
+        _require_shape(f"biases[{layer}]", biases[layer], (n_out,))
+        for name, buffers in (("activations", activations), ("deltas", deltas)):
+            if buffers is None:
+                continue
+            if len(buffers) != n_layers:
+                raise ValueError(f"{name} must have one entry per layer")
+            _require_floating_c_array(f"{name}[{layer}]", buffers[layer], 2, dtype, writable=True)
+            if buffers[layer].shape[0] < rows or buffers[layer].shape[1] != n_out:
+                raise ValueError(f"{name}[{layer}] must have at least {rows} rows and {n_out} columns, "
+                                 f"got shape {buffers[layer].shape}")
+
+
+def network_forward(sizes, weights, biases, X, activations):
+    """activations[l] := sigmoid(activations[l-1] @ weights[l].T + biases[l]) for every layer, from X."""
+    dtype = _floating_dtype_of("X", X)
+    _require_floating_c_array("X", X, 2, dtype)
+    _require_nonempty("X", X)
+    rows = X.shape[0]
+    if X.shape[1] != sizes[0]:
+        raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
+    _check_network_buffers(sizes, dtype, weights, biases, rows, activations, None)
+    pointers = _LayerPointers(sizes, weights, biases, activations, None)
+    if dtype == np.float32:
+        _network_forward_wrapper[float](pointers, X)
+    else:
+        _network_forward_wrapper[double](pointers, X)
+
+
+cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X):
+    with nogil:
+        _network_forward(pointers.n_layers, pointers.sizes, X.shape[0], &X[0, 0],
+                         <floating**> pointers.weights, <floating**> pointers.biases,
+                         <floating**> pointers.activations)
+
+
+def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,
+                 Py_ssize_t batch_size, lr, bint mean_loss, activations, deltas,
+                 batch_X, batch_Y, epoch_losses):
+    """Minibatch gradient descent in place on weights and biases.
+
+    For each epoch e (one per row of epoch_losses), take positions start..stop of
+    that epoch's sample order (orders[e], or 0, 1, 2, ... when orders is None) in
+    batches of batch_size, and make one step per batch. epoch_losses[e] is
+    increased by the batches' 1/2 * sums of squared errors measured before each
+    step. With mean_loss, each step's gradient is divided by its batch's size.
+    """
+    dtype = _floating_dtype_of("X", X)
+    _require_floating_c_array("X", X, 2, dtype)
+    _require_floating_c_array("Y", Y, 2, dtype)
+    _require_nonempty("X", X)
+    n_samples = X.shape[0]
+    n_layers = len(sizes) - 1
+    _require_shape("Y", Y, (n_samples, sizes[n_layers]))
+    if X.shape[1] != sizes[0]:
+        raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
+    if not isinstance(epoch_losses, np.ndarray) or epoch_losses.dtype != np.float64 \
+            or epoch_losses.ndim != 1 or not epoch_losses.flags.c_contiguous \
+            or not epoch_losses.flags.writeable:
+        raise TypeError("epoch_losses must be a writable C-contiguous 1-D float64 array")
+    n_epochs = epoch_losses.shape[0]
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not 0 <= start <= stop <= n_samples:
+        raise ValueError(f"need 0 <= start <= stop <= {n_samples}, got start={start}, stop={stop}")
+    batch_rows = min(batch_size, n_samples)
+    _check_network_buffers(sizes, dtype, weights, biases, batch_rows, activations, deltas)
+    if orders is not None:
+        _require_floating_c_array("orders", orders, 2, np.int64)
+        _require_shape("orders", orders, (n_epochs, n_samples))
+        if n_epochs and orders.size and (orders.min() < 0 or orders.max() >= n_samples):
+            raise ValueError(f"orders must hold sample indices in [0, {n_samples})")
+        _require_floating_c_array("batch_X", batch_X, 2, dtype, writable=True)
+        _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
+        if batch_X.shape[0] < batch_rows or batch_X.shape[1] != sizes[0]:
+            raise ValueError(f"batch_X must have at least {batch_rows} rows and {sizes[0]} columns")
+        if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != sizes[n_layers]:
+            raise ValueError(f"batch_Y must have at least {batch_rows} rows and {sizes[n_layers]} columns")
+    if n_epochs == 0 or start == stop:
+        return
+    pointers = _LayerPointers(sizes, weights, biases, activations, deltas)
+    if dtype == np.float32:
+        _train_epochs_wrapper[float](pointers, X, Y, orders, n_epochs, start, stop, batch_size,
+                                     lr, mean_loss, batch_X, batch_Y, epoch_losses)
+    else:
+        _train_epochs_wrapper[double](pointers, X, Y, orders, n_epochs, start, stop, batch_size,
+                                      lr, mean_loss, batch_X, batch_Y, epoch_losses)
+
+
+cdef _train_epochs_wrapper(_LayerPointers pointers, const floating[:, ::1] X,
+                           const floating[:, ::1] Y, orders, Py_ssize_t n_epochs,
+                           Py_ssize_t start, Py_ssize_t stop, Py_ssize_t batch_size,
+                           floating lr, bint mean_loss, batch_X, batch_Y,
+                           double[::1] epoch_losses):
+    cdef const long long* order_pointer = NULL
+    cdef floating* batch_X_pointer = NULL
+    cdef floating* batch_Y_pointer = NULL
+    if orders is not None:
+        order_pointer = <const long long*> _data_pointer(orders)
+        batch_X_pointer = <floating*> _data_pointer(batch_X)
+        batch_Y_pointer = <floating*> _data_pointer(batch_Y)
+    with nogil:
+        _train_epochs(pointers.n_layers, pointers.sizes, &X[0, 0], &Y[0, 0], X.shape[0],
+                      order_pointer, n_epochs, start, stop, batch_size, lr, mean_loss,
+                      <floating**> pointers.weights, <floating**> pointers.biases,
+                      <floating**> pointers.activations, <floating**> pointers.deltas,
+                      batch_X_pointer, batch_Y_pointer, &epoch_losses[0])

@@ -1,0 +1,111 @@
+"""Checks and conversions at the boundary between users and the compiled kernels.
+
+Every function here either returns a value the kernels can use without further
+checks, or raises a ``TypeError``/``ValueError`` that names the argument and says
+what was expected and what was received. None of them modifies its input.
+"""
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from . import _kernels
+
+LOSSES = ("sse", "mse")
+FLOATING_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_sizes(sizes):
+    """Layer sizes, input first: a sequence of at least two integers >= 1."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of integers such as [2, 2, 1], got {sizes!r}")
+    checked = []
+    for position, size in enumerate(sizes):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"sizes[{position}] must be an integer, got {size!r}")
+        if size < 1:
+            raise ValueError(f"sizes[{position}] must be >= 1, got {size}")
+        checked.append(operator.index(size))
+    if len(checked) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {list(sizes)!r}")
+    return tuple(checked)
+
+
+def check_loss(loss):
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
+    return loss
+
+
+def check_dtype(dtype):
+    try:
+        checked = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from error
+    if checked not in FLOATING_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {checked}")
+    return checked
+
+
+def check_learning_rate(lr, name="lr"):
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {lr!r}")
+    value = float(lr)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite positive number, got {lr!r}")
+    return value
+
+
+def check_count(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return operator.index(value)
+
+
+def as_float_array(values, name, dtype):
+    """values as a C-contiguous array of dtype; a copy only when the layout or dtype differ."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from error
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    with np.errstate(over="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    if not _kernels.all_finite(converted):
+        extra = f" in {np.dtype(dtype)}" if array.dtype != dtype and array.dtype.kind == "f" else ""
+        raise ValueError(f"{name} must contain only finite numbers{extra} (found NaN or infinity)")
+    return converted
+
+
+def as_samples(X, n_inputs, dtype, name="X"):
+    """X as (n_samples, n_inputs); also whether a single sample (n_inputs,) was given."""
+    array = as_float_array(X, name, dtype)
+    single_sample = array.ndim == 1
+    if single_sample:
+        array = array.reshape(1, -1)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, {n_inputs}) or one sample ({n_inputs},), "
+                         f"got shape {array.shape}")
+    if array.shape[1] != n_inputs:
+        expected = f"({n_inputs},)" if single_sample else f"(n_samples, {n_inputs})"
+        received = array.shape[1:] if single_sample else array.shape
+        raise ValueError(f"{name} must have shape {expected} for this network, got shape {received}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
+    return array, single_sample
+
+
+def as_targets(Y, n_samples, n_outputs, dtype, name="Y"):
+    """Y as (n_samples, n_outputs); (n_samples,) is accepted when there is one output."""
+    array = as_float_array(Y, name, dtype)
+    if array.ndim == 1 and n_outputs == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2 or array.shape != (n_samples, n_outputs):
+        allowed = f"({n_samples}, {n_outputs})" + (f" or ({n_samples},)" if n_outputs == 1 else "")
+        raise ValueError(f"{name} must have shape {allowed} to match X and the network's "
+                         f"{n_outputs} output(s), got shape {array.shape}")
+    return array

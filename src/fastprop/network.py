@@ -1,0 +1,347 @@
+"""``fastprop.Network``: a dense sigmoid network trained by backpropagation.
+
+This layer validates and converts what users pass (``np.ascontiguousarray`` to the
+network's dtype, a copy only when the layout or dtype differ), allocates the
+buffers the kernels write into, and calls the compiled kernels of
+``fastprop._kernels``, which run without the GIL. All checks happen before any
+state changes, so a call that raises leaves the network exactly as it was.
+"""
+import numpy as np
+
+from . import _kernels
+from ._validation import (
+    as_samples,
+    as_targets,
+    check_count,
+    check_dtype,
+    check_learning_rate,
+    check_loss,
+    check_sizes,
+)
+
+# fit hands the compiled loop chunks of about this many multiply-adds (some tens
+# of milliseconds), returning to Python in between: Ctrl-C, progress bars and
+# callbacks are served there, at a cost that cannot be measured.
+_CHUNK_MULTIPLY_ADDS = 50_000_000
+# Cap on the sample orders drawn ahead for one chunk of shuffled epochs.
+_MAX_ORDER_ENTRIES = 1 << 20
+
+
+class Network:
+    """A fully connected network with a sigmoid after every layer.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first: ``[2, 2, 1]`` is 2 inputs, 2 hidden, 1 output.
+    seed : int, numpy.random.Generator or None
+        Seed for the initial weights. Weights of a layer with ``n_in`` inputs and
+        ``n_out`` outputs are drawn from the Glorot/Xavier uniform distribution
+        ``U(-r, r)``, ``r = sqrt(6 / (n_in + n_out))``, which keeps the variance of
+        the signal roughly constant through sigmoid layers (Glorot & Bengio,
+        2010); biases start at zero. Values are drawn in float64 and rounded to
+        ``dtype``, so a float32 and a float64 network with the same seed start
+        from the same weights up to rounding.
+    dtype : numpy.float64 (default) or numpy.float32
+        Every computation runs in this precision.
+    loss : "sse" (default) or "mse"
+        ``"sse"``: L = 1/2 * sum over samples and outputs of (y - y_hat)**2, the
+        seeds' convention, so gradients are sums over the batch. ``"mse"``: the
+        same divided by the number of samples in the batch.
+    """
+
+    def __init__(self, sizes, seed=None, dtype=np.float64, loss="sse"):
+        sizes = check_sizes(sizes)
+        dtype = check_dtype(dtype)
+        loss = check_loss(loss)
+        try:
+            generator = np.random.default_rng(seed)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
+                            f"got {seed!r}") from error
+        weights, biases = [], []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            weights.append(generator.uniform(-limit, limit, size=(n_out, n_in)).astype(dtype))
+            biases.append(np.zeros(n_out, dtype=dtype))
+        self._set_state(sizes, dtype, loss, weights, biases)
+
+    @classmethod
+    def from_weights(cls, weights, biases, loss="sse", dtype=None):
+        """A network with copies of the given weights ``(n_out, n_in)`` and biases ``(n_out,)``.
+
+        ``dtype=None`` keeps float32 when every array is float32 and uses float64
+        otherwise.
+        """
+        loss = check_loss(loss)
+        for name, arrays in (("weights", weights), ("biases", biases)):
+            if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)):
+                raise TypeError(f"{name} must be a list with one array per layer, "
+                                f"got {type(arrays).__name__}")
+        if len(weights) == 0:
+            raise ValueError("weights must hold at least one layer, got an empty list")
+        if len(biases) != len(weights):
+            raise ValueError(f"biases must have one entry per layer: got {len(weights)} weight "
+                             f"matrices and {len(biases)} bias vectors")
+        raw_weights = [_as_real_array(w, f"weights[{layer}]") for layer, w in enumerate(weights)]
+        raw_biases = [_as_real_array(b, f"biases[{layer}]") for layer, b in enumerate(biases)]
+        if dtype is None:
+            all_float32 = all(a.dtype == np.float32 for a in raw_weights + raw_biases)
+            dtype = np.float32 if all_float32 else np.float64
+        dtype = check_dtype(dtype)
+        sizes = []
+        for layer, (w, b) in enumerate(zip(raw_weights, raw_biases)):
+            if w.ndim != 2 or 0 in w.shape:
+                raise ValueError(f"weights[{layer}] must be a non-empty 2-D array (n_out, n_in), "
+                                 f"got shape {w.shape}")
+            if layer == 0:
+                sizes.append(w.shape[1])
+            elif w.shape[1] != sizes[-1]:
+                raise ValueError(f"weights[{layer}] must have {sizes[-1]} columns to take the "
+                                 f"{sizes[-1]} outputs of layer {layer - 1}, got shape {w.shape}")
+            if b.shape != (w.shape[0],):
+                raise ValueError(f"biases[{layer}] must have shape ({w.shape[0]},) to match "
+                                 f"weights[{layer}] of shape {w.shape}, got shape {b.shape}")
+            sizes.append(w.shape[0])
+        copied_weights = [_finite_copy(w, f"weights[{layer}]", dtype) for layer, w in enumerate(raw_weights)]
+        copied_biases = [_finite_copy(b, f"biases[{layer}]", dtype) for layer, b in enumerate(raw_biases)]
+        network = cls.__new__(cls)
+        network._set_state(tuple(sizes), dtype, loss, copied_weights, copied_biases)
+        return network
+
+    def _set_state(self, sizes, dtype, loss, weights, biases):
+        self._sizes = sizes
+        self._dtype = dtype
+        self._loss = loss
+        self._weights = weights
+        self._biases = biases
+
+    # ----------------------------------------------------------------- state
+    @property
+    def sizes(self):
+        """Layer widths, input first, as a tuple."""
+        return self._sizes
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def loss(self):
+        return self._loss
+
+    @property
+    def weights(self):
+        """Copies of the weight matrices, layer by layer, each ``(n_out, n_in)``."""
+        return [w.copy() for w in self._weights]
+
+    @property
+    def biases(self):
+        """Copies of the bias vectors, layer by layer, each ``(n_out,)``."""
+        return [b.copy() for b in self._biases]
+
+    def __repr__(self):
+        return f"Network(sizes={list(self._sizes)}, dtype={self._dtype.name}, loss={self._loss!r})"
+
+    # ------------------------------------------------------------- inference
+    def forward(self, X):
+        """Network output for X ``(n, n_in)`` -> ``(n, n_out)``; one sample ``(n_in,)`` -> ``(n_out,)``."""
+        samples, single_sample = as_samples(X, self._sizes[0], self._dtype)
+        output = self._activations(samples)[-1]
+        return output[0] if single_sample else output
+
+    predict = forward
+
+    def _activations(self, samples):
+        activations = [np.empty((samples.shape[0], width), dtype=self._dtype)
+                       for width in self._sizes[1:]]
+        _kernels.network_forward(self._sizes, self._weights, self._biases, samples, activations)
+        return activations
+
+    def _samples_and_targets(self, X, Y):
+        samples, _ = as_samples(X, self._sizes[0], self._dtype)
+        targets = as_targets(Y, samples.shape[0], self._sizes[-1], self._dtype)
+        return samples, targets
+
+    def _scale(self, n_samples):
+        """The factor between the sum of squared errors / 2 and the loss."""
+        return 1.0 / n_samples if self._loss == "mse" else 1.0
+
+    def compute_loss(self, X, Y):
+        """The loss of the network on (X, Y), as a Python float."""
+        samples, targets = self._samples_and_targets(X, Y)
+        output = self._activations(samples)[-1]
+        half_squared_error = _kernels.output_delta(output, targets, np.empty_like(output))
+        return half_squared_error * self._scale(samples.shape[0])
+
+    def gradients(self, X, Y):
+        """``(dL/dW per layer, dL/db per layer)`` on the batch (X, Y); the network is unchanged."""
+        samples, targets = self._samples_and_targets(X, Y)
+        activations = self._activations(samples)
+        deltas = [np.empty_like(a) for a in activations]
+        _kernels.output_delta(activations[-1], targets, deltas[-1])
+        for layer in range(len(self._weights) - 1, 0, -1):
+            _kernels.hidden_delta(deltas[layer], self._weights[layer], activations[layer - 1],
+                                  deltas[layer - 1])
+        layer_inputs = [samples] + activations[:-1]
+        weight_gradients = [np.empty_like(w) for w in self._weights]
+        bias_gradients = [np.empty_like(b) for b in self._biases]
+        for layer in range(len(self._weights)):
+            _kernels.weight_gradient(deltas[layer], layer_inputs[layer],
+                                     weight_gradients[layer], bias_gradients[layer])
+        scale = self._scale(samples.shape[0])
+        if scale != 1.0:
+            for gradient in weight_gradients + bias_gradients:
+                gradient *= self._dtype.type(scale)
+        return weight_gradients, bias_gradients
+
+    # -------------------------------------------------------------- training
+    def step(self, X, Y, lr):
+        """One gradient-descent update on the batch (X, Y); returns the loss before it."""
+        samples, targets = self._samples_and_targets(X, Y)
+        lr = check_learning_rate(lr)
+        workspace = _Workspace(self, samples.shape[0], samples.shape[0], shuffled=False)
+        losses = np.zeros(1)
+        workspace.train(samples, targets, None, 0, samples.shape[0], lr, losses)
+        return float(losses[0]) * self._scale(samples.shape[0])
+
+    def fit(self, X, Y, epochs, lr, batch_size=None, shuffle=True, seed=None,
+            progress=False, callback=None):
+        """Minibatch gradient descent; returns each epoch's loss as a float64 array.
+
+        ``batch_size=None`` takes the whole set per step; the last batch of an
+        epoch may be smaller. With ``shuffle=False`` samples are taken in order;
+        with ``shuffle=True`` each epoch's order is a permutation drawn from
+        ``np.random.default_rng(seed)`` (a single full batch needs no order, so
+        none is drawn). An epoch's loss is the sum of its batches' losses measured
+        before each update (for "mse", divided by the number of samples).
+
+        ``progress=True`` shows a progress bar (tqdm when installed).
+        ``callback(epoch, loss)`` is called after every epoch (``epoch`` counts
+        from 0); returning ``False`` stops training, and the losses of the
+        completed epochs are returned. Ctrl-C stops training within a fraction of
+        a second, leaving the network as it was after its last completed step.
+
+        The training set is not copied when X and Y are C-contiguous arrays of
+        the network's dtype.
+        """
+        samples, targets = self._samples_and_targets(X, Y)
+        epochs = check_count(epochs, "epochs", 0)
+        lr = check_learning_rate(lr)
+        n_samples = samples.shape[0]
+        if batch_size is None:
+            batch_size = n_samples
+        batch_size = min(check_count(batch_size, "batch_size", 1), n_samples)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable as callback(epoch, loss), got {callback!r}")
+        shuffled = bool(shuffle) and batch_size < n_samples
+        try:
+            generator = np.random.default_rng(seed) if shuffled else None
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
+                            f"got {seed!r}") from error
+
+        history = np.zeros(epochs)
+        if epochs == 0:
+            return history
+        workspace = _Workspace(self, batch_size, n_samples, shuffled)
+        # Plan the chunks handed to the compiled loop: several epochs at a time
+        # when an epoch is cheap, part of an epoch (whole batches) when it is not.
+        samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
+        if callback is not None or samples_per_chunk < n_samples:
+            epochs_per_chunk = 1
+        else:
+            epochs_per_chunk = samples_per_chunk // n_samples
+            if shuffled:
+                epochs_per_chunk = min(epochs_per_chunk, max(1, _MAX_ORDER_ENTRIES // n_samples))
+        positions_per_chunk = n_samples if epochs_per_chunk > 1 else max(
+            batch_size, samples_per_chunk // batch_size * batch_size)
+
+        bar = None
+        if progress:
+            from .progress import EpochProgress
+            bar = EpochProgress(epochs)
+        scale = self._scale(n_samples)
+        try:
+            epoch = 0
+            while epoch < epochs:
+                chunk_epochs = min(epochs_per_chunk, epochs - epoch)
+                losses = history[epoch:epoch + chunk_epochs]
+                orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
+                for start in range(0, n_samples, positions_per_chunk):
+                    stop = min(n_samples, start + positions_per_chunk)
+                    workspace.train(samples, targets, orders, start, stop, lr, losses)
+                losses *= scale
+                epoch += chunk_epochs
+                if bar is not None:
+                    bar.update(epoch, float(history[epoch - 1]))
+                if callback is not None and callback(epoch - 1, float(history[epoch - 1])) is False:
+                    return history[:epoch].copy()
+        finally:
+            if bar is not None:
+                bar.close()
+        return history
+
+    def _multiply_adds_per_sample(self):
+        """Rough cost of one sample's step: three products per layer plus the elementwise work."""
+        products = sum(n_in * n_out for n_in, n_out in zip(self._sizes[:-1], self._sizes[1:]))
+        return 3 * products + 20 * sum(self._sizes[1:]) + 50
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path):
+        """Write the network to ``path`` as a versioned ``.npz`` (no pickle; atomic)."""
+        from .persistence import save_network
+        save_network(self, path)
+
+
+class _Workspace:
+    """Buffers for the compiled training loop, allocated once per fit or step."""
+
+    def __init__(self, network, batch_size, n_samples, shuffled):
+        self.network = network
+        self.batch_size = batch_size
+        dtype, sizes = network.dtype, network.sizes
+        self.activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        self.deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        if shuffled:
+            self.batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
+            self.batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
+            self.identity_order = np.arange(n_samples, dtype=np.int64)
+            self.orders = np.empty((0, n_samples), dtype=np.int64)
+        else:
+            self.batch_X = self.batch_Y = None
+
+    def draw_orders(self, generator, n_epochs):
+        """One permutation of the samples per epoch, drawn in sequence from generator."""
+        if self.orders.shape[0] != n_epochs:
+            self.orders = np.empty((n_epochs, self.identity_order.shape[0]), dtype=np.int64)
+        for row in self.orders:
+            row[:] = self.identity_order
+            generator.shuffle(row)
+        return self.orders
+
+    def train(self, samples, targets, orders, start, stop, lr, losses):
+        network = self.network
+        _kernels.train_epochs(network.sizes, network._weights, network._biases, samples, targets,
+                              orders, start, stop, self.batch_size, lr, network.loss == "mse",
+                              self.activations, self.deltas, self.batch_X, self.batch_Y, losses)
+
+
+def _as_real_array(values, name):
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from error
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    return array
+
+
+def _finite_copy(array, name, dtype):
+    with np.errstate(over="ignore"):
+        copied = np.array(array, dtype=dtype, order="C", copy=True)
+    if not _kernels.all_finite(copied):
+        raise ValueError(f"{name} must contain only finite numbers (found NaN or infinity)")
+    return copied
