@@ -1,6 +1,432 @@
-"""``explain(net, x, y, lr)``: the seeds' step-by-step tables for one sample."""
+"""``explain(net, x, y, lr)``: the seeds' step-by-step tables for one sample.
+
+The trace holds, layer by layer, every neuron's ``z`` and ``a``, the loss, every
+delta ``δ = ∂L/∂z``, and for every weight and bias the chain-rule factors, the
+gradient and the value after one gradient-descent step. Everything is computed
+in plain Python floats (float64), from the network's current values; the
+network itself is never modified.
+
+Names, chosen so that a reader can map them to the tutorials:
+
+* neurons: inputs ``x1, x2, …``; hidden ``h1, h2, …`` (``h2.1`` = layer 2,
+  neuron 1 when there are several hidden layers); outputs ``out`` (or ``out1,
+  out2, …``). The output activation is ``ŷ``.
+* weights: ``w1, w2, …`` numbered layer by layer, each ``(n_out, n_in)`` matrix
+  row by row (seed 002's numbering), and ``W2[1,2]`` = layer 2, to neuron 1,
+  from neuron 2 (1-based). Biases: ``b1[2]`` = layer 1, neuron 2.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_float_array, check_learning_rate
+from .reference import sigmoid
+
+# Figures are printed with this many significant digits: enough to check every
+# figure of the seed tutorials (which print at most six).
+SIGNIFICANT_DIGITS = 6
+# Neurons with more inputs than this get "Σ …" instead of the written-out sum.
+_MAX_TERMS_WRITTEN_OUT = 8
 
 
-def explain(net, x, y, lr):
-    """Trace one forward pass, backward pass and update of ``net`` on one sample."""
-    raise NotImplementedError("fastprop.explain is being written")
+def _number(value: float) -> str:
+    text = f"{value:.{SIGNIFICANT_DIGITS}g}"
+    return "0" if text == "-0" else text
+
+
+def _operand(value: float) -> str:
+    """A number inside a sum or product: negative ones in parentheses."""
+    text = _number(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a chain-rule product, e.g. ``Factor("∂ŷ/∂z_out", 0.186816)``."""
+
+    symbol: str
+    value: float
+
+
+@dataclass(frozen=True)
+class NeuronTrace:
+    """One neuron: forward values and its delta ``δ = ∂L/∂z = ∂L/∂a · ∂a/∂z``."""
+
+    layer: int           # 1 = first hidden (or output) layer
+    index: int           # 1-based within the layer
+    name: str            # "h1", "out", "out2", "h2.1"
+    z: float
+    a: float
+    dL_da: float         # ∂L/∂a (for an output neuron: ∂L/∂ŷ = ŷ − y)
+    da_dz: float         # σ'(z) = a·(1 − a)
+    delta: float         # ∂L/∂z
+
+
+@dataclass(frozen=True)
+class ParameterTrace:
+    """One weight or bias: where it sits, its chain rule, gradient and updated value."""
+
+    name: str                   # "w5" or "b2[1]"
+    kind: str                   # "weight" or "bias"
+    layer: int
+    to_neuron: int              # 1-based
+    from_neuron: int | None     # 1-based; None for a bias
+    position: str               # "W2[1,1]" for a weight, "b2[1]" for a bias
+    connection: str             # "h1 → out" for a weight, "out" for a bias
+    factors: tuple[Factor, ...]  # their product is the gradient
+    gradient: float
+    old: float
+    new: float                  # old − lr · gradient
+
+    @property
+    def chain(self) -> str:
+        return " · ".join(factor.symbol for factor in self.factors)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "weight":
+            return f"{self.name} = {self.position} ({self.connection})"
+        return f"{self.name} ({self.connection})"
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    """One layer (1-based): its neurons, its weights (row by row) and its biases."""
+
+    index: int
+    neurons: tuple[NeuronTrace, ...]
+    weights: tuple[ParameterTrace, ...]
+    biases: tuple[ParameterTrace, ...]
+
+    @property
+    def bias_gradient_sum(self) -> float:
+        """The gradient of one bias shared by all neurons of the layer (seed 002's b1)."""
+        return math.fsum(bias.gradient for bias in self.biases)
+
+    @property
+    def biases_share_a_value(self) -> bool:
+        """Whether the layer has several biases that all start at one non-zero value.
+
+        Such a layer may come from a tutorial that shares one bias per layer (seed
+        002's b1); zero, every fresh network's start, is not read that way.
+        """
+        values = {bias.old for bias in self.biases}
+        return len(self.biases) > 1 and len(values) == 1 and values != {0.0}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What ``explain`` computed; ``str(trace)`` and ``trace.to_markdown()`` render it."""
+
+    sizes: tuple[int, ...]
+    loss_name: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    lr: float
+    layers: tuple[LayerTrace, ...]
+    loss: float
+    network_dtype: str
+
+    @property
+    def outputs(self) -> tuple[float, ...]:
+        """ŷ, the network's output for x."""
+        return tuple(neuron.a for neuron in self.layers[-1].neurons)
+
+    @property
+    def weights(self) -> tuple[ParameterTrace, ...]:
+        """All weights in the flat order w1, w2, …"""
+        return tuple(weight for layer in self.layers for weight in layer.weights)
+
+    @property
+    def biases(self) -> tuple[ParameterTrace, ...]:
+        return tuple(bias for layer in self.layers for bias in layer.biases)
+
+    def parameter(self, name: str) -> ParameterTrace:
+        """A weight or bias by name: ``"w5"``, ``"W2[1,1]"`` or ``"b1[2]"``."""
+        for parameter in self.weights + self.biases:
+            if name in (parameter.name, parameter.position):
+                return parameter
+        raise KeyError(f"no weight or bias named {name!r} in a "
+                       f"{'-'.join(map(str, self.sizes))} network")
+
+    def neuron(self, name: str) -> NeuronTrace:
+        """A neuron by name: ``"h1"``, ``"out"``…"""
+        for layer in self.layers:
+            for neuron in layer.neurons:
+                if neuron.name == name:
+                    return neuron
+        raise KeyError(f"no neuron named {name!r}")
+
+    def new_weights(self) -> list[np.ndarray]:
+        """The weight matrices after the update, each ``(n_out, n_in)``."""
+        return [np.array([weight.new for weight in layer.weights]).reshape(
+            len(layer.neurons), -1) for layer in self.layers]
+
+    def new_biases(self) -> list[np.ndarray]:
+        return [np.array([bias.new for bias in layer.biases]) for layer in self.layers]
+
+    def __str__(self) -> str:
+        return _render(self, markdown=False)
+
+    def to_markdown(self) -> str:
+        return _render(self, markdown=True)
+
+
+# --------------------------------------------------------------------- compute
+def explain(net, x, y, lr) -> Trace:
+    """Trace one forward pass, backward pass and gradient step of ``net`` on one sample.
+
+    ``x`` has the network's ``n_in`` inputs (shape ``(n_in,)`` or ``(1, n_in)``;
+    a number when ``n_in == 1``), ``y`` its ``n_out`` targets likewise, ``lr``
+    the learning rate. ``net`` is not changed: the updated values are in the trace.
+    """
+    sizes, weights, biases, loss_name, dtype = _read_network(net)
+    x = _one_sample(x, sizes[0], "x")
+    y = _one_sample(y, sizes[-1], "y")
+    lr = check_learning_rate(lr)
+    names = _neuron_names(sizes)
+    n_layers = len(sizes) - 1
+
+    activations, pre_activations = [x], [None]
+    for W, b in zip(weights, biases):
+        z = [sum(w * a for w, a in zip(row, activations[-1])) + bias for row, bias in zip(W, b)]
+        pre_activations.append(z)
+        activations.append([sigmoid(value) for value in z])
+    # One sample, so "mse" (divided by the number of samples) equals "sse".
+    loss = 0.5 * sum((target - output) ** 2 for target, output in zip(y, activations[-1]))
+
+    dL_da = [None] * (n_layers + 1)
+    deltas = [None] * (n_layers + 1)
+    dL_da[n_layers] = [output - target for output, target in zip(activations[-1], y)]
+    for layer in range(n_layers, 0, -1):
+        if layer < n_layers:
+            W_next, delta_next = weights[layer], deltas[layer + 1]
+            dL_da[layer] = [sum(W_next[k][j] * delta_next[k] for k in range(len(delta_next)))
+                            for j in range(sizes[layer])]
+        deltas[layer] = [g * a * (1.0 - a) for g, a in zip(dL_da[layer], activations[layer])]
+
+    def upstream(layer, j):
+        """Factors whose product is ∂L/∂a of neuron j (0-based) of layer."""
+        if layer == n_layers:
+            return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}",
+                           dL_da[layer][j])]
+        if sizes[layer + 1] == 1:  # a single path: write out the whole chain, as the seeds do
+            return upstream(layer + 1, 0) + [
+                Factor(f"∂{_activation_symbol(names, layer + 1, 0, n_layers)}/∂z_"
+                       f"{names[layer + 1][0]}", activations[layer + 1][0] * (1 - activations[layer + 1][0])),
+                Factor(f"∂z_{names[layer + 1][0]}/∂{_activation_symbol(names, layer, j, n_layers)}",
+                       weights[layer][0][j]),
+            ]
+        return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}", dL_da[layer][j])]
+
+    layers, flat_number = [], 0
+    for layer in range(1, n_layers + 1):
+        neurons, layer_weights, layer_biases = [], [], []
+        for j in range(sizes[layer]):
+            name = names[layer][j]
+            a = activations[layer][j]
+            neurons.append(NeuronTrace(layer, j + 1, name, pre_activations[layer][j], a,
+                                       dL_da[layer][j], a * (1.0 - a), deltas[layer][j]))
+            chain = upstream(layer, j) + [
+                Factor(f"∂{_activation_symbol(names, layer, j, n_layers)}/∂z_{name}", a * (1.0 - a))]
+            for i in range(sizes[layer - 1]):
+                flat_number += 1
+                weight_name = f"w{flat_number}"
+                gradient = deltas[layer][j] * activations[layer - 1][i]
+                old = weights[layer - 1][j][i]
+                layer_weights.append(ParameterTrace(
+                    weight_name, "weight", layer, j + 1, i + 1, f"W{layer}[{j + 1},{i + 1}]",
+                    f"{names[layer - 1][i]} → {name}",
+                    tuple(chain + [Factor(f"∂z_{name}/∂{weight_name}", activations[layer - 1][i])]),
+                    gradient, old, old - lr * gradient))
+            bias_name = f"b{layer}[{j + 1}]"
+            old = biases[layer - 1][j]
+            layer_biases.append(ParameterTrace(
+                bias_name, "bias", layer, j + 1, None, bias_name, name,
+                tuple(chain + [Factor(f"∂z_{name}/∂{bias_name}", 1.0)]),
+                deltas[layer][j], old, old - lr * deltas[layer][j]))
+        layers.append(LayerTrace(layer, tuple(neurons), tuple(layer_weights), tuple(layer_biases)))
+    return Trace(tuple(sizes), loss_name, tuple(x), tuple(y), lr, tuple(layers), loss, dtype)
+
+
+def _read_network(net):
+    try:
+        sizes, weights, biases = tuple(net.sizes), net.weights, net.biases
+        loss_name, dtype = net.loss, np.dtype(net.dtype).name
+    except AttributeError as error:
+        raise TypeError(f"net must be a fastprop.Network, got {type(net).__name__}") from error
+    # float32 values convert to Python floats exactly; the trace is computed in float64.
+    return (sizes, [np.asarray(W, dtype=np.float64).tolist() for W in weights],
+            [np.asarray(b, dtype=np.float64).tolist() for b in biases], loss_name, dtype)
+
+
+def _one_sample(values, width, name):
+    """values as a list of `width` floats: accepts (width,), (1, width), or a number if width == 1."""
+    array = as_float_array(values, name, np.float64)
+    if array.ndim == 0 or (array.ndim == 2 and array.shape[0] == 1):
+        array = array.reshape(-1)
+    if array.shape != (width,):
+        scalar = " or a number" if width == 1 else ""
+        raise ValueError(f"{name} must be one sample of shape ({width},) or (1, {width}){scalar} "
+                         f"for this network, got shape {np.shape(values)}")
+    return array.tolist()
+
+
+def _neuron_names(sizes):
+    """names[l][j]: inputs x1…, hidden h1… (hL.j with several hidden layers), outputs out…"""
+    n_layers = len(sizes) - 1
+    names = [[f"x{i + 1}" for i in range(sizes[0])]]
+    for layer in range(1, n_layers):
+        prefix = "h" if n_layers == 2 else f"h{layer}."
+        names.append([f"{prefix}{j + 1}" for j in range(sizes[layer])])
+    names.append(["out"] if sizes[-1] == 1 else [f"out{j + 1}" for j in range(sizes[-1])])
+    return names
+
+
+def _activation_symbol(names, layer, j, n_layers):
+    if layer == 0:
+        return names[0][j]
+    if layer == n_layers:
+        return "ŷ" if len(names[layer]) == 1 else f"ŷ{j + 1}"
+    return f"a_{names[layer][j]}"
+
+
+# ---------------------------------------------------------------------- render
+def _render(trace: Trace, markdown: bool) -> str:
+    out = _Document(markdown)
+    sizes = "-".join(map(str, trace.sizes))
+    names = _neuron_names(trace.sizes)
+    n_layers = len(trace.layers)
+    single_output = trace.sizes[-1] == 1
+
+    out.title(f"One training step of a {sizes} sigmoid network, explained")
+    loss_formula = "L = ½ (y − ŷ)²" if single_output else "L = ½ Σ (y − ŷ)²"
+    mse_note = " (for one sample the same as sse)" if trace.loss_name == "mse" else ""
+    out.line(f"Loss {trace.loss_name}{mse_note}: {loss_formula}; learning rate lr = {_number(trace.lr)}.")
+    out.line("Input: " + ", ".join(f"{n} = {_number(v)}" for n, v in zip(names[0], trace.x))
+             + ". Target: " + ", ".join(f"{'y' if single_output else f'y{j + 1}'} = {_number(v)}"
+                                         for j, v in enumerate(trace.y)) + ".")
+    out.line("Weights are numbered w1, w2, … layer by layer, row by row; W2[1,2] is the weight "
+             "of layer 2 to neuron 1 from neuron 2, b1[2] the bias of neuron 2 of layer 1.")
+    if trace.network_dtype != "float64":
+        out.line(f"The network holds {trace.network_dtype} values; this trace computes in float64.")
+
+    out.heading("Forward pass: z = Σ w·a + b, a = σ(z) = 1 / (1 + e^(−z))")
+    rows = []
+    for layer in trace.layers:
+        inputs = [_activation_symbol(names, layer.index - 1, i, n_layers)
+                  for i in range(trace.sizes[layer.index - 1])]
+        values = [trace.x] + [[n.a for n in earlier.neurons] for earlier in trace.layers]
+        for neuron in layer.neurons:
+            weights = layer.weights[(neuron.index - 1) * len(inputs):neuron.index * len(inputs)]
+            bias = layer.biases[neuron.index - 1]
+            if len(inputs) <= _MAX_TERMS_WRITTEN_OUT:
+                symbols = " + ".join(f"{w.name}·{s}" for w, s in zip(weights, inputs))
+                numbers = " + ".join(f"{_operand(w.old)}·{_operand(v)}"
+                                     for w, v in zip(weights, values[layer.index - 1]))
+                formula = f"{symbols} + {bias.name} = {numbers} + {_operand(bias.old)}"
+            else:
+                formula = f"Σ of {len(inputs)} weighted inputs + {bias.name}"
+            rows.append([neuron.name, _number(neuron.z), _number(neuron.a),
+                         f"z_{neuron.name} = {formula}"])
+    out.table(["Neuron", "z", "a = σ(z)", "z computed as"], rows)
+
+    terms = [(f"y{j + 1}" if not single_output else "y", f"ŷ{j + 1}" if not single_output else "ŷ",
+              target, output) for j, (target, output) in enumerate(zip(trace.y, trace.outputs))]
+    symbolic = " + ".join(f"({t} − {o})²" for t, o, _, _ in terms)
+    numeric = " + ".join(f"({_operand(t)} − {_operand(o)})²" for _, _, t, o in terms)
+    bracket = (lambda s: s) if single_output else (lambda s: f"[{s}]")
+    out.heading("Loss")
+    out.formula(f"L = ½ {bracket(symbolic)} = ½ {bracket(numeric)} = {_number(trace.loss)}")
+
+    out.heading("Backward pass: δ = ∂L/∂z = ∂L/∂a · ∂a/∂z, with ∂a/∂z = σ'(z) = a·(1 − a)")
+    rows = []
+    for layer in reversed(trace.layers):
+        for neuron in layer.neurons:
+            if layer.index == n_layers:
+                target = "y" if single_output else f"y{neuron.index}"
+                source = (f"{_activation_symbol(names, n_layers, neuron.index - 1, n_layers)} − "
+                          f"{target} = {_operand(neuron.a)} − {_operand(trace.y[neuron.index - 1])}")
+            else:
+                following = trace.layers[layer.index]
+                links = [(following.weights[k * len(layer.neurons) + neuron.index - 1], nxt)
+                         for k, nxt in enumerate(following.neurons)]
+                source = (" + ".join(f"{w.name}·δ_{nxt.name}" for w, nxt in links) + " = "
+                          + " + ".join(f"{_operand(w.old)}·{_operand(nxt.delta)}" for w, nxt in links))
+            rows.append([neuron.name, _number(neuron.dL_da), _number(neuron.da_dz),
+                         _number(neuron.delta), f"∂L/∂a = {source}"])
+    out.table(["Neuron", "∂L/∂a", "∂a/∂z", "δ", "where"], rows)
+
+    out.heading("Gradients by the chain rule")
+    for parameter in trace.weights + trace.biases:
+        out.chain(parameter.label,
+                  f"∂L/∂{parameter.name} = {parameter.chain}",
+                  " · ".join(_operand(f.value) for f in parameter.factors)
+                  + f" = {_number(parameter.gradient)}")
+
+    out.heading(f"Update: new value = old value − lr · gradient, lr = {_number(trace.lr)}")
+    out.table(["Bias", "Old Value", "Gradient", "New Value"],
+              [[b.label, _number(b.old), _number(b.gradient), _number(b.new)] for b in trace.biases])
+    for layer in trace.layers:
+        if layer.biases_share_a_value:
+            _shared_bias_note(out, layer, trace.lr)
+    out.table(["Weight", "Old Value", "Gradient", "New Value"],
+              [[w.label, _number(w.old), _number(w.gradient), _number(w.new)] for w in trace.weights])
+    return out.text()
+
+
+def _shared_bias_note(out, layer, lr):
+    biases = layer.biases
+    old, total = biases[0].old, layer.bias_gradient_sum
+    neurons = ", ".join(bias.connection for bias in biases)
+    parts = (" + ".join(_operand(b.gradient) for b in biases) if len(biases) <= 6
+             else f"the sum of the {len(biases)} gradients")
+    out.line(f"Note: layer {layer.index}'s biases all start at {_number(old)}. Read as one bias "
+             f"b{layer.index} shared by {neurons} (as seed 002 does), its gradient is the sum "
+             f"{parts} = {_number(total)}, and its update {_operand(old)} − {_operand(lr)} · "
+             f"{_operand(total)} = {_number(old - lr * total)}. fastprop gives every neuron "
+             "its own bias, updated as in the table.")
+
+
+class _Document:
+    """Collects headings, lines, formulas and tables; renders plain text or Markdown."""
+
+    def __init__(self, markdown: bool):
+        self.markdown = markdown
+        self.blocks: list[str] = []
+
+    def title(self, text):
+        self.blocks.append(f"## {text}" if self.markdown else f"{text}\n{'=' * len(text)}")
+
+    def heading(self, text):
+        self.blocks.append(f"### {text}" if self.markdown else f"{text}\n{'-' * len(text)}")
+
+    def line(self, text):
+        self.blocks.append(text)
+
+    def formula(self, text):
+        self.blocks.append(f"`{text}`" if self.markdown else f"  {text}")
+
+    def chain(self, label, symbols, numbers):
+        if self.markdown:
+            self.blocks.append(f"- {label}: `{symbols}`  \n  `= {numbers}`")
+        else:
+            indent = " " * symbols.index("=")
+            self.blocks.append(f"{label}\n  {symbols}\n  {indent}= {numbers}")
+
+    def table(self, headers, rows):
+        if self.markdown:
+            lines = ["| " + " | ".join(headers) + " |",
+                     "|" + "|".join("---" for _ in headers) + "|"]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+        else:
+            widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+            def format_row(cells):
+                return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+            lines = [format_row(headers), "-+-".join("-" * width for width in widths)]
+            lines += [format_row(row) for row in rows]
+        self.blocks.append("\n".join(lines))
+
+    def text(self):
+        return "\n\n".join(self.blocks) + "\n"
