@@ -1,0 +1,121 @@
+"""The seed tutorials' worked examples, as data.
+
+Each ``seed_*`` function returns a fresh :class:`Example`: the starting weights
+(one ``(n_out, n_in)`` list of rows per layer), the biases (one list per layer),
+the single training sample ``x``, its target ``y`` and the learning rate ``lr``,
+all plain Python floats. They are used by the tests, by ``fastprop demo`` and by
+the tests of ``fastprop.explain``.
+"""
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Example(NamedTuple):
+    """One worked example: parameters, one sample, its target and the learning rate."""
+
+    weights: list[list[list[float]]]
+    biases: list[list[float]]
+    x: list[float]
+    y: list[float]
+    lr: float
+
+
+def seed_000_example_1() -> Example:
+    """Seed 000, example 1: one neuron, w = 0.3, b = 0.1, x = 0.5, α = 0.1.
+
+    The tutorial says y = 1 but every figure it prints is computed with y = 1.5,
+    so y = 1.5 here (see seed-notes.md).
+    """
+    return Example(weights=[[[0.3]]], biases=[[0.1]], x=[0.5], y=[1.5], lr=0.1)
+
+
+def seed_000_example_2() -> Example:
+    """Seed 000, example 2: two neurons in a chain (sizes 1-1-1), y = 1.5, α = 0.1."""
+    return Example(
+        weights=[[[0.3]], [[0.2]]],  # w¹ = 0.3, w² = 0.2
+        biases=[[0.1], [0.4]],       # b¹ = 0.1, b² = 0.4
+        x=[0.5],
+        y=[1.5],
+        lr=0.1,
+    )
+
+
+def seed_002() -> Example:
+    """Seed 002: the 2-2-1 network worked number by number, target 0.01, α = 0.5.
+
+    Weight names in the tutorial: w1: x1→h1, w2: x2→h1, w3: x1→h2, w4: x2→h2,
+    w5: h1→out, w6: h2→out. The tutorial shares one bias b1 = 0.35 between both
+    hidden neurons; fastprop gives every neuron its own bias, so both start at
+    0.35 (the forward pass is identical; the shared bias's gradient is the sum
+    of the two per-neuron bias gradients).
+    """
+    return Example(
+        weights=[
+            [[0.15, 0.20],    # h1: w1, w2
+             [0.25, 0.30]],   # h2: w3, w4
+            [[0.40, 0.45]],   # out: w5, w6
+        ],
+        biases=[[0.35, 0.35], [0.60]],
+        x=[0.05, 0.10],
+        y=[0.01],
+        lr=0.5,
+    )
+
+
+EXAMPLES = {
+    "seed-000-example-1": seed_000_example_1,
+    "seed-000-example-2": seed_000_example_2,
+    "seed-002": seed_002,
+}
+
+
+def network_from_example(example: Example, dtype=np.float64):
+    """A ``fastprop.Network`` holding the example's weights and biases (loss "sse")."""
+    from .network import Network
+
+    return Network.from_weights(
+        [np.array(W, dtype=dtype) for W in example.weights],
+        [np.array(b, dtype=dtype) for b in example.biases],
+        loss="sse",
+    )
+
+
+def xor_data() -> tuple[np.ndarray, np.ndarray]:
+    """XOR as seed 001 trains it, samples as rows: X of shape (4, 2), Y of shape (4, 1)."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    return X, Y
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Everything needed to train a network from scratch: ``Network(sizes, seed=seed,
+    loss=loss).fit(X, Y, epochs=epochs, lr=lr, batch_size=batch_size)``."""
+
+    sizes: tuple[int, ...]
+    lr: float
+    epochs: int
+    loss: str
+    batch_size: int | None  # None: the full batch, as in seed 001
+    seed: int
+
+
+# XOR as seed 001 trains it (sum-of-squares loss, full batch, plain gradient
+# descent), with the width and learning rate that make it converge reliably
+# from fastprop's own initialisation (Glorot uniform weights, zero biases).
+# Measured with fastprop 0.1.0: all four predictions within 0.1 of [0, 1, 1, 0]
+# for 1000 of 1000 init seeds (0..999), in float64 and in float32; the worst
+# seed (48) ends 0.027 from its target. For comparison, seed 001's own setup
+# (2-2-1, lr 0.1, 10 000 epochs) reaches that for 136 of 200 seeds, and 2-2-1
+# at lr 1.0 (5000 or 10 000 epochs) for 81 of 100: with two hidden units
+# gradient descent often settles in a local minimum.
+XOR_TRAINING = TrainingSetup(
+    sizes=(2, 4, 1),
+    lr=1.0,
+    epochs=5000,
+    loss="sse",
+    batch_size=None,
+    seed=0,
+)
