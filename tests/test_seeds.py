@@ -4,7 +4,9 @@ Each figure is asserted to the number of digits the tutorial prints it with:
 ``rounds_to("0.5933")`` accepts values within half a unit of the last printed
 digit (here ±5e-5), never more. The same assertions run three times: through
 the pure-Python ``fastprop.reference`` and through the compiled
-``fastprop.Network`` in float64 and float32.
+``fastprop.Network`` in float64 and float32; the Network runs go once through
+the kernels' plain loops and once through BLAS GEMM (the ``matmul_path``
+fixture of conftest.py).
 
 Where a tutorial's own arithmetic is wrong (see /work/shared/seed-notes.md and
 the comments marked ERRATUM), the test asserts the correct value and names the
@@ -100,6 +102,7 @@ def make_run(kind, example):
 
 # --- seed 000, example 1: one neuron -----------------------------------------
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
 def test_seed_000_example_1_one_neuron(kind):
     example = examples.seed_000_example_1()
@@ -136,6 +139,7 @@ def test_seed_000_example_1_one_neuron(kind):
 
 # --- seed 000, example 2: two neurons in a chain (1-1-1) ---------------------
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
 def test_seed_000_example_2_two_neuron_chain(kind):
     example = examples.seed_000_example_2()
@@ -200,6 +204,7 @@ def central_difference_gradients(weights, biases, X, Y, h=1e-6):
     return grads_W, grads_b
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-12, 1e-14), (np.float32, 1e-5, 1e-7)])
 def test_seed_000_example_3_one_two_one_structure(dtype, rtol, atol):
     # The tutorial gives only equations for this network, with index typos (it
@@ -231,6 +236,7 @@ def test_seed_000_example_3_one_two_one_structure(dtype, rtol, atol):
 
 # --- seed 002: the 2-2-1 network worked number by number --------------------
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
 def test_seed_002_forward(kind):
     run = make_run(kind, examples.seed_002())
@@ -244,6 +250,7 @@ def test_seed_002_forward(kind):
     assert run.loss() == rounds_to("0.2748")    # 0.5·(0.01 − 0.7514)²
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
 def test_seed_002_gradients(kind):
     run = make_run(kind, examples.seed_002())
@@ -286,6 +293,7 @@ def test_seed_002_gradients(kind):
     assert b1_grad[0] + b1_grad[1] == rounds_to("0.0284")  # 0.0134 + 0.0150
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
 def test_seed_002_updates(kind):
     example = examples.seed_002()
@@ -332,6 +340,7 @@ def test_seed_002_updates(kind):
     assert b1_new[1] == rounds_to("0.3425")       # 0.35 − 0.5·0.0150 (not printed)
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", ["float64", "float32"])
 def test_seed_002_is_the_same_for_sse_and_mse_with_one_sample(kind):
     # The tutorial calls its loss MSE but uses ½(y − ŷ)²; with one sample fastprop's
@@ -441,6 +450,7 @@ def test_seed_001_deltas_are_the_reference_deltas_transposed(problem):
     np.testing.assert_allclose(np.array(delta1_rows).T, delta1, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-12, 1e-14), (np.float32, 1e-5, 1e-6)])
 @pytest.mark.parametrize("problem", PROBLEMS)
 def test_seed_001_one_step_matches_the_column_major_class(problem, dtype, rtol, atol):
@@ -460,6 +470,7 @@ def test_seed_001_one_step_matches_the_column_major_class(problem, dtype, rtol, 
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("problem", PROBLEMS)
 def test_seed_001_full_batch_training_matches_the_column_major_class(problem):
     seed_net, X, Y = seed_001_problem(problem)
