@@ -389,6 +389,20 @@ def _shared_bias_note(out, layer, lr):
              "its own bias, updated as in the table.")
 
 
+def format_table(headers, rows, markdown=False) -> str:
+    """A table of strings: columns aligned and separated by " | ", or a Markdown table."""
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+
+    def format_row(cells):
+        return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    lines = [format_row(headers), "-+-".join("-" * width for width in widths)]
+    return "\n".join(lines + [format_row(row) for row in rows])
+
+
 class _Document:
     """Collects headings, lines, formulas and tables; renders plain text or Markdown."""
 
@@ -416,17 +430,7 @@ class _Document:
             self.blocks.append(f"{label}\n  {symbols}\n  {indent}= {numbers}")
 
     def table(self, headers, rows):
-        if self.markdown:
-            lines = ["| " + " | ".join(headers) + " |",
-                     "|" + "|".join("---" for _ in headers) + "|"]
-            lines += ["| " + " | ".join(row) + " |" for row in rows]
-        else:
-            widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-            def format_row(cells):
-                return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-            lines = [format_row(headers), "-+-".join("-" * width for width in widths)]
-            lines += [format_row(row) for row in rows]
-        self.blocks.append("\n".join(lines))
+        self.blocks.append(format_table(headers, rows, self.markdown))
 
     def text(self):
         return "\n\n".join(self.blocks) + "\n"

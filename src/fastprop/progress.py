@@ -54,8 +54,8 @@ class EpochProgress:
         self.epochs_done = epochs_done
         self.loss = loss
         now = time.monotonic()
-        if now < self._next_redraw:
-            return
+        if now < self._next_redraw or epochs_done >= self.total_epochs:
+            return  # throttled, or finished: close() draws the final state
         self._next_redraw = now + REDRAW_INTERVAL_SECONDS
         self._draw()
 
