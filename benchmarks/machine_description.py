@@ -1,0 +1,108 @@
+"""What the benchmarks ran on: CPU, cores, memory, load, BLAS libraries, versions, date."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" (src/ has uncommitted changes)" if dirty else "")
+
+
+def _version(module_name: str) -> str:
+    try:
+        module = __import__(module_name)
+    except ImportError:
+        return "not installed"
+    return getattr(module, "__version__", "unknown")
+
+
+def _blas_libraries() -> list[str]:
+    try:
+        import numpy  # noqa: F401  (load the libraries before asking)
+        import scipy.linalg  # noqa: F401
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["threadpoolctl not installed: BLAS libraries not inspected"]
+    return [_describe_thread_pool(info) for info in threadpool_info()]
+
+
+def _describe_thread_pool(info: dict) -> str:
+    path = info.get("filepath", "?")
+    where = path.split("site-packages/", 1)[-1]
+    details = []
+    if info.get("architecture"):
+        details.append(f"{info['architecture']} kernels")
+    details.append(f"{info.get('num_threads')} threads")
+    if info.get("threading_layer"):
+        details.append(info["threading_layer"])
+    name = " ".join(str(part) for part in (info.get("internal_api"), info.get("version")) if part)
+    return f"{name} ({', '.join(details)}) from {where}"
+
+
+def describe_machine() -> dict[str, object]:
+    """Facts about this machine and software, as label → text (or list of texts)."""
+    try:
+        usable_cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable_cores = os.cpu_count()
+    torch_version = _version("torch")
+    if torch_version != "not installed":
+        import torch
+
+        torch_version += f" (threads set to 2 by the baseline; MKL {'on' if torch.backends.mkl.is_available() else 'off'})"
+    blas_environment = {name: os.environ[name] for name in _BLAS_ENVIRONMENT if name in os.environ}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "CPU": _cpu_model(),
+        "cores": f"{os.cpu_count()} logical, {usable_cores} usable by this process",
+        "memory": _memory_gib(),
+        "system": platform.platform(),
+        "Python": platform.python_version(),
+        "fastprop": f"{_version('fastprop')}, commit {_git_commit()}",
+        "NumPy": _version("numpy"),
+        "SciPy": _version("scipy"),
+        "PyTorch": torch_version,
+        "BLAS libraries": _blas_libraries(),
+        "BLAS environment": ", ".join(f"{k}={v}" for k, v in blas_environment.items()) or "none set",
+    }

@@ -1,0 +1,114 @@
+"""Timing, agreement and memory of every implementation on one case, in this process.
+
+Timed: ``trainer.train(X, Y)``, the whole training run on data that already
+exists in each implementation's input format (NumPy arrays; torch wraps them
+without copying). Not timed: building the network from the initial weights.
+
+Repeats are interleaved (fastprop, NumPy, torch, then again in a rotated
+order) so that a burst of load from elsewhere on a shared machine hits every
+implementation alike, and each timed run starts after a short pause, so BLAS or
+OpenMP threads still spinning after the previous implementation's run have gone
+to sleep.
+"""
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+from cases import BenchmarkCase, make_training_data
+from gemm_rate import GemmRate
+from peak_memory import PeakMemory, measure_peak_memory
+from trainers import FASTPROP, NUMPY, Agreement, compare_parameters, make_trainer
+
+PAUSE_BEFORE_EACH_RUN_SECONDS = 0.3
+
+
+@dataclass
+class CaseResult:
+    case: BenchmarkCase
+    gemm_rate: GemmRate  # in the case's dtype
+    data_bytes: int
+    seconds: dict[str, list[float]] = field(default_factory=dict)  # every timed run
+    agreement: dict[str, Agreement] = field(default_factory=dict)  # final weights vs NumPy's
+    memory: dict[str, PeakMemory] = field(default_factory=dict)
+
+    def best_seconds(self, implementation: str) -> float | None:
+        runs = self.seconds.get(implementation)
+        return min(runs) if runs else None
+
+    def median_seconds(self, implementation: str) -> float | None:
+        runs = self.seconds.get(implementation)
+        return statistics.median(runs) if runs else None
+
+    @property
+    def gemm_floor_seconds(self) -> float:
+        return self.case.training_flops() / self.gemm_rate.flops_per_second
+
+    def speedup_over(self, peer: str) -> float | None:
+        """How many times faster fastprop is than ``peer`` (best runs of both)."""
+        ours, theirs = self.best_seconds(FASTPROP), self.best_seconds(peer)
+        return theirs / ours if ours and theirs else None
+
+    @property
+    def fraction_of_gemm_floor(self) -> float | None:
+        """GEMM floor / fastprop's time: 1.0 would be training at the rate of a large square GEMM."""
+        ours = self.best_seconds(FASTPROP)
+        return self.gemm_floor_seconds / ours if ours else None
+
+    def memory_fraction_of_data(self, implementation: str = FASTPROP) -> float | None:
+        """Peak memory above the data (the larger of the traced and the RSS view) / data size."""
+        memory = self.memory.get(implementation)
+        if memory is None:
+            return None
+        peak = max(memory.traced_peak_bytes, memory.rss_growth_bytes or 0)
+        return peak / self.data_bytes
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _timed_run(implementation: str, case: BenchmarkCase, X, Y):
+    trainer = make_trainer(implementation, case)
+    gc.collect()
+    time.sleep(PAUSE_BEFORE_EACH_RUN_SECONDS)
+    start = time.perf_counter()
+    trainer.train(X, Y)
+    return time.perf_counter() - start, trainer
+
+
+def warm_up(implementation: str, case: BenchmarkCase) -> None:
+    """One short untimed run: library initialisation, thread pools, first-call costs."""
+    small = case.quick()
+    X, Y = make_training_data(small)
+    make_trainer(implementation, small).train(X, Y)
+
+
+def measure_case(case: BenchmarkCase, implementations, gemm_rate: GemmRate, repeats: int | None = None,
+                 measure_memory: bool = True) -> CaseResult:
+    repeats = repeats or case.repeats
+    X, Y = make_training_data(case)
+    result = CaseResult(case=case, gemm_rate=gemm_rate, data_bytes=X.nbytes + Y.nbytes)
+    for implementation in implementations:
+        warm_up(implementation, case)
+    final_parameters = {}
+    for repeat in range(repeats):
+        shift = repeat % len(implementations)
+        for implementation in implementations[shift:] + implementations[:shift]:
+            seconds, trainer = _timed_run(implementation, case, X, Y)
+            result.seconds.setdefault(implementation, []).append(seconds)
+            _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms")
+            if repeat == 0:
+                final_parameters[implementation] = trainer.parameters()
+    for implementation in implementations:
+        if implementation != NUMPY and NUMPY in final_parameters:
+            result.agreement[implementation] = compare_parameters(
+                case, final_parameters[NUMPY], final_parameters[implementation])
+    if measure_memory:
+        for implementation in implementations:
+            trainer = make_trainer(implementation, case)
+            result.memory[implementation] = measure_peak_memory(lambda: trainer.train(X, Y))
+    return result

@@ -1,0 +1,267 @@
+"""Turn measured ``CaseResult``s into Markdown: RESULTS.md and the README's benchmark section.
+
+Every number in these files comes from one run of ``run_all.py``; nothing here
+is typed by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cases import MEMORY_GOAL_CASE, MEMORY_GOAL_MAX_FRACTION_OF_DATA
+from measurements import CaseResult
+from trainers import DISPLAY_NAMES, FASTPROP, NUMPY, TORCH
+
+REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
+README_START = "<!-- benchmarks:start -->"
+README_END = "<!-- benchmarks:end -->"
+NOT_MEASURED = "—"
+
+
+# ---------------------------------------------------------------- formatting
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return NOT_MEASURED
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e3:.2g} ms"
+
+
+def format_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return NOT_MEASURED
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
+def format_percent(fraction: float | None) -> str:
+    return NOT_MEASURED if fraction is None else f"{fraction:.1%}" if fraction < 0.1 else f"{fraction:.0%}"
+
+
+def format_bytes(n_bytes: int | None) -> str:
+    if n_bytes is None:
+        return NOT_MEASURED
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n_bytes) >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes} B"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- goals
+
+@dataclass(frozen=True)
+class GoalOutcome:
+    case_name: str
+    goal: str
+    measured: str
+    met: bool | None  # None: not measured (a peer missing)
+
+    @property
+    def verdict(self) -> str:
+        return {True: "met", False: "**not met**", None: "not measured"}[self.met]
+
+
+def goal_outcomes(results: list[CaseResult]) -> list[GoalOutcome]:
+    outcomes = []
+    for result in results:
+        for goal in result.case.goals:
+            if goal.metric == "fraction_of_gemm_floor":
+                value, shown = result.fraction_of_gemm_floor, format_percent(result.fraction_of_gemm_floor)
+            else:
+                peer = {"speedup_vs_numpy": NUMPY, "speedup_vs_torch": TORCH}[goal.metric]
+                value = result.speedup_over(peer)
+                shown = format_ratio(value)
+            outcomes.append(GoalOutcome(result.case.name, goal.describe(), shown,
+                                        None if value is None else value >= goal.minimum))
+        if result.case.name == MEMORY_GOAL_CASE:
+            fraction = result.memory_fraction_of_data(FASTPROP)
+            outcomes.append(GoalOutcome(
+                result.case.name,
+                f"fit's peak memory above the data < {MEMORY_GOAL_MAX_FRACTION_OF_DATA:.0%} of the data",
+                format_percent(fraction),
+                None if fraction is None else fraction < MEMORY_GOAL_MAX_FRACTION_OF_DATA,
+            ))
+    return outcomes
+
+
+# ---------------------------------------------------------------- tables
+
+def ratio_table(results: list[CaseResult]) -> str:
+    header = ["case", "fastprop", DISPLAY_NAMES[NUMPY], DISPLAY_NAMES[TORCH], "GEMM floor",
+              "fastprop vs NumPy", "fastprop vs PyTorch", "GEMM floor / fastprop"]
+    rows = [[
+        result.case.label,
+        format_seconds(result.best_seconds(FASTPROP)),
+        format_seconds(result.best_seconds(NUMPY)),
+        format_seconds(result.best_seconds(TORCH)),
+        format_seconds(result.gemm_floor_seconds),
+        format_ratio(result.speedup_over(NUMPY)),
+        format_ratio(result.speedup_over(TORCH)),
+        format_percent(result.fraction_of_gemm_floor),
+    ] for result in results]
+    return markdown_table(header, rows)
+
+
+def goal_table(results: list[CaseResult]) -> str:
+    return markdown_table(["case", "goal", "measured", "verdict"],
+                          [[o.case_name, o.goal, o.measured, o.verdict] for o in goal_outcomes(results)])
+
+
+def spread_table(results: list[CaseResult]) -> str:
+    """Best, median and worst of the repeats: how noisy the run was."""
+    header = ["case", "implementation", "runs", "best", "median", "worst"]
+    rows = []
+    for result in results:
+        for implementation, runs in result.seconds.items():
+            rows.append([result.case.name, DISPLAY_NAMES[implementation], str(len(runs)),
+                         format_seconds(min(runs)), format_seconds(result.median_seconds(implementation)),
+                         format_seconds(max(runs))])
+    return markdown_table(header, rows)
+
+
+def memory_table(results: list[CaseResult]) -> str:
+    header = ["case", "data (X and Y)"]
+    implementations = [name for name in (FASTPROP, NUMPY, TORCH) if any(name in r.memory for r in results)]
+    for name in implementations:
+        header += [f"{DISPLAY_NAMES[name]}: traced", f"{DISPLAY_NAMES[name]}: RSS growth"]
+    header.append("fastprop: larger of the two / data")
+    rows = []
+    for result in results:
+        row = [result.case.name, format_bytes(result.data_bytes)]
+        for name in implementations:
+            memory = result.memory.get(name)
+            row += [format_bytes(memory.traced_peak_bytes if memory else None),
+                    format_bytes(memory.rss_growth_bytes if memory else None)]
+        row.append(format_percent(result.memory_fraction_of_data(FASTPROP)))
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def agreement_table(results: list[CaseResult]) -> str:
+    header = ["case", "compared with NumPy", "max abs difference", "relative to the largest update",
+              "limit", "same work"]
+    rows = []
+    for result in results:
+        for name, agreement in result.agreement.items():
+            rows.append([result.case.name, DISPLAY_NAMES[name], f"{agreement.max_abs_difference:.1e}",
+                         f"{agreement.relative_difference:.1e}", f"{agreement.limit:.0e}",
+                         "yes" if agreement.agrees else "**NO**"])
+    return markdown_table(header, rows)
+
+
+def case_sizes_table(results: list[CaseResult]) -> str:
+    header = ["case", "steps", "FLOPs (matrix products)", "GEMM rate used for the floor"]
+    rows = [[r.case.name, f"{r.case.steps():,}", f"{r.case.training_flops():.3g}",
+             f"{r.gemm_rate.flops_per_second / 1e9:.1f} GFLOP/s ({r.gemm_rate.dtype})"] for r in results]
+    return markdown_table(header, rows)
+
+
+# ---------------------------------------------------------------- documents
+
+def _machine_lines(machine: dict[str, object]) -> list[str]:
+    lines = []
+    for label, value in machine.items():
+        if isinstance(value, list):
+            lines.append(f"- {label}:")
+            lines += [f"  - {item}" for item in value]
+        else:
+            lines.append(f"- {label}: {value}")
+    return lines
+
+
+def machine_summary(machine: dict[str, object]) -> str:
+    return f"{machine['CPU']}, {machine['cores']}, {machine['date']}"
+
+
+def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str]) -> str:
+    repeats = ", ".join(f"{r.case.name}: {len(r.seconds.get(FASTPROP, []))}" for r in results)
+    return "\n".join([
+        "# fastprop benchmarks",
+        "",
+        f"Written by `python benchmarks/run_all.py` (regenerate: `{REGENERATE_COMMAND}`); every number",
+        "below comes from that one run, in one process. Do not edit by hand.",
+        "",
+        "Times are the **best** of several interleaved runs per implementation (runs per case: "
+        f"{repeats}), each the whole training of the case. Ratios compare best with best. The GEMM floor is",
+        "the case's FLOP count (forward `A @ W.T` for every layer, backward `delta @ W` for every layer",
+        "but the first, `delta.T @ A_prev` for every layer: 2·n·in·out each) divided by the",
+        "rate of a large square GEMM through NumPy measured in the same run.",
+        "",
+        "## Ratios",
+        "",
+        ratio_table(results),
+        "",
+        "## Goals",
+        "",
+        goal_table(results),
+        "",
+        "## Peak memory above the training data (one fit each)",
+        "",
+        "`traced`: tracemalloc's peak (NumPy arrays and Python objects); `RSS growth`: peak resident set",
+        "during the call minus the resident set before it (everything, torch and BLAS buffers included).",
+        "",
+        memory_table(results),
+        "",
+        "## Same work: final weights against the NumPy baseline",
+        "",
+        "All implementations start from the same weights and train on the same batches in the same order.",
+        "",
+        agreement_table(results),
+        "",
+        "## Spread of the runs",
+        "",
+        spread_table(results),
+        "",
+        "## Case sizes",
+        "",
+        case_sizes_table(results),
+        "",
+        "## Machine",
+        "",
+        *_machine_lines(machine),
+        *[f"- {note}" for note in run_notes],
+        "",
+    ])
+
+
+def readme_section(results: list[CaseResult], machine: dict[str, object]) -> str:
+    return "\n".join([
+        "## Benchmarks",
+        "",
+        f"Latest run ({machine_summary(machine)}; best of several runs; details, machine and",
+        "memory in [benchmarks/RESULTS.md](benchmarks/RESULTS.md)):",
+        "",
+        ratio_table(results),
+        "",
+        goal_table(results),
+        "",
+        "Regenerate this table and RESULTS.md (needs the `bench` extra for PyTorch; takes a few minutes):",
+        "",
+        "```bash",
+        REGENERATE_COMMAND,
+        "```",
+    ])
+
+
+def replace_readme_section(readme: str, section: str) -> str:
+    """The README with everything between the benchmark markers replaced by ``section``."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {README_START} ... {README_END} markers")
+    return readme[: start + len(README_START)] + "\n" + section + "\n" + readme[end:]
+
+
+def write_reports(results_path: Path, readme_path: Path | None, results: list[CaseResult],
+                  machine: dict[str, object], run_notes: list[str]) -> None:
+    results_path.write_text(results_markdown(results, machine, run_notes), encoding="utf-8")
+    if readme_path is not None:
+        readme = readme_path.read_text(encoding="utf-8")
+        readme_path.write_text(replace_readme_section(readme, readme_section(results, machine)), encoding="utf-8")

@@ -1,0 +1,121 @@
+"""Run every benchmark case for every implementation in this one process and report.
+
+    python benchmarks/run_all.py            # full run: prints the tables, writes
+                                            # benchmarks/RESULTS.md and the README section
+    python benchmarks/run_all.py --quick    # seconds; prints only (FASTPROP_BENCH_QUICK=1 does the same)
+
+Measures the GEMM rate at the start and the end of the run and uses the faster
+of the two (the stricter floor), times each case (interleaved repeats, best
+reported), checks all implementations end with the same weights, and measures
+peak memory above the data of one extra fit per implementation. PyTorch is
+included when it is installed (``pip install '.[bench]'``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(HERE))
+
+from cases import benchmark_cases, quick_mode_requested  # noqa: E402
+from gemm_rate import FULL_SIZE, QUICK_SIZE, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
+from machine_description import describe_machine, load_average  # noqa: E402
+from measurements import measure_case  # noqa: E402
+from report import goal_table, ratio_table, write_reports  # noqa: E402
+from trainers import FASTPROP, TORCH, available_implementations  # noqa: E402
+
+DEFAULT_RESULTS = HERE / "RESULTS.md"
+DEFAULT_README = HERE.parent / "README.md"
+
+
+def _parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", default=quick_mode_requested(),
+                        help="small cases, one run each, write nothing (also FASTPROP_BENCH_QUICK=1)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed runs per implementation and case (default: the case's own, 3-5)")
+    parser.add_argument("--cases", default=None, help="only these cases, e.g. 'AC'")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory fits")
+    parser.add_argument("--results", type=Path, default=None,
+                        help=f"write the report here (default in a full run: {DEFAULT_RESULTS})")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help=f"update the benchmark section of this README (default in a full run: {DEFAULT_README})")
+    parser.add_argument("--no-write", action="store_true", help="print only, even in a full run")
+    return parser.parse_args(argv)
+
+
+def _best_gemm_rates(size: int, repeats: int, earlier=None):
+    rates = {dtype: numpy_gemm_rate(dtype, size, repeats) for dtype in ("float32", "float64")}
+    if earlier:
+        rates = {dtype: max(rates[dtype], earlier[dtype], key=lambda rate: rate.flops_per_second)
+                 for dtype in rates}
+    return rates
+
+
+def main(argv=None) -> int:
+    args = _parse_arguments(argv)
+    implementations = available_implementations()
+    if FASTPROP not in implementations:
+        print("fastprop cannot be imported: build it first (pip install . or "
+              "python setup.py build_ext --inplace with PYTHONPATH=src)", file=sys.stderr)
+        return 2
+    cases = [c for c in benchmark_cases(args.quick) if args.cases is None or c.name in args.cases.upper()]
+    gemm_size, gemm_repeats = (QUICK_SIZE, 2) if args.quick else (FULL_SIZE, 5)
+    started = time.perf_counter()
+    machine = describe_machine()
+    load_before = load_average()
+
+    print(f"implementations: {', '.join(implementations)}; quick mode: {args.quick}", file=sys.stderr)
+    first_rates = _best_gemm_rates(gemm_size, gemm_repeats)
+    scipy_rate = scipy_gemm_rate(np.float32, gemm_size, gemm_repeats)
+    results = []
+    for case in cases:
+        print(f"case {case.label}", file=sys.stderr)
+        results.append(measure_case(case, implementations, first_rates[case.dtype_name],
+                                    repeats=args.repeats, measure_memory=not args.no_memory))
+    final_rates = _best_gemm_rates(gemm_size, gemm_repeats, earlier=first_rates)
+    for result in results:
+        result.gemm_rate = final_rates[result.case.dtype_name]
+
+    run_notes = [
+        "GEMM rates (NumPy, square " + f"{gemm_size}, best of {gemm_repeats}; the faster of the run's start and end): "
+        + "; ".join(f"{r.dtype} {r.flops_per_second / 1e9:.1f} GFLOP/s" for r in final_rates.values()),
+        f"for the record, float32 GEMM through SciPy's BLAS (the one fastprop calls): "
+        f"{scipy_rate.flops_per_second / 1e9:.1f} GFLOP/s",
+        f"load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}",
+        f"whole run: {time.perf_counter() - started:.0f} s" + ("" if TORCH in implementations
+                                                             else "; PyTorch not installed, not measured"),
+    ]
+    if args.quick:
+        run_notes.append("QUICK MODE: small cases, numbers not comparable with the goals")
+
+    print(ratio_table(results))
+    print()
+    print(goal_table(results))
+    print()
+    for note in run_notes:
+        print(note)
+
+    results_path, readme_path = args.results, args.readme
+    if not args.quick and not args.no_write:
+        results_path = results_path or DEFAULT_RESULTS
+        readme_path = readme_path or DEFAULT_README
+    if results_path is not None:
+        write_reports(results_path, readme_path, results, machine, run_notes)
+        print(f"wrote {results_path}" + (f" and the benchmark section of {readme_path}" if readme_path else ""),
+              file=sys.stderr)
+    agreements = [a for r in results for a in r.agreement.values()]
+    if not all(a.agrees for a in agreements):
+        print("implementations disagree on the final weights: see the agreement table", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""One interface over the three implementations being compared.
+
+``make_trainer(name, case)`` builds a fresh network from the case's initial
+weights (not timed); ``trainer.train(X, Y)`` runs the case's whole training
+(timed); ``trainer.parameters()`` returns the final ``(weights, biases)`` as
+NumPy arrays, for checking that all implementations did the same work.
+
+All three train on the same arrays, with the same batches in the same order
+(fastprop with ``shuffle=False``), the same number of steps and the same dtype.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cases import BenchmarkCase, make_initial_parameters
+from numpy_baseline import SeedNumpyNetwork
+from torch_baseline import TorchEagerNetwork, torch_is_available
+
+FASTPROP = "fastprop"
+NUMPY = "numpy"
+TORCH = "torch"
+IMPLEMENTATIONS = (FASTPROP, NUMPY, TORCH)
+
+DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (seed 001)", TORCH: "PyTorch eager"}
+
+
+class FastpropTrainer:
+    def __init__(self, case: BenchmarkCase):
+        import fastprop
+
+        weights, biases = make_initial_parameters(case)
+        self.case = case
+        self.network = fastprop.Network.from_weights(weights, biases, loss=case.loss, dtype=case.dtype)
+
+    def train(self, X, Y):
+        case = self.case
+        self.network.fit(X, Y, case.epochs, case.learning_rate, batch_size=case.batch_size, shuffle=False)
+
+    def parameters(self):
+        return (
+            [np.array(W) for W in self.network.weights],
+            [np.array(b) for b in self.network.biases],
+        )
+
+
+class NumpyTrainer:
+    def __init__(self, case: BenchmarkCase):
+        weights, biases = make_initial_parameters(case)
+        self.case = case
+        self.network = SeedNumpyNetwork(weights, biases, loss=case.loss, dtype=case.dtype)
+
+    def train(self, X, Y):
+        case = self.case
+        self.network.train(X, Y, case.epochs, case.learning_rate, batch_size=case.batch_size)
+
+    def parameters(self):
+        return [W.copy() for W in self.network.weights], [b.copy() for b in self.network.biases]
+
+
+class TorchTrainer:
+    def __init__(self, case: BenchmarkCase):
+        weights, biases = make_initial_parameters(case)
+        self.case = case
+        self.network = TorchEagerNetwork(weights, biases, loss=case.loss, dtype=case.dtype)
+
+    def train(self, X, Y):
+        case = self.case
+        self.network.train(X, Y, case.epochs, case.learning_rate, batch_size=case.batch_size)
+
+    def parameters(self):
+        return self.network.parameters()
+
+
+_TRAINERS = {FASTPROP: FastpropTrainer, NUMPY: NumpyTrainer, TORCH: TorchTrainer}
+
+
+def make_trainer(name: str, case: BenchmarkCase):
+    return _TRAINERS[name](case)
+
+
+def fastprop_is_available() -> bool:
+    try:
+        import fastprop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def available_implementations() -> tuple[str, ...]:
+    present = {FASTPROP: fastprop_is_available(), NUMPY: True, TORCH: torch_is_available()}
+    return tuple(name for name in IMPLEMENTATIONS if present[name])
+
+
+# --- did they do the same work? -------------------------------------------
+
+# Final weights of two implementations may differ only by rounding (different
+# summation orders, fused or separate operations), which a training run
+# amplifies a little (seen between NumPy and PyTorch: ~1e-5 of the update in
+# float32, ~1e-16 in float64). The bound is relative to how far training moved
+# the weights: a skipped, repeated or reordered batch moves them by far more.
+RELATIVE_DISAGREEMENT_LIMIT = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-3}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    max_abs_difference: float  # largest |θ_other − θ_reference| over all parameters
+    max_abs_update: float  # largest |θ_reference − θ_initial|: how far training moved
+    limit: float
+
+    @property
+    def relative_difference(self) -> float:
+        return self.max_abs_difference / self.max_abs_update if self.max_abs_update else float("inf")
+
+    @property
+    def agrees(self) -> bool:
+        return self.relative_difference <= self.limit
+
+    def describe(self) -> str:
+        return (
+            f"max |Δθ| {self.max_abs_difference:.2e} = {self.relative_difference:.1e} of the largest "
+            f"training update {self.max_abs_update:.2e} (limit {self.limit:.0e})"
+        )
+
+
+def _flatten(parameters) -> np.ndarray:
+    weights, biases = parameters
+    return np.concatenate([np.ravel(p).astype(np.float64) for p in [*weights, *biases]])
+
+
+def compare_parameters(case: BenchmarkCase, reference, other) -> Agreement:
+    initial = _flatten(make_initial_parameters(case))
+    reference, other = _flatten(reference), _flatten(other)
+    return Agreement(
+        max_abs_difference=float(np.max(np.abs(other - reference))),
+        max_abs_update=float(np.max(np.abs(reference - initial))),
+        limit=RELATIVE_DISAGREEMENT_LIMIT[np.dtype(case.dtype)],
+    )
