@@ -127,9 +127,10 @@ def test_seed_002_shared_hidden_bias_is_the_sum_of_the_per_neuron_biases(trace_0
     assert_printed(hidden.biases[1].gradient, "0.0150", "dLoss/db1 from h2")
     assert_printed(hidden.bias_gradient_sum, "0.0284", "dLoss/db1 = 0.0134 + 0.0150")
     assert_printed(0.35 - 0.5 * hidden.bias_gradient_sum, "0.3358", "b1_new")
-    text = str(trace_002)
-    assert "0.0133679 + 0.0149961 = 0.028364" in text
-    assert "0.35 − 0.5 · 0.028364 = 0.335818" in text
+    text = " ".join(str(trace_002).split())  # paragraphs are wrapped
+    assert ("Note: layer 1's biases all start at 0.35. Read as one bias b1 shared by h1, h2 "
+            "(as seed 002 does), its gradient is the sum 0.0133679 + 0.0149961 = 0.028364, "
+            "and its update 0.35 − 0.5 · 0.028364 = 0.335818.") in text
 
 
 def test_seed_002_updated_values(trace_002):

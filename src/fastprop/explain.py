@@ -16,6 +16,7 @@ Names, chosen so that a reader can map them to the tutorials:
   from neuron 2 (1-based). Biases: ``b1[2]`` = layer 1, neuron 2.
 """
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ from .reference import sigmoid
 SIGNIFICANT_DIGITS = 6
 # Neurons with more inputs than this get "Σ …" instead of the written-out sum.
 _MAX_TERMS_WRITTEN_OUT = 8
+# Plain-text paragraphs are wrapped at this width (tables and formulas are not).
+_TEXT_WIDTH = 88
 
 
 def _number(value: float) -> str:
@@ -417,7 +420,8 @@ class _Document:
         self.blocks.append(f"### {text}" if self.markdown else f"{text}\n{'-' * len(text)}")
 
     def line(self, text):
-        self.blocks.append(text)
+        self.blocks.append(text if self.markdown else textwrap.fill(
+            text, _TEXT_WIDTH, break_long_words=False, break_on_hyphens=False))
 
     def formula(self, text):
         self.blocks.append(f"`{text}`" if self.markdown else f"  {text}")
