@@ -28,7 +28,7 @@ Design
   in double precision for both.
 """
 from cython cimport floating
-from libc.math cimport exp, expf, fabs, fabsf, isfinite
+from libc.math cimport fabs, fabsf, isfinite
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -58,19 +58,75 @@ def set_blas_min_multiply_adds(Py_ssize_t value):
 # Elementwise pieces
 # ---------------------------------------------------------------------------
 
+# exp(x) for x <= 0, branch-free so the C compiler vectorises the loops that
+# call it (the C library's exp is a call it cannot vectorise). Cody-Waite range
+# reduction x = n ln2 + r with |r| <= ln2 / 2, then Cephes' approximations of
+# exp(r): a Pade form for double, a degree-7 polynomial for float, each within
+# an ulp or two. Adding 1.5 * 2**52 (1.5 * 2**23 for float) rounds x / ln2 to the
+# integer n and leaves n in the low bits of the sum; 2**n is then applied as two
+# factors 2**n1 * 2**n2 with n1 + n2 = n, each a normal number, so results that
+# are subnormal come out right and those below the smallest subnormal are 0.
+# The argument is clamped where exp(x) is already 0 in the type.
+cdef inline double _exp_nonpositive_double(double x) noexcept nogil:
+    cdef double shifted, n, r, rr, p, q, scale_1, scale_2
+    cdef long long bits, n_1
+    x = x if x >= -746.0 else -746.0
+    shifted = x * 1.4426950408889634 + 6755399441055744.0
+    n = shifted - 6755399441055744.0
+    r = x - n * 6.93145751953125e-1
+    r = r - n * 1.42860682030941723212e-6
+    rr = r * r
+    p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr
+             + 9.99999999999999999910e-1)
+    q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+         + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0
+    memcpy(&bits, &shifted, sizeof(double))
+    bits = bits - 0x4338000000000000LL                               # n, in [-1077, 0]
+    n_1 = -<long long> ((<unsigned long long> (-bits)) >> 1)       # ceil(n / 2)
+    bits = ((bits - n_1) + 1023) << 52
+    n_1 = (n_1 + 1023) << 52
+    memcpy(&scale_1, &n_1, sizeof(double))
+    memcpy(&scale_2, &bits, sizeof(double))
+    return (1 + 2 * p / (q - p)) * scale_1 * scale_2
+
+
+cdef inline float _exp_nonpositive_float(float x) noexcept nogil:
+    cdef float shifted, n, r, p, scale_1, scale_2
+    cdef int bits, n_1
+    x = x if x >= <float> -104.0 else <float> -104.0
+    shifted = x * <float> 1.44269504088896341 + <float> 12582912.0
+    n = shifted - <float> 12582912.0
+    r = x - n * <float> 0.693359375
+    r = r + n * <float> 2.12194440e-4
+    p = (((((<float> 1.9875691500e-4 * r + <float> 1.3981999507e-3) * r
+            + <float> 8.3334519073e-3) * r + <float> 4.1665795894e-2) * r
+          + <float> 1.6666665459e-1) * r + <float> 5.0000001201e-1) * (r * r) + r + 1
+    memcpy(&bits, &shifted, sizeof(float))
+    bits = bits - 0x4B400000                                        # n, in [-150, 0]
+    n_1 = -<int> ((<unsigned int> (-bits)) >> 1)                    # ceil(n / 2)
+    bits = ((bits - n_1) + 127) << 23
+    n_1 = (n_1 + 127) << 23
+    memcpy(&scale_1, &n_1, sizeof(float))
+    memcpy(&scale_2, &bits, sizeof(float))
+    return p * scale_1 * scale_2
+
+
 cdef inline floating _sigmoid(floating z) noexcept nogil:
     """sigmoid(z) = 1 / (1 + exp(-z))"""
     # exp is only ever taken of -|z| <= 0, so it cannot overflow: the result is
     # finite and in [0, 1] for every finite z (|z| up to the largest double or
     # float), and for z < 0 the form e / (1 + e) keeps full relative precision
     # where 1 - 1/(1 + exp(-z)) would cancel.
-    cdef floating e, s
+    cdef floating e, s, s_of_negative
     if floating is float:
-        e = expf(-fabsf(z))
+        e = _exp_nonpositive_float(-fabsf(z))
     else:
-        e = exp(-fabs(z))
+        e = _exp_nonpositive_double(-fabs(z))
     s = 1 / (1 + e)
-    return s if z >= 0 else e * s
+    # Both arms are computed so the choice is a select, not a branch: the C
+    # compiler vectorises the loops around it.
+    s_of_negative = e * s
+    return s if z >= 0 else s_of_negative
 
 
 cdef void _sigmoid_array(const floating* z, floating* out, Py_ssize_t size) noexcept nogil:
