@@ -1,0 +1,146 @@
+"""``Network.gradients`` against central finite differences of ``Network.compute_loss``.
+
+float64: step h = 1e-6. The central difference (L(θ+h) − L(θ−h)) / 2h differs from
+dL/dθ by the truncation error h²/6·|L'''| (≈ 1e-13 here: the losses are smooth
+and O(1)) plus the rounding error of the two losses divided by 2h, about
+ε·|L|/h ≈ 2.2e-16·|L|/1e-6 = 2.2e-10·|L|. So the gradient must agree within
+1e-7·max(1, |L|) absolutely (a few hundred times both errors) and 1e-6
+relatively: a sign error, a missing σ' factor, a wrong 1/n or a swapped index
+is off by far more.
+
+float32: gradients computed in float32 are compared with the float64 gradients
+of the very same (float32-representable) weights and data: float32 rounding
+(6e-8 per operation, a few dozen operations deep) stays below 1e-5 of the
+largest gradient entry. A float32 finite difference is also taken, with a
+larger step (h = 1e-2: rounding ≈ 6e-8·|L|/1e-2 ≈ 6e-6·|L|, truncation
+h²/6·|L'''| ≈ 2e-5·|L'''|) and a tolerance to match (1e-3·max(1, |L|)).
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastprop
+
+
+@st.composite
+def problems(draw, max_depth=4, max_width=4):
+    """A random small architecture (depth 1–4, widths from 1), parameters and a batch."""
+    depth = draw(st.integers(1, max_depth))
+    sizes = tuple(draw(st.integers(1, max_width)) for _ in range(depth + 1))
+    n = draw(st.sampled_from([1, 1, 2, 3, 5, 8]))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-2, 2, (n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.uniform(-1, 1, n_out) for n_out in sizes[1:]]
+    X = rng.uniform(-2, 2, (n, sizes[0]))
+    Y = rng.uniform(0, 1, (n, sizes[-1]))
+    return weights, biases, X, Y
+
+
+def finite_difference_gradients(weights, biases, X, Y, loss, dtype, h):
+    """Central differences of compute_loss with respect to every weight and bias."""
+    weights = [w.astype(dtype) for w in weights]
+    biases = [b.astype(dtype) for b in biases]
+    parameters = weights + biases
+
+    def loss_at():
+        return fastprop.Network.from_weights(weights, biases, loss=loss, dtype=dtype).compute_loss(X, Y)
+
+    gradients = []
+    for array in parameters:
+        gradient = np.zeros(array.shape)
+        for index in np.ndindex(array.shape):
+            original = array[index]
+            array[index] = original + dtype.type(h)
+            plus_h = float(array[index]) - float(original)  # the step actually taken
+            up = loss_at()
+            array[index] = original - dtype.type(h)
+            minus_h = float(original) - float(array[index])
+            down = loss_at()
+            array[index] = original
+            gradient[index] = (up - down) / (plus_h + minus_h)
+        gradients.append(gradient)
+    return gradients[:len(weights)], gradients[len(weights):]
+
+
+def check_against(got, expected, rtol, atol):
+    for g, e in zip(got, expected):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(np.asarray(g, dtype=np.float64), e, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@given(problem=problems())
+def test_float64_gradients_match_central_differences(matmul_path, loss, problem):
+    weights, biases, X, Y = problem
+    net = fastprop.Network.from_weights(weights, biases, loss=loss)
+    L = net.compute_loss(X, Y)
+    grads_W, grads_b = net.gradients(X, Y)
+    fd_W, fd_b = finite_difference_gradients(weights, biases, X, Y, loss, np.dtype(np.float64), 1e-6)
+    check_against(grads_W + grads_b, fd_W + fd_b, rtol=1e-6, atol=1e-7 * max(1.0, L))
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@given(problem=problems())
+def test_float32_gradients_match_float64_gradients(loss, problem):
+    weights, biases, X, Y = problem
+    # The same numbers in both precisions.
+    weights = [w.astype(np.float32) for w in weights]
+    biases = [b.astype(np.float32) for b in biases]
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    net32 = fastprop.Network.from_weights(weights, biases, loss=loss)
+    net64 = fastprop.Network.from_weights(weights, biases, loss=loss, dtype=np.float64)
+    assert net32.dtype == np.float32
+    grads32 = net32.gradients(X, Y)
+    grads64 = net64.gradients(X, Y)
+    assert all(g.dtype == np.float32 for g in grads32[0] + grads32[1])
+    everything64 = grads64[0] + grads64[1]
+    scale = max(float(np.max(np.abs(g))) for g in everything64)
+    check_against(grads32[0] + grads32[1], everything64, rtol=1e-5, atol=1e-5 * scale)
+    assert net32.compute_loss(X, Y) == pytest.approx(net64.compute_loss(X, Y), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@given(problem=problems(max_depth=3))
+def test_float32_gradients_match_float32_central_differences(loss, problem):
+    weights, biases, X, Y = problem
+    net = fastprop.Network.from_weights([w.astype(np.float32) for w in weights],
+                                        [b.astype(np.float32) for b in biases], loss=loss)
+    L = net.compute_loss(X, Y)
+    grads_W, grads_b = net.gradients(X, Y)
+    fd_W, fd_b = finite_difference_gradients(weights, biases, X, Y, loss, np.dtype(np.float32), 1e-2)
+    check_against(grads_W + grads_b, fd_W + fd_b, rtol=1e-2, atol=1e-3 * max(1.0, L))
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@pytest.mark.parametrize("sizes", [(1, 1), (1, 1, 1, 1, 1), (3, 1, 3), (2, 4, 4, 4, 2), (5, 2)])
+@pytest.mark.parametrize("n", [1, 7])
+def test_fixed_architectures_against_central_differences(sizes, n, loss):
+    """Width-1 layers, depth 1 to 4, a batch of one and a larger one, deterministically."""
+    rng = np.random.default_rng(sum(sizes) + n)
+    weights = [rng.uniform(-2, 2, (n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.uniform(-1, 1, n_out) for n_out in sizes[1:]]
+    X, Y = rng.uniform(-2, 2, (n, sizes[0])), rng.uniform(0, 1, (n, sizes[-1]))
+    net = fastprop.Network.from_weights(weights, biases, loss=loss)
+    L = net.compute_loss(X, Y)
+    grads_W, grads_b = net.gradients(X, Y)
+    fd_W, fd_b = finite_difference_gradients(weights, biases, X, Y, loss, np.dtype(np.float64), 1e-6)
+    check_against(grads_W + grads_b, fd_W + fd_b, rtol=1e-6, atol=1e-7 * max(1.0, L))
+    # The check can fail: a gradient with one entry wrong by 1e-4 is caught.
+    wrong = [g.copy() for g in grads_W]
+    wrong[0].flat[0] += 1e-4
+    with pytest.raises(AssertionError):
+        check_against(wrong, fd_W, rtol=1e-6, atol=1e-7 * max(1.0, L))
+
+
+def test_mse_gradient_is_sse_gradient_over_n_by_finite_differences():
+    rng = np.random.default_rng(3)
+    sizes, n = (3, 4, 2), 6
+    weights = [rng.uniform(-2, 2, (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.uniform(-1, 1, o) for o in sizes[1:]]
+    X, Y = rng.uniform(-2, 2, (n, 3)), rng.uniform(0, 1, (n, 2))
+    fd_sse = finite_difference_gradients(weights, biases, X, Y, "sse", np.dtype(np.float64), 1e-6)
+    fd_mse = finite_difference_gradients(weights, biases, X, Y, "mse", np.dtype(np.float64), 1e-6)
+    for a, b in zip(fd_sse[0] + fd_sse[1], fd_mse[0] + fd_mse[1]):
+        np.testing.assert_allclose(b, a / n, rtol=1e-6, atol=1e-8)
