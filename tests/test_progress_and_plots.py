@@ -1,5 +1,6 @@
 """fit's progress bar and callback, EpochProgress on its own, and plot_loss."""
 import io
+import math
 import sys
 import time
 
@@ -185,6 +186,35 @@ def test_early_stop_with_progress_closes_the_bar(capsys, without_tqdm):
     fastprop.Network([2, 2, 1], seed=0).fit(
         X, Y, epochs=100, lr=0.5, progress=True, callback=lambda epoch, loss: epoch < 9)
     assert "10/100 epochs" in capsys.readouterr().err
+
+
+def best_fit_seconds(X, Y, sizes, repeats=3, **options):
+    best = math.inf
+    for _ in range(repeats):
+        net = fastprop.Network(sizes, seed=0)
+        start = time.perf_counter()
+        net.fit(X, Y, **options)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("extra", [{"progress": True}, {"callback": lambda epoch, loss: None}],
+                         ids=["progress", "callback"])
+def test_progress_and_callback_do_not_slow_a_long_fit(capsys, without_tqdm, extra):
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(0, 1, (2000, 32)), rng.uniform(0, 1, (2000, 4))
+    options = dict(epochs=15, lr=0.05, batch_size=32, seed=0)
+    plain = best_fit_seconds(X, Y, [32, 64, 4], **options)
+    watched = best_fit_seconds(X, Y, [32, 64, 4], **options, **extra)
+    assert watched < 1.25 * plain + 0.02, (plain, watched)
+
+
+def test_progress_does_not_slow_many_tiny_epochs(capsys, without_tqdm):
+    X, Y = xor_data()
+    options = dict(epochs=100_000, lr=1.0)
+    plain = best_fit_seconds(X, Y, [2, 4, 1], **options)
+    watched = best_fit_seconds(X, Y, [2, 4, 1], progress=True, **options)
+    assert watched < 1.25 * plain + 0.02, (plain, watched)
 
 
 # ------------------------------------------------------------------ plot_loss
