@@ -12,7 +12,7 @@ import pytest
 
 import fastprop
 from fastprop.cli import main
-from fastprop.examples import network_from_example, seed_002
+from fastprop.examples import XOR_TRAINING, network_from_example, seed_002
 
 SEED_002_EXPLAIN = ["explain", "--sizes", "2,2,1", "--weights", "0.15,0.20,0.25,0.30,0.40,0.45",
                     "--biases", "0.35,0.35,0.60", "--x", "0.05,0.10", "--y", "0.01", "--lr", "0.5"]
@@ -101,8 +101,10 @@ def test_demo_trains_xor_and_explains_seed_002(tmp_path):
     result = run("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Training a 2-4-1 sigmoid network on XOR (5000 epochs")
-    assert "5000/5000" in result.stderr.split("\r")[-1]  # the progress bar's final state
+    sizes = "-".join(map(str, XOR_TRAINING.sizes))
+    assert out.startswith(f"Training a {sizes} sigmoid network on XOR ({XOR_TRAINING.epochs} epochs")
+    final_state = result.stderr.split("\r")[-1]  # of the progress bar
+    assert f"{XOR_TRAINING.epochs}/{XOR_TRAINING.epochs}" in final_state
     table = out[out.index("x1 | x2 | target | prediction"):].split("\n\n")[0].splitlines()
     assert len(table) == 2 + 4
     for row in table[2:]:

@@ -412,6 +412,9 @@ def main(argv=None) -> int:
     except _UsageError as error:
         print(f"{prefix} {error} (see 'fastprop {args.command} --help')", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader of stdout left early: nothing more to say
+        _silence_stdout()
+        return EXIT_FAILURE
     except (CommandError, ValueError, OSError, ImportError) as error:
         print(f"{prefix} {_one_line(error)}", file=sys.stderr)
         return EXIT_FAILURE
@@ -422,5 +425,10 @@ def main(argv=None) -> int:
         try:
             sys.stdout.flush()
         except BrokenPipeError:  # e.g. 'fastprop predict … | head': the reader left early
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _silence_stdout()
+
+
+def _silence_stdout():
+    """Send what is left of stdout to devnull, so that Python's exit does not fail on it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
