@@ -8,7 +8,9 @@ Repeats are interleaved (fastprop, NumPy, torch, then again in a rotated
 order) so that a burst of load from elsewhere on a shared machine hits every
 implementation alike, and each timed run starts after a short pause, so BLAS or
 OpenMP threads still spinning after the previous implementation's run have gone
-to sleep.
+to sleep. The pause can be stretched until other processes leave the machine
+quiet (``max_wait_for_quiet``), and the load other processes put on the machine
+during every timed run is recorded (``background_load.py``).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from background_load import BackgroundLoad, wait_for_quiet
 from cases import BenchmarkCase, make_training_data
 from gemm_rate import GemmRate
 from peak_memory import PeakMemory, measure_peak_memory
@@ -32,12 +35,17 @@ class CaseResult:
     gemm_rate: GemmRate  # in the case's dtype
     data_bytes: int
     seconds: dict[str, list[float]] = field(default_factory=dict)  # every timed run
+    background_cores: dict[str, list[float | None]] = field(default_factory=dict)  # others' load, per run
     agreement: dict[str, Agreement] = field(default_factory=dict)  # final weights vs NumPy's
     memory: dict[str, PeakMemory] = field(default_factory=dict)
 
     def best_seconds(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
         return min(runs) if runs else None
+
+    def background_cores_of_best_run(self, implementation: str) -> float | None:
+        runs = self.seconds.get(implementation)
+        return self.background_cores[implementation][runs.index(min(runs))] if runs else None
 
     def median_seconds(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
@@ -71,13 +79,15 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _timed_run(implementation: str, case: BenchmarkCase, X, Y):
+def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quiet: float):
     trainer = make_trainer(implementation, case)
     gc.collect()
-    time.sleep(PAUSE_BEFORE_EACH_RUN_SECONDS)
-    start = time.perf_counter()
-    trainer.train(X, Y)
-    return time.perf_counter() - start, trainer
+    wait_for_quiet(max_wait_for_quiet, window_seconds=PAUSE_BEFORE_EACH_RUN_SECONDS)
+    with BackgroundLoad() as background:
+        start = time.perf_counter()
+        trainer.train(X, Y)
+        seconds = time.perf_counter() - start
+    return seconds, background.cores, trainer
 
 
 def warm_up(implementation: str, case: BenchmarkCase) -> None:
@@ -88,7 +98,7 @@ def warm_up(implementation: str, case: BenchmarkCase) -> None:
 
 
 def measure_case(case: BenchmarkCase, implementations, gemm_rate: GemmRate, repeats: int | None = None,
-                 measure_memory: bool = True) -> CaseResult:
+                 measure_memory: bool = True, max_wait_for_quiet: float = 0.0) -> CaseResult:
     repeats = repeats or case.repeats
     X, Y = make_training_data(case)
     result = CaseResult(case=case, gemm_rate=gemm_rate, data_bytes=X.nbytes + Y.nbytes)
@@ -98,9 +108,11 @@ def measure_case(case: BenchmarkCase, implementations, gemm_rate: GemmRate, repe
     for repeat in range(repeats):
         shift = repeat % len(implementations)
         for implementation in implementations[shift:] + implementations[:shift]:
-            seconds, trainer = _timed_run(implementation, case, X, Y)
+            seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet)
             result.seconds.setdefault(implementation, []).append(seconds)
-            _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms")
+            result.background_cores.setdefault(implementation, []).append(others)
+            load = "" if others is None else f"  (other processes: {others:.2f} cores)"
+            _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms{load}")
             if repeat == 0:
                 final_parameters[implementation] = trainer.parameters()
     for implementation in implementations:

@@ -117,13 +117,15 @@ def goal_table(results: list[CaseResult]) -> str:
 
 def spread_table(results: list[CaseResult]) -> str:
     """Best, median and worst of the repeats: how noisy the run was."""
-    header = ["case", "implementation", "runs", "best", "median", "worst"]
+    header = ["case", "implementation", "runs", "best", "median", "worst",
+              "other processes' load during the best run (cores)"]
     rows = []
     for result in results:
         for implementation, runs in result.seconds.items():
+            others = result.background_cores_of_best_run(implementation)
             rows.append([result.case.name, DISPLAY_NAMES[implementation], str(len(runs)),
                          format_seconds(min(runs)), format_seconds(result.median_seconds(implementation)),
-                         format_seconds(max(runs))])
+                         format_seconds(max(runs)), NOT_MEASURED if others is None else f"{others:.2f}"])
     return markdown_table(header, rows)
 
 

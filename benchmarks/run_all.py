@@ -41,6 +41,9 @@ def _parse_arguments(argv):
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per implementation and case (default: the case's own, 3-5)")
     parser.add_argument("--cases", default=None, help="only these cases, e.g. 'AC'")
+    parser.add_argument("--wait-for-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help="before each timed run, wait up to this long for other processes to use "
+                             "< 0.25 cores (default 0: only record their load)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory fits")
     parser.add_argument("--results", type=Path, default=None,
                         help=f"write the report here (default in a full run: {DEFAULT_RESULTS})")
@@ -78,17 +81,23 @@ def main(argv=None) -> int:
     for case in cases:
         print(f"case {case.label}", file=sys.stderr)
         results.append(measure_case(case, implementations, first_rates[case.dtype_name],
-                                    repeats=args.repeats, measure_memory=not args.no_memory))
+                                    repeats=args.repeats, measure_memory=not args.no_memory,
+                                    max_wait_for_quiet=args.wait_for_quiet))
     final_rates = _best_gemm_rates(gemm_size, gemm_repeats, earlier=first_rates)
     for result in results:
         result.gemm_rate = final_rates[result.case.dtype_name]
 
+    rates = "; ".join(f"{r.dtype} {r.flops_per_second / 1e9:.1f} GFLOP/s" for r in final_rates.values())
+    background = [c for r in results for runs in r.background_cores.values() for c in runs if c is not None]
     run_notes = [
-        "GEMM rates (NumPy, square " + f"{gemm_size}, best of {gemm_repeats}; the faster of the run's start and end): "
-        + "; ".join(f"{r.dtype} {r.flops_per_second / 1e9:.1f} GFLOP/s" for r in final_rates.values()),
+        f"GEMM rates (NumPy, square {gemm_size}, best of {gemm_repeats}; "
+        f"the faster of the run's start and end): {rates}",
         f"for the record, float32 GEMM through SciPy's BLAS (the one fastprop calls): "
         f"{scipy_rate.flops_per_second / 1e9:.1f} GFLOP/s",
         f"load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}",
+        "cores kept busy by other processes during the timed runs: "
+        + (f"mean {sum(background) / len(background):.2f}, max {max(background):.2f}" if background else "unknown")
+        + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
         f"whole run: {time.perf_counter() - started:.0f} s" + ("" if TORCH in implementations
                                                              else "; PyTorch not installed, not measured"),
     ]
