@@ -7,6 +7,8 @@ Build switches (environment variables, read at build time):
 """
 import os
 
+import numpy
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -29,6 +31,8 @@ extensions = [
     Extension(
         "fastprop._kernels",
         sources=["src/fastprop/_kernels.pyx"],
+        include_dirs=[numpy.get_include()],  # only for PyArray_DATA
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
         extra_compile_args=compile_args,
     )
 ]

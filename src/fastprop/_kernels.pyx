@@ -34,6 +34,9 @@ from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 # Below this many multiply-adds a product runs in the plain loops; from it on,
 # in BLAS GEMM. Measured on the project's 2-core machine (see benchmarks/):
@@ -181,22 +184,18 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k,
               <double*> b, &ldb, &beta, c, &ldc)
 
 
-cdef void _matmul_a_bt(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                       const floating* A, const floating* B, floating* C) noexcept nogil:
-    """C (m, n) := A (m, k) @ B (n, k).T"""
+cdef void _affine_loops(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* A,
+                       const floating* B, const floating* bias, floating* C) noexcept nogil:
+    """C (m, n) := A (m, k) @ B (n, k).T + bias, in plain loops for small products"""
     cdef Py_ssize_t r, j, p
     cdef floating total
     cdef const floating* a_row
     cdef const floating* b_row
-    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
-        _gemm(c'T', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> k,
-              A, <int> k, <floating> 0, C, <int> n)
-        return
     for r in range(m):
         a_row = A + r * k
         for j in range(n):
             b_row = B + j * k
-            total = 0
+            total = bias[j]
             for p in range(k):
                 total = total + a_row[p] * b_row[p]
             C[r * n + j] = total
@@ -270,8 +269,16 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
                                  const floating* A_in, const floating* W, const floating* b,
                                  floating* A_out) noexcept nogil:
     """A_out := sigmoid(A_in @ W.T + b)"""
-    _matmul_a_bt(rows, n_out, n_in, A_in, W, A_out)
-    _add_bias_sigmoid(A_out, b, rows, n_out)
+    if rows * n_in * n_out >= BLAS_MIN_MULTIPLY_ADDS:
+        # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
+        _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
+              A_in, <int> n_in, <floating> 0, A_out, <int> n_out)
+        _add_bias_sigmoid(A_out, b, rows, n_out)
+    else:
+        # Small layers: the bias goes into the loops' sums, and one sigmoid pass
+        # covers the whole block, so short rows still fill the vector lanes.
+        _affine_loops(rows, n_out, n_in, A_in, W, b, A_out)
+        _sigmoid_array(A_out, A_out, rows * n_out)
 
 
 cdef double _output_delta(Py_ssize_t size, const floating* A, const floating* Y,
@@ -659,8 +666,8 @@ cdef class _LayerPointers:
         for layer in range(self.n_layers):
             self.weights[layer] = _data_pointer(weights[layer])
             self.biases[layer] = _data_pointer(biases[layer])
-            self.activations[layer] = _data_pointer(activations[layer]) if activations else NULL
-            self.deltas[layer] = _data_pointer(deltas[layer]) if deltas else NULL
+            self.activations[layer] = _data_pointer(activations[layer]) if activations is not None else NULL
+            self.deltas[layer] = _data_pointer(deltas[layer]) if deltas is not None else NULL
 
     def __dealloc__(self):
         free(self.sizes)
@@ -670,29 +677,36 @@ cdef class _LayerPointers:
         free(self.deltas)
 
 
-cdef void* _data_pointer(array) except NULL:
-    cdef Py_ssize_t address = array.ctypes.data
-    return <void*> address
+cdef inline void* _data_pointer(array):
+    """The data pointer of an ndarray the caller has already checked."""
+    return cnp.PyArray_DATA(<cnp.ndarray> array)
 
 
-def _check_network_buffers(sizes, dtype, weights, biases, rows, activations, deltas):
-    """Check every per-layer buffer's dtype, contiguity, writability and shape."""
+def _check_network_buffers(sizes, dtype, weights, biases, rows, **buffer_lists):
+    """Check sizes and every per-layer array: dtype, contiguity, writability and shape.
+
+    Each keyword names a list with one (rows or more, n_out) buffer per layer.
+    """
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a list or tuple of at least two widths, got {sizes!r}")
+    for size in sizes:
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"layer sizes must be >= 1, got {tuple(sizes)}")
     n_layers = len(sizes) - 1
-    if len(weights) != n_layers or len(biases) != n_layers:
-        raise ValueError("weights and biases must have one entry per layer")
+    lists = dict(weights=weights, biases=biases, **buffer_lists)
+    for name, arrays in lists.items():
+        if not isinstance(arrays, (list, tuple)):
+            raise TypeError(f"{name} must be a list with one array per layer, "
+                            f"got {type(arrays).__name__}")
+        if len(arrays) != n_layers:
+            raise ValueError(f"{name} must have one entry per layer ({n_layers}), got {len(arrays)}")
     for layer in range(n_layers):
         n_in, n_out = sizes[layer], sizes[layer + 1]
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"layer sizes must be >= 1, got {tuple(sizes)}")
         _require_floating_c_array(f"weights[{layer}]", weights[layer], 2, dtype, writable=True)
         _require_floating_c_array(f"biases[{layer}]", biases[layer], 1, dtype, writable=True)
         _require_shape(f"weights[{layer}]", weights[layer], (n_out, n_in))
         _require_shape(f"biases[{layer}]", biases[layer], (n_out,))
-        for name, buffers in (("activations", activations), ("deltas", deltas)):
-            if buffers is None:
-                continue
-            if len(buffers) != n_layers:
-                raise ValueError(f"{name} must have one entry per layer")
+        for name, buffers in buffer_lists.items():
             _require_floating_c_array(f"{name}[{layer}]", buffers[layer], 2, dtype, writable=True)
             if buffers[layer].shape[0] < rows or buffers[layer].shape[1] != n_out:
                 raise ValueError(f"{name}[{layer}] must have at least {rows} rows and {n_out} columns, "
@@ -704,10 +718,9 @@ def network_forward(sizes, weights, biases, X, activations):
     dtype = _floating_dtype_of("X", X)
     _require_floating_c_array("X", X, 2, dtype)
     _require_nonempty("X", X)
-    rows = X.shape[0]
+    _check_network_buffers(sizes, dtype, weights, biases, X.shape[0], activations=activations)
     if X.shape[1] != sizes[0]:
         raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
-    _check_network_buffers(sizes, dtype, weights, biases, rows, activations, None)
     pointers = _LayerPointers(sizes, weights, biases, activations, None)
     if dtype == np.float32:
         _network_forward_wrapper[float](pointers, X)
@@ -722,74 +735,118 @@ cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X)
                          <floating**> pointers.activations)
 
 
-def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,
-                 Py_ssize_t batch_size, lr, bint mean_loss, activations, deltas,
-                 batch_X, batch_Y, epoch_losses):
-    """Minibatch gradient descent in place on weights and biases.
+cdef class Trainer:
+    """Minibatch gradient descent on one network's arrays and one training set.
 
-    For each epoch e (one per row of epoch_losses), take positions start..stop of
+    Everything is checked once, here; ``run`` then only checks its own
+    arguments, so a training loop that returns to Python often (a callback
+    after every epoch) pays microseconds per call. The trainer keeps references
+    to every array it was given, so the pointers it holds stay valid.
+    """
+    cdef _LayerPointers pointers
+    cdef list keep_alive
+    cdef void* X_data
+    cdef void* Y_data
+    cdef void* batch_X_data
+    cdef void* batch_Y_data
+    cdef readonly Py_ssize_t n_samples, batch_size
+    cdef readonly bint mean_loss, shuffled
+    cdef bint is_float32
+
+    def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
+                  activations, deltas, batch_X=None, batch_Y=None):
+        dtype = _floating_dtype_of("X", X)
+        _require_floating_c_array("X", X, 2, dtype)
+        _require_floating_c_array("Y", Y, 2, dtype)
+        _require_nonempty("X", X)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.n_samples = X.shape[0]
+        self.batch_size = batch_size
+        batch_rows = min(batch_size, self.n_samples)
+        _check_network_buffers(sizes, dtype, weights, biases, batch_rows,
+                               activations=activations, deltas=deltas)
+        n_in, n_out = sizes[0], sizes[len(sizes) - 1]
+        if X.shape[1] != n_in:
+            raise ValueError(f"X must have {n_in} columns, got {X.shape[1]}")
+        _require_shape("Y", Y, (self.n_samples, n_out))
+        self.shuffled = batch_X is not None or batch_Y is not None
+        if self.shuffled:
+            _require_floating_c_array("batch_X", batch_X, 2, dtype, writable=True)
+            _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
+            if batch_X.shape[0] < batch_rows or batch_X.shape[1] != n_in:
+                raise ValueError(f"batch_X must have at least {batch_rows} rows and {n_in} columns")
+            if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != n_out:
+                raise ValueError(f"batch_Y must have at least {batch_rows} rows and {n_out} columns")
+            self.batch_X_data = _data_pointer(batch_X)
+            self.batch_Y_data = _data_pointer(batch_Y)
+        self.pointers = _LayerPointers(sizes, weights, biases, activations, deltas)
+        self.keep_alive = [X, Y, batch_X, batch_Y]
+        self.X_data = _data_pointer(X)
+        self.Y_data = _data_pointer(Y)
+        self.mean_loss = mean_loss
+        self.is_float32 = dtype == np.float32
+
+    def run(self, orders, Py_ssize_t start, Py_ssize_t stop, double lr, epoch_losses):
+        """For each epoch e (one per entry of epoch_losses), one step per batch of
+        positions start..stop of that epoch's order (orders[e], a permutation of
+        the samples, required when shuffled; in order when orders is None);
+        epoch_losses[e] += the batches' 1/2 * sums of squared errors before each step.
+        """
+        if not (isinstance(epoch_losses, np.ndarray)
+                and cnp.PyArray_TYPE(<cnp.ndarray> epoch_losses) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(<cnp.ndarray> epoch_losses) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> epoch_losses)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray> epoch_losses)):
+            raise TypeError("epoch_losses must be a writable C-contiguous 1-D float64 array")
+        cdef Py_ssize_t n_epochs = cnp.PyArray_DIM(<cnp.ndarray> epoch_losses, 0)
+        if not 0 <= start <= stop <= self.n_samples:
+            raise ValueError(f"need 0 <= start <= stop <= {self.n_samples}, "
+                             f"got start={start}, stop={stop}")
+        cdef const long long* order_data = NULL
+        if self.shuffled:
+            _require_floating_c_array("orders", orders, 2, np.int64)
+            _require_shape("orders", orders, (n_epochs, self.n_samples))
+            if orders.size and (orders.min() < 0 or orders.max() >= self.n_samples):
+                raise ValueError(f"orders must hold sample indices in [0, {self.n_samples})")
+            order_data = <const long long*> _data_pointer(orders)
+        elif orders is not None:
+            raise ValueError("orders must be None: this trainer was built without batch buffers")
+        if n_epochs == 0 or start == stop:
+            return
+        cdef _LayerPointers p = self.pointers
+        cdef double* losses = <double*> _data_pointer(epoch_losses)
+        if self.is_float32:
+            with nogil:
+                _train_epochs[float](p.n_layers, p.sizes, <float*> self.X_data, <float*> self.Y_data,
+                                     self.n_samples, order_data, n_epochs, start, stop,
+                                     self.batch_size, <float> lr, self.mean_loss,
+                                     <float**> p.weights, <float**> p.biases,
+                                     <float**> p.activations, <float**> p.deltas,
+                                     <float*> self.batch_X_data, <float*> self.batch_Y_data, losses)
+        else:
+            with nogil:
+                _train_epochs[double](p.n_layers, p.sizes, <double*> self.X_data, <double*> self.Y_data,
+                                      self.n_samples, order_data, n_epochs, start, stop,
+                                      self.batch_size, lr, self.mean_loss,
+                                      <double**> p.weights, <double**> p.biases,
+                                      <double**> p.activations, <double**> p.deltas,
+                                      <double*> self.batch_X_data, <double*> self.batch_Y_data, losses)
+
+
+def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,
+                 Py_ssize_t batch_size, double lr, bint mean_loss, activations, deltas,
+                 batch_X, batch_Y, epoch_losses):
+    """Minibatch gradient descent in place on weights and biases: ``Trainer(...).run(...)``.
+
+    For each epoch e (one per entry of epoch_losses), take positions start..stop of
     that epoch's sample order (orders[e], or 0, 1, 2, ... when orders is None) in
     batches of batch_size, and make one step per batch. epoch_losses[e] is
     increased by the batches' 1/2 * sums of squared errors measured before each
     step. With mean_loss, each step's gradient is divided by its batch's size.
     """
-    dtype = _floating_dtype_of("X", X)
-    _require_floating_c_array("X", X, 2, dtype)
-    _require_floating_c_array("Y", Y, 2, dtype)
-    _require_nonempty("X", X)
-    n_samples = X.shape[0]
-    n_layers = len(sizes) - 1
-    _require_shape("Y", Y, (n_samples, sizes[n_layers]))
-    if X.shape[1] != sizes[0]:
-        raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
-    if not isinstance(epoch_losses, np.ndarray) or epoch_losses.dtype != np.float64 \
-            or epoch_losses.ndim != 1 or not epoch_losses.flags.c_contiguous \
-            or not epoch_losses.flags.writeable:
-        raise TypeError("epoch_losses must be a writable C-contiguous 1-D float64 array")
-    n_epochs = epoch_losses.shape[0]
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if not 0 <= start <= stop <= n_samples:
-        raise ValueError(f"need 0 <= start <= stop <= {n_samples}, got start={start}, stop={stop}")
-    batch_rows = min(batch_size, n_samples)
-    _check_network_buffers(sizes, dtype, weights, biases, batch_rows, activations, deltas)
-    if orders is not None:
-        _require_floating_c_array("orders", orders, 2, np.int64)
-        _require_shape("orders", orders, (n_epochs, n_samples))
-        if n_epochs and orders.size and (orders.min() < 0 or orders.max() >= n_samples):
-            raise ValueError(f"orders must hold sample indices in [0, {n_samples})")
-        _require_floating_c_array("batch_X", batch_X, 2, dtype, writable=True)
-        _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
-        if batch_X.shape[0] < batch_rows or batch_X.shape[1] != sizes[0]:
-            raise ValueError(f"batch_X must have at least {batch_rows} rows and {sizes[0]} columns")
-        if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != sizes[n_layers]:
-            raise ValueError(f"batch_Y must have at least {batch_rows} rows and {sizes[n_layers]} columns")
-    if n_epochs == 0 or start == stop:
-        return
-    pointers = _LayerPointers(sizes, weights, biases, activations, deltas)
-    if dtype == np.float32:
-        _train_epochs_wrapper[float](pointers, X, Y, orders, n_epochs, start, stop, batch_size,
-                                     lr, mean_loss, batch_X, batch_Y, epoch_losses)
-    else:
-        _train_epochs_wrapper[double](pointers, X, Y, orders, n_epochs, start, stop, batch_size,
-                                      lr, mean_loss, batch_X, batch_Y, epoch_losses)
-
-
-cdef _train_epochs_wrapper(_LayerPointers pointers, const floating[:, ::1] X,
-                           const floating[:, ::1] Y, orders, Py_ssize_t n_epochs,
-                           Py_ssize_t start, Py_ssize_t stop, Py_ssize_t batch_size,
-                           floating lr, bint mean_loss, batch_X, batch_Y,
-                           double[::1] epoch_losses):
-    cdef const long long* order_pointer = NULL
-    cdef floating* batch_X_pointer = NULL
-    cdef floating* batch_Y_pointer = NULL
-    if orders is not None:
-        order_pointer = <const long long*> _data_pointer(orders)
-        batch_X_pointer = <floating*> _data_pointer(batch_X)
-        batch_Y_pointer = <floating*> _data_pointer(batch_Y)
-    with nogil:
-        _train_epochs(pointers.n_layers, pointers.sizes, &X[0, 0], &Y[0, 0], X.shape[0],
-                      order_pointer, n_epochs, start, stop, batch_size, lr, mean_loss,
-                      <floating**> pointers.weights, <floating**> pointers.biases,
-                      <floating**> pointers.activations, <floating**> pointers.deltas,
-                      batch_X_pointer, batch_Y_pointer, &epoch_losses[0])
+    if orders is None:
+        batch_X = batch_Y = None
+    trainer = Trainer(sizes, weights, biases, X, Y, batch_size, mean_loss, activations, deltas,
+                      batch_X, batch_Y)
+    trainer.run(orders, start, stop, lr, epoch_losses)

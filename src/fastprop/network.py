@@ -200,9 +200,9 @@ class Network:
         """One gradient-descent update on the batch (X, Y); returns the loss before it."""
         samples, targets = self._samples_and_targets(X, Y)
         lr = check_learning_rate(lr)
-        workspace = _Workspace(self, samples.shape[0], samples.shape[0], shuffled=False)
+        workspace = _Workspace(self, samples, targets, samples.shape[0], shuffled=False)
         losses = np.zeros(1)
-        workspace.train(samples, targets, None, 0, samples.shape[0], lr, losses)
+        workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
         return float(losses[0]) * self._scale(samples.shape[0])
 
     def fit(self, X, Y, epochs, lr, batch_size=None, shuffle=True, seed=None,
@@ -246,7 +246,7 @@ class Network:
         history = np.zeros(epochs)
         if epochs == 0:
             return history
-        workspace = _Workspace(self, batch_size, n_samples, shuffled)
+        workspace = _Workspace(self, samples, targets, batch_size, shuffled)
         # Plan the chunks handed to the compiled loop: several epochs at a time
         # when an epoch is cheap, part of an epoch (whole batches) when it is not.
         samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
@@ -264,20 +264,23 @@ class Network:
             from .progress import EpochProgress
             bar = EpochProgress(epochs)
         scale = self._scale(n_samples)
+        run = workspace.trainer.run
+        chunk_starts = range(0, n_samples, positions_per_chunk)
         try:
             epoch = 0
             while epoch < epochs:
                 chunk_epochs = min(epochs_per_chunk, epochs - epoch)
                 losses = history[epoch:epoch + chunk_epochs]
                 orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
-                for start in range(0, n_samples, positions_per_chunk):
-                    stop = min(n_samples, start + positions_per_chunk)
-                    workspace.train(samples, targets, orders, start, stop, lr, losses)
-                losses *= scale
+                for start in chunk_starts:
+                    run(orders, start, min(n_samples, start + positions_per_chunk), lr, losses)
+                if scale != 1.0:
+                    losses *= scale
                 epoch += chunk_epochs
+                last_loss = float(history[epoch - 1])
                 if bar is not None:
-                    bar.update(epoch, float(history[epoch - 1]))
-                if callback is not None and callback(epoch - 1, float(history[epoch - 1])) is False:
+                    bar.update(epoch, last_loss)
+                if callback is not None and callback(epoch - 1, last_loss) is False:
                     return history[:epoch].copy()
         finally:
             if bar is not None:
@@ -297,21 +300,23 @@ class Network:
 
 
 class _Workspace:
-    """Buffers for the compiled training loop, allocated once per fit or step."""
+    """Buffers for the compiled training loop, allocated once per fit or step,
+    and the compiled trainer that checked them (once) together with the data."""
 
-    def __init__(self, network, batch_size, n_samples, shuffled):
-        self.network = network
-        self.batch_size = batch_size
+    def __init__(self, network, samples, targets, batch_size, shuffled):
         dtype, sizes = network.dtype, network.sizes
-        self.activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
-        self.deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        n_samples = samples.shape[0]
+        activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        batch_X = batch_Y = None
         if shuffled:
-            self.batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
-            self.batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
+            batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
+            batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
             self.identity_order = np.arange(n_samples, dtype=np.int64)
             self.orders = np.empty((0, n_samples), dtype=np.int64)
-        else:
-            self.batch_X = self.batch_Y = None
+        self.trainer = _kernels.Trainer(sizes, network._weights, network._biases, samples, targets,
+                                        batch_size, network.loss == "mse", activations, deltas,
+                                        batch_X, batch_Y)
 
     def draw_orders(self, generator, n_epochs):
         """One permutation of the samples per epoch, drawn in sequence from generator."""
@@ -321,12 +326,6 @@ class _Workspace:
             row[:] = self.identity_order
             generator.shuffle(row)
         return self.orders
-
-    def train(self, samples, targets, orders, start, stop, lr, losses):
-        network = self.network
-        _kernels.train_epochs(network.sizes, network._weights, network._biases, samples, targets,
-                              orders, start, stop, self.batch_size, lr, network.loss == "mse",
-                              self.activations, self.deltas, self.batch_X, self.batch_Y, losses)
 
 
 def _as_real_array(values, name):
