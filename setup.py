@@ -3,7 +3,6 @@
 Build switches (environment variables, read at build time):
   FASTPROP_DEBUG_CHECKS=1  turn Cython's bounds, wraparound and initialisation checks back on
   FASTPROP_NATIVE=1        compile with -march=native (never for wheels you share)
-  FASTPROP_OPENMP=0        build without OpenMP even where the compiler supports it
 """
 import os
 
