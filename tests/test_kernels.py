@@ -241,6 +241,18 @@ EDGE_SHAPES = [(1, 1, 1), (1, 7, 1), (7, 1, 1), (1, 1, 7), (3, 1, 5), (16, 16, 1
                (1, 64, 64), (33, 40, 20)]
 
 
+@pytest.fixture(params=["default", "loops", "blas"])
+def any_path(request):
+    """The default threshold (so EDGE_SHAPES fall on both sides of it), or one path forced."""
+    previous = _kernels.blas_min_multiply_adds()
+    if request.param != "default":
+        _kernels.set_blas_min_multiply_adds(0 if request.param == "blas" else 2 ** 62)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_blas_min_multiply_adds(previous)
+
+
 def test_edge_shapes_straddle_the_default_threshold():
     threshold = _kernels.blas_min_multiply_adds()
     products = [r * i * o for r, i, o in EDGE_SHAPES]
@@ -250,20 +262,13 @@ def test_edge_shapes_straddle_the_default_threshold():
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)
-@pytest.mark.parametrize("path", ["default", "loops", "blas"])
-def test_dense_sigmoid_forward_edge_shapes(dtype, shape, path):
+def test_dense_sigmoid_forward_edge_shapes(dtype, shape, any_path):
     rows, n_in, n_out = shape
     rng = np.random.default_rng(sum(shape))
     A_in, W, b = random_arrays(rng, dtype, (rows, n_in), (n_out, n_in), (n_out,))
     W /= np.sqrt(n_in)
-    previous = _kernels.blas_min_multiply_adds()
-    try:
-        if path != "default":
-            _kernels.set_blas_min_multiply_adds(0 if path == "blas" else 2 ** 62)
-        A_out = nan_filled((rows, n_out), dtype)
-        _kernels.dense_sigmoid_forward(A_in, W, b, A_out)
-    finally:
-        _kernels.set_blas_min_multiply_adds(previous)
+    A_out = nan_filled((rows, n_out), dtype)
+    _kernels.dense_sigmoid_forward(A_in, W, b, A_out)
     scale = np.abs(f64(A_in)) @ np.abs(f64(W)).T + np.abs(f64(b))
     assert_close(A_out, np_sigmoid(f64(A_in) @ f64(W).T + f64(b)), dtype, scale)
     if rows * n_in * n_out <= 5000:
@@ -323,7 +328,7 @@ def test_hidden_delta(dtype, matmul_path, data):
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)
-def test_hidden_delta_edge_shapes(dtype, matmul_path, shape):
+def test_hidden_delta_edge_shapes(dtype, any_path, shape):
     rows, n_this, n_next = shape
     rng = np.random.default_rng(sum(shape) + 1)
     delta_next, W_next = random_arrays(rng, dtype, (rows, n_next), (n_next, n_this))
@@ -354,7 +359,7 @@ def test_weight_gradient(dtype, matmul_path, data):
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)
-def test_weight_gradient_edge_shapes(dtype, matmul_path, shape):
+def test_weight_gradient_edge_shapes(dtype, any_path, shape):
     rows, n_in, n_out = shape
     rng = np.random.default_rng(sum(shape) + 2)
     delta, A_prev = random_arrays(rng, dtype, (rows, n_out), (rows, n_in))
@@ -427,7 +432,7 @@ def test_fused_gradient_step(dtype, matmul_path, data):
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)
-def test_fused_gradient_step_edge_shapes(dtype, matmul_path, shape):
+def test_fused_gradient_step_edge_shapes(dtype, any_path, shape):
     rows, n_in, n_out = shape
     rng = np.random.default_rng(sum(shape) + 3)
     delta, A_prev, W, b = random_arrays(rng, dtype, (rows, n_out), (rows, n_in), (n_out, n_in), (n_out,))
@@ -924,6 +929,8 @@ CRASH_CANDIDATES = {
         lambda: _kernels.train_epochs([2, 1], [np.ones((1, 2))], [np.ones(1)], np.ones((3, 2)),
                                       np.ones((3, 1)), None, 0, 3, 3, 0.1, False, [np.ones((3, 1))], None,
                                       None, None, np.zeros(1)),
+    "network_forward with no layers":
+        lambda: _kernels.network_forward([2], [], [], np.ones((3, 2)), []),
     "train_epochs with no layers":
         lambda: _kernels.train_epochs([2], [], [], np.ones((3, 2)), np.ones((3, 2)), None,
                                       0, 3, 3, 0.1, False, [], [], None, None, np.zeros(1)),
@@ -961,3 +968,24 @@ def test_wrapper_raises_instead_of_crashing(description):
     assert outcome >= 0, f"the call killed the interpreter with signal {-outcome}"
     assert outcome == RAISED, {RETURNED: "returned without raising",
                                OTHER_EXCEPTION: "raised something other than TypeError/ValueError"}[outcome]
+
+
+def test_trainer_keeps_alive_every_array_it_points_to(dtype):
+    # _kernels.Trainer (what train_epochs and Network.fit use) keeps raw pointers
+    # to the per-layer arrays between construction and run(). Whatever the caller
+    # later does with its lists, those arrays must stay alive, or run() would
+    # write into freed memory.
+    import gc
+    import weakref
+
+    sizes, weights, biases, X, Y = make_training_problem(dtype, sizes=(3, 4, 2), n=6)
+    activations, deltas, _, _ = train_buffers(sizes, dtype, 6, False)
+    trainer = _kernels.Trainer(sizes, weights, biases, X, Y, 6, False, activations, deltas)
+    held = {name: weakref.ref(arrays[0]) for name, arrays in
+            (("weights", weights), ("biases", biases), ("activations", activations), ("deltas", deltas))}
+    for arrays in (weights, biases, activations, deltas):
+        arrays[0] = arrays[0].copy()  # the caller's list now points elsewhere
+    gc.collect()
+    dead = [name for name, ref in held.items() if ref() is None]
+    assert not dead, f"the trainer holds pointers into freed arrays: {dead}"
+    trainer.run(None, 0, 6, 0.5, np.zeros(1))
