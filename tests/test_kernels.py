@@ -211,6 +211,21 @@ def test_sigmoid_is_accurate_to_a_few_ulps(dtype, z):
                                        rel=4 * float(np.finfo(dtype).eps))
 
 
+@pytest.mark.parametrize("low, high, case_dtype", [
+    (-746.0, -700.0, np.dtype(np.float64)),   # e^z goes subnormal near -708, to 0 near -745
+    (-104.5, -80.0, np.dtype(np.float32)),    # the same for float32: -87 and -103
+    (-40.0, 40.0, np.dtype(np.float64)),
+    (-20.0, 20.0, np.dtype(np.float32)),
+])
+def test_sigmoid_in_ulps_of_the_exact_value_across_ranges(low, high, case_dtype):
+    z = np.linspace(low, high, 1001).astype(case_dtype)
+    out = nan_filled(z.shape, case_dtype)
+    _kernels.sigmoid(z, out)
+    exact = np.array([exact_sigmoid(v) for v in z]).astype(case_dtype)
+    # Subnormal results are counted in subnormal ulps: "exact into subnormals".
+    np.testing.assert_array_max_ulp(out, exact, maxulp=4)
+
+
 # --- dense_sigmoid_forward -----------------------------------------------------
 
 def check_dense_forward(A_in, W, b, dtype):

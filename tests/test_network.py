@@ -342,11 +342,17 @@ def x_variants(X):
     read_only = X.copy()
     read_only.setflags(write=False)
     reversed_rows = X[::-1].copy()[::-1]  # negative strides
+    # C-contiguous but not aligned to its item size: used in place, never copied.
+    raw = bytearray(X.nbytes + 1)
+    unaligned = np.frombuffer(raw, dtype=X.dtype, count=X.size, offset=1).reshape(X.shape)
+    unaligned[...] = X
+    assert not unaligned.flags.aligned and unaligned.flags.c_contiguous
     yield "fortran", fortran
     yield "strided columns", strided
     yield "strided rows", every_other_row
     yield "negative strides", reversed_rows
     yield "read-only", read_only
+    yield "unaligned", unaligned
     yield "list", X.tolist()
     yield "float32", X.astype(np.float32)
     yield "float64", X.astype(np.float64)
