@@ -39,9 +39,13 @@ cimport numpy as cnp
 cnp.import_array()
 
 # Below this many multiply-adds a product runs in the plain loops; from it on,
-# in BLAS GEMM. Measured on the project's 2-core machine (see benchmarks/):
-# a GEMM call costs about a microsecond of fixed overhead.
-cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = 4096
+# in BLAS GEMM. Measured with benchmarks/blas_crossover.py on the project's
+# 2-core machine (whole training steps, loops vs BLAS, both dtypes, batches 1 to
+# 128, widths 2 to 64): a GEMM call costs about a microsecond of fixed overhead,
+# so loops win up to about 512 multiply-adds per product (skinny products such
+# as 32 x 16 x 1 included) and BLAS wins from about 1024 on, by 1.5x at 1024
+# and by 3x to 6x at 8192 to 131072.
+cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = 1024
 
 
 def blas_min_multiply_adds():
