@@ -656,7 +656,10 @@ cdef class _LayerPointers:
     def __cinit__(self, sizes, weights, biases, activations, deltas):
         cdef Py_ssize_t layer
         self.n_layers = len(weights)
-        self.keep_alive = [weights, biases, activations, deltas]
+        # Our own lists: the caller replacing an entry of theirs must not free
+        # an array we point into.
+        self.keep_alive = [list(arrays) for arrays in (weights, biases, activations, deltas)
+                           if arrays is not None]
         self.sizes = <Py_ssize_t*> malloc((self.n_layers + 1) * sizeof(Py_ssize_t))
         self.weights = <void**> malloc(self.n_layers * sizeof(void*))
         self.biases = <void**> malloc(self.n_layers * sizeof(void*))

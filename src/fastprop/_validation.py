@@ -75,6 +75,8 @@ def as_float_array(values, name, dtype):
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
     with np.errstate(over="ignore"):
         converted = np.ascontiguousarray(array, dtype=dtype)
+    if array.ndim == 0:  # ascontiguousarray makes a scalar 1-D; report the shape given
+        converted = converted.reshape(())
     if not _kernels.all_finite(converted):
         extra = f" in {np.dtype(dtype)}" if array.dtype != dtype and array.dtype.kind == "f" else ""
         raise ValueError(f"{name} must contain only finite numbers{extra} (found NaN or infinity)")
@@ -102,10 +104,11 @@ def as_samples(X, n_inputs, dtype, name="X"):
 def as_targets(Y, n_samples, n_outputs, dtype, name="Y"):
     """Y as (n_samples, n_outputs); (n_samples,) is accepted when there is one output."""
     array = as_float_array(Y, name, dtype)
+    given_shape = array.shape
     if array.ndim == 1 and n_outputs == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2 or array.shape != (n_samples, n_outputs):
         allowed = f"({n_samples}, {n_outputs})" + (f" or ({n_samples},)" if n_outputs == 1 else "")
         raise ValueError(f"{name} must have shape {allowed} to match X and the network's "
-                         f"{n_outputs} output(s), got shape {array.shape}")
+                         f"{n_outputs} output(s), got shape {given_shape}")
     return array
