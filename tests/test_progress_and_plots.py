@@ -1,8 +1,6 @@
 """fit's progress bar and callback, EpochProgress on its own, and plot_loss."""
 import io
-import math
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -85,17 +83,6 @@ def test_tqdm_redraws_are_throttled(clock):
         bar.update(epoch, 0.5)
     assert stream.getvalue().count("\r") == drawn + 1
     bar.close()
-
-
-def test_an_update_that_does_not_redraw_costs_about_a_clock_read(without_tqdm):
-    bar = EpochProgress(10**6, file=Terminal())
-    start = time.perf_counter()
-    for epoch in range(1, 200_001):
-        bar.update(epoch, 0.5)
-    per_update = (time.perf_counter() - start) / 200_000
-    bar.close()
-    # A redraw takes tens of microseconds; a throttled update well under one.
-    assert per_update < 5e-6
 
 
 @pytest.mark.parametrize("total, error, message", [
@@ -188,33 +175,52 @@ def test_early_stop_with_progress_closes_the_bar(capsys, without_tqdm):
     assert "10/100 epochs" in capsys.readouterr().err
 
 
-def best_fit_seconds(X, Y, sizes, repeats=3, **options):
-    best = math.inf
-    for _ in range(repeats):
-        net = fastprop.Network(sizes, seed=0)
-        start = time.perf_counter()
-        net.fit(X, Y, **options)
-        best = min(best, time.perf_counter() - start)
-    return best
+class CountingProgress(EpochProgress):
+    """EpochProgress that records every update it is given."""
+
+    updates = []
+
+    def update(self, epochs_done, loss):
+        CountingProgress.updates.append(epochs_done)
+        super().update(epochs_done, loss)
 
 
-@pytest.mark.parametrize("extra", [{"progress": True}, {"callback": lambda epoch, loss: None}],
-                         ids=["progress", "callback"])
-def test_progress_and_callback_do_not_slow_a_long_fit(capsys, without_tqdm, extra):
+def test_progress_is_updated_between_compiled_chunks_not_every_epoch(monkeypatch, capsys,
+                                                                        without_tqdm):
+    # 100 000 epochs of XOR are a few chunks of compiled work: the bar must not
+    # split them into 100 000 returns to Python (its cost is measured in
+    # benchmarks/test_progress_overhead.py, not timed here).
+    import fastprop.progress
+    monkeypatch.setattr(fastprop.progress, "EpochProgress", CountingProgress)
+    CountingProgress.updates = []
+    X, Y = xor_data()
+    fastprop.Network([2, 4, 1], seed=0).fit(X, Y, epochs=100_000, lr=1.0, progress=True)
+    assert 1 <= len(CountingProgress.updates) <= 10
+    assert CountingProgress.updates[-1] == 100_000
+    assert CountingProgress.updates == sorted(CountingProgress.updates)
+
+
+def test_progress_and_callback_leave_the_chunking_of_a_long_epoch_alone(monkeypatch, capsys,
+                                                                           without_tqdm):
+    # Epochs that are each several chunks long: one progress update per epoch,
+    # one callback per epoch, and the same weights as a plain fit.
+    import fastprop.network
+    import fastprop.progress
+    monkeypatch.setattr(fastprop.network, "_CHUNK_MULTIPLY_ADDS", 200_000)
+    monkeypatch.setattr(fastprop.progress, "EpochProgress", CountingProgress)
+    CountingProgress.updates = []
     rng = np.random.default_rng(0)
     X, Y = rng.uniform(0, 1, (2000, 32)), rng.uniform(0, 1, (2000, 4))
-    options = dict(epochs=15, lr=0.05, batch_size=32, seed=0)
-    plain = best_fit_seconds(X, Y, [32, 64, 4], **options)
-    watched = best_fit_seconds(X, Y, [32, 64, 4], **options, **extra)
-    assert watched < 1.25 * plain + 0.02, (plain, watched)
-
-
-def test_progress_does_not_slow_many_tiny_epochs(capsys, without_tqdm):
-    X, Y = xor_data()
-    options = dict(epochs=100_000, lr=1.0)
-    plain = best_fit_seconds(X, Y, [2, 4, 1], **options)
-    watched = best_fit_seconds(X, Y, [2, 4, 1], progress=True, **options)
-    assert watched < 1.25 * plain + 0.02, (plain, watched)
+    options = dict(epochs=3, lr=0.05, batch_size=32, seed=0)
+    plain = fastprop.Network([32, 64, 4], seed=0)
+    plain.fit(X, Y, **options)
+    calls = []
+    watched = fastprop.Network([32, 64, 4], seed=0)
+    watched.fit(X, Y, progress=True, callback=lambda epoch, loss: calls.append(epoch), **options)
+    assert CountingProgress.updates == [1, 2, 3]
+    assert calls == [0, 1, 2]
+    for a, b in zip(plain.weights + plain.biases, watched.weights + watched.biases):
+        np.testing.assert_array_equal(a, b)
 
 
 # ------------------------------------------------------------------ plot_loss

@@ -77,7 +77,7 @@ def set_blas_min_multiply_adds(Py_ssize_t value):
 cdef inline double _exp_nonpositive_double(double x) noexcept nogil:
     cdef double shifted, n, r, rr, p, q, scale_1, scale_2
     cdef long long bits, n_1
-    x = x if x >= -746.0 else -746.0
+    x = -746.0 if x < -746.0 else x          # NaN stays NaN
     shifted = x * 1.4426950408889634 + 6755399441055744.0
     n = shifted - 6755399441055744.0
     r = x - n * 6.93145751953125e-1
@@ -100,7 +100,7 @@ cdef inline double _exp_nonpositive_double(double x) noexcept nogil:
 cdef inline float _exp_nonpositive_float(float x) noexcept nogil:
     cdef float shifted, n, r, p, scale_1, scale_2
     cdef int bits, n_1
-    x = x if x >= <float> -104.0 else <float> -104.0
+    x = <float> -104.0 if x < <float> -104.0 else x          # NaN stays NaN
     shifted = x * <float> 1.44269504088896341 + <float> 12582912.0
     n = shifted - <float> 12582912.0
     r = x - n * <float> 0.693359375

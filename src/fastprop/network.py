@@ -216,10 +216,12 @@ class Network:
         none is drawn). An epoch's loss is the sum of its batches' losses measured
         before each update (for "mse", divided by the number of samples).
 
-        ``progress=True`` shows a progress bar (tqdm when installed).
-        ``callback(epoch, loss)`` is called after every epoch (``epoch`` counts
-        from 0); returning ``False`` stops training, and the losses of the
-        completed epochs are returned. Ctrl-C stops training within a fraction of
+        ``progress=True`` shows a progress bar (tqdm when installed), updated
+        between chunks of compiled work. ``callback(epoch, loss)`` is called after
+        every epoch (``epoch`` counts from 0); returning ``False`` (or
+        ``numpy.False_``) stops training, and the losses of the completed epochs
+        are returned. A callback costs a return to Python per epoch, a few
+        microseconds, which shows only when epochs are that short. Ctrl-C stops training within a fraction of
         a second, leaving the network as it was after its last completed step.
 
         The training set is not copied when X and Y are C-contiguous arrays of
@@ -238,7 +240,7 @@ class Network:
             raise TypeError(f"callback must be callable as callback(epoch, loss), got {callback!r}")
         shuffled = bool(shuffle) and batch_size < n_samples
         try:
-            generator = np.random.default_rng(seed) if shuffled else None
+            generator = np.random.default_rng(seed)
         except (TypeError, ValueError) as error:
             raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
                             f"got {seed!r}") from error
@@ -280,7 +282,7 @@ class Network:
                 last_loss = float(history[epoch - 1])
                 if bar is not None:
                     bar.update(epoch, last_loss)
-                if callback is not None and callback(epoch - 1, last_loss) is False:
+                if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
                     return history[:epoch].copy()
         finally:
             if bar is not None:
@@ -326,6 +328,11 @@ class _Workspace:
             row[:] = self.identity_order
             generator.shuffle(row)
         return self.orders
+
+
+def _means_stop(callback_result):
+    """A callback stops training by returning False (a Python or NumPy boolean)."""
+    return isinstance(callback_result, (bool, np.bool_)) and not callback_result
 
 
 def _as_real_array(values, name):
