@@ -4,8 +4,8 @@ From Linux's ``/proc/stat`` (all CPUs' busy time, in clock ticks) minus this
 process's own CPU time over the same interval, divided by the wall time: the
 average number of cores other processes (and the hypervisor, as steal time)
 kept busy. On a 2-core machine, 1.0 means a timed run had to share one core.
-Resolution is a clock tick (10 ms), so it says little about runs shorter than
-some tenths of a second. Returns ``None`` where ``/proc/stat`` is missing.
+Resolution is a clock tick (10 ms), so intervals shorter than
+``MIN_SECONDS_FOR_A_READING`` give ``None``, as does a system without ``/proc/stat``.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 _PROC_STAT = Path("/proc/stat")
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 QUIET_CORES = 0.25  # below this, the machine counts as quiet
+MIN_SECONDS_FOR_A_READING = 0.2  # shorter intervals give no reading: ticks are 10 ms
 
 
 def _busy_seconds() -> float | None:
@@ -40,7 +41,7 @@ class BackgroundLoad:
 
     def __exit__(self, *exc_info):
         busy, own, wall = _busy_seconds(), time.process_time(), time.perf_counter()
-        if busy is not None and self._busy is not None and wall > self._wall:
+        if busy is not None and self._busy is not None and wall - self._wall >= MIN_SECONDS_FOR_A_READING:
             others = (busy - self._busy) - (own - self._own)
             self.cores = max(0.0, others / (wall - self._wall))
         return False

@@ -23,10 +23,22 @@ from dataclasses import dataclass, field
 from background_load import BackgroundLoad, wait_for_quiet
 from cases import BenchmarkCase, make_training_data
 from gemm_rate import GemmRate
+from gemm_sequence import GemmSequence
 from peak_memory import PeakMemory, measure_peak_memory
 from trainers import FASTPROP, NUMPY, Agreement, compare_parameters, make_trainer
 
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.3
+# Timed alongside the implementations, in the same rotation: the case's matrix
+# products alone, at its shapes, through NumPy's BLAS (gemm_sequence.py).
+GEMMS_ALONE = "gemms_alone"
+
+
+class _GemmsAloneRunner:
+    def __init__(self, case: BenchmarkCase):
+        self.sequence = GemmSequence(case)
+
+    def train(self, X, Y):
+        self.sequence.run()
 
 
 @dataclass
@@ -46,6 +58,11 @@ class CaseResult:
     def background_cores_of_best_run(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
         return self.background_cores[implementation][runs.index(min(runs))] if runs else None
+
+    @property
+    def gemms_alone_seconds(self) -> float | None:
+        """Best time of the case's matrix products alone (NumPy's BLAS, same shapes)."""
+        return self.best_seconds(GEMMS_ALONE)
 
     def median_seconds(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
@@ -80,7 +97,7 @@ def _log(message: str) -> None:
 
 
 def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quiet: float):
-    trainer = make_trainer(implementation, case)
+    trainer = _GemmsAloneRunner(case) if implementation == GEMMS_ALONE else make_trainer(implementation, case)
     gc.collect()
     wait_for_quiet(max_wait_for_quiet, window_seconds=PAUSE_BEFORE_EACH_RUN_SECONDS)
     with BackgroundLoad() as background:
@@ -104,16 +121,17 @@ def measure_case(case: BenchmarkCase, implementations, gemm_rate: GemmRate, repe
     result = CaseResult(case=case, gemm_rate=gemm_rate, data_bytes=X.nbytes + Y.nbytes)
     for implementation in implementations:
         warm_up(implementation, case)
+    timed = tuple(implementations) + (GEMMS_ALONE,)
     final_parameters = {}
     for repeat in range(repeats):
-        shift = repeat % len(implementations)
-        for implementation in implementations[shift:] + implementations[:shift]:
+        shift = repeat % len(timed)
+        for implementation in timed[shift:] + timed[:shift]:
             seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet)
             result.seconds.setdefault(implementation, []).append(seconds)
             result.background_cores.setdefault(implementation, []).append(others)
             load = "" if others is None else f"  (other processes: {others:.2f} cores)"
             _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms{load}")
-            if repeat == 0:
+            if repeat == 0 and implementation != GEMMS_ALONE:
                 final_parameters[implementation] = trainer.parameters()
     for implementation in implementations:
         if implementation != NUMPY and NUMPY in final_parameters:

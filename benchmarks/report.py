@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cases import MEMORY_GOAL_CASE, MEMORY_GOAL_MAX_FRACTION_OF_DATA
-from measurements import CaseResult
+from measurements import GEMMS_ALONE, CaseResult
 from trainers import DISPLAY_NAMES, FASTPROP, NUMPY, TORCH
 
 REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
 README_START = "<!-- benchmarks:start -->"
 README_END = "<!-- benchmarks:end -->"
 NOT_MEASURED = "—"
+TIMED_NAMES = {**DISPLAY_NAMES, GEMMS_ALONE: "GEMMs alone (NumPy)"}
 
 
 # ---------------------------------------------------------------- formatting
@@ -123,7 +124,7 @@ def spread_table(results: list[CaseResult]) -> str:
     for result in results:
         for implementation, runs in result.seconds.items():
             others = result.background_cores_of_best_run(implementation)
-            rows.append([result.case.name, DISPLAY_NAMES[implementation], str(len(runs)),
+            rows.append([result.case.name, TIMED_NAMES[implementation], str(len(runs)),
                          format_seconds(min(runs)), format_seconds(result.median_seconds(implementation)),
                          format_seconds(max(runs)), NOT_MEASURED if others is None else f"{others:.2f}"])
     return markdown_table(header, rows)
@@ -156,6 +157,18 @@ def agreement_table(results: list[CaseResult]) -> str:
             rows.append([result.case.name, DISPLAY_NAMES[name], f"{agreement.max_abs_difference:.1e}",
                          f"{agreement.relative_difference:.1e}", f"{agreement.limit:.0e}",
                          "yes" if agreement.agrees else "**NO**"])
+    return markdown_table(header, rows)
+
+
+def gemm_detail_table(results: list[CaseResult]) -> str:
+    header = ["case", "GEMM floor (square rate)", "same GEMMs alone (NumPy, the case's shapes)", "fastprop",
+              "floor / GEMMs alone: BLAS at these shapes", "GEMMs alone / fastprop: fastprop's time in products"]
+    rows = []
+    for r in results:
+        alone, ours = r.gemms_alone_seconds, r.best_seconds(FASTPROP)
+        rows.append([r.case.name, format_seconds(r.gemm_floor_seconds), format_seconds(alone), format_seconds(ours),
+                     format_percent(r.gemm_floor_seconds / alone if alone else None),
+                     format_percent(alone / ours if alone and ours else None)])
     return markdown_table(header, rows)
 
 
@@ -204,6 +217,14 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "## Goals",
         "",
         goal_table(results),
+        "",
+        "## The GEMM floor against the same products at the case's shapes",
+        "",
+        "The case's matrix products alone (`gemm_sequence.py`: the same shapes and transposes, batch by",
+        "batch, into preallocated outputs, through NumPy's BLAS) are timed in the same rotation. For the",
+        "small cases this is mostly NumPy's per-call overhead, not arithmetic.",
+        "",
+        gemm_detail_table(results),
         "",
         "## Peak memory above the training data (one fit each)",
         "",
