@@ -24,7 +24,7 @@ if str(HERE) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(HERE))
 
 from cases import benchmark_cases, quick_mode_requested  # noqa: E402
-from gemm_rate import FULL_SIZE, QUICK_SIZE, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
+from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
 from report import goal_table, ratio_table, write_reports  # noqa: E402
@@ -53,12 +53,17 @@ def _parse_arguments(argv):
     return parser.parse_args(argv)
 
 
-def _best_gemm_rates(size: int, repeats: int, earlier=None):
-    rates = {dtype: numpy_gemm_rate(dtype, size, repeats) for dtype in ("float32", "float64")}
-    if earlier:
-        rates = {dtype: max(rates[dtype], earlier[dtype], key=lambda rate: rate.flops_per_second)
-                 for dtype in rates}
-    return rates
+def _measure_gemm_rates(size: int, repeats: int) -> dict[str, GemmRate]:
+    """NumPy's SGEMM and DGEMM, and for the record SciPy's SGEMM (the BLAS fastprop calls)."""
+    return {
+        "numpy float32": numpy_gemm_rate(np.float32, size, repeats),
+        "numpy float64": numpy_gemm_rate(np.float64, size, repeats),
+        "scipy float32": scipy_gemm_rate(np.float32, size, repeats),
+    }
+
+
+def _faster(first: dict[str, GemmRate], last: dict[str, GemmRate]) -> dict[str, GemmRate]:
+    return {key: max(first[key], last[key], key=lambda rate: rate.flops_per_second) for key in first}
 
 
 def main(argv=None) -> int:
@@ -75,25 +80,24 @@ def main(argv=None) -> int:
     load_before = load_average()
 
     print(f"implementations: {', '.join(implementations)}; quick mode: {args.quick}", file=sys.stderr)
-    first_rates = _best_gemm_rates(gemm_size, gemm_repeats)
-    scipy_rate = scipy_gemm_rate(np.float32, gemm_size, gemm_repeats)
+    first_rates = _measure_gemm_rates(gemm_size, gemm_repeats)
     results = []
     for case in cases:
         print(f"case {case.label}", file=sys.stderr)
-        results.append(measure_case(case, implementations, first_rates[case.dtype_name],
+        results.append(measure_case(case, implementations, first_rates[f"numpy {case.dtype_name}"],
                                     repeats=args.repeats, measure_memory=not args.no_memory,
                                     max_wait_for_quiet=args.wait_for_quiet))
-    final_rates = _best_gemm_rates(gemm_size, gemm_repeats, earlier=first_rates)
+    last_rates = _measure_gemm_rates(gemm_size, gemm_repeats)
+    best_rates = _faster(first_rates, last_rates)
     for result in results:
-        result.gemm_rate = final_rates[result.case.dtype_name]
+        result.gemm_rate = best_rates[f"numpy {result.case.dtype_name}"]
 
-    rates = "; ".join(f"{r.dtype} {r.flops_per_second / 1e9:.1f} GFLOP/s" for r in final_rates.values())
+    rates = "; ".join(f"{key} {first_rates[key].flops_per_second / 1e9:.1f} → {last_rates[key].flops_per_second / 1e9:.1f}"
+                      for key in first_rates)
     background = [c for r in results for runs in r.background_cores.values() for c in runs if c is not None]
     run_notes = [
-        f"GEMM rates (NumPy, square {gemm_size}, best of {gemm_repeats}; "
-        f"the faster of the run's start and end): {rates}",
-        f"for the record, float32 GEMM through SciPy's BLAS (the one fastprop calls): "
-        f"{scipy_rate.flops_per_second / 1e9:.1f} GFLOP/s",
+        f"GEMM rates in GFLOP/s, square {gemm_size}, best of {gemm_repeats}, at the run's start → end: {rates} "
+        "(the floor uses NumPy's, the faster of start and end; SciPy's BLAS is the one fastprop calls)",
         f"load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}",
         "cores kept busy by other processes during the timed runs: "
         + (f"mean {sum(background) / len(background):.2f}, max {max(background):.2f}" if background else "unknown")
