@@ -65,16 +65,26 @@ def check_count(value, name, minimum):
     return operator.index(value)
 
 
-def as_float_array(values, name, dtype):
-    """values as a C-contiguous array of dtype; a copy only when the layout or dtype differ."""
+def as_real_array(values, name):
+    """values as an ndarray of real numbers (booleans and integers included), without copying."""
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as error:
         raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from error
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    return array
+
+
+def as_float_array(values, name, dtype, copy=False):
+    """values as a C-contiguous array of dtype with finite entries.
+
+    A copy is made when the layout or dtype differ, or always with ``copy=True``.
+    """
+    array = as_real_array(values, name)
     with np.errstate(over="ignore"):
-        converted = np.ascontiguousarray(array, dtype=dtype)
+        converted = (np.array(array, dtype=dtype, order="C", copy=True) if copy
+                     else np.ascontiguousarray(array, dtype=dtype))
     if array.ndim == 0:  # ascontiguousarray makes a scalar 1-D; report the shape given
         converted = converted.reshape(())
     if not _kernels.all_finite(converted):

@@ -10,6 +10,8 @@ import numpy as np
 
 from . import _kernels
 from ._validation import (
+    as_float_array,
+    as_real_array,
     as_samples,
     as_targets,
     check_count,
@@ -83,8 +85,8 @@ class Network:
         if len(biases) != len(weights):
             raise ValueError(f"biases must have one entry per layer: got {len(weights)} weight "
                              f"matrices and {len(biases)} bias vectors")
-        raw_weights = [_as_real_array(w, f"weights[{layer}]") for layer, w in enumerate(weights)]
-        raw_biases = [_as_real_array(b, f"biases[{layer}]") for layer, b in enumerate(biases)]
+        raw_weights = [as_real_array(w, f"weights[{layer}]") for layer, w in enumerate(weights)]
+        raw_biases = [as_real_array(b, f"biases[{layer}]") for layer, b in enumerate(biases)]
         if dtype is None:
             all_float32 = all(a.dtype == np.float32 for a in raw_weights + raw_biases)
             dtype = np.float32 if all_float32 else np.float64
@@ -103,8 +105,10 @@ class Network:
                 raise ValueError(f"biases[{layer}] must have shape ({w.shape[0]},) to match "
                                  f"weights[{layer}] of shape {w.shape}, got shape {b.shape}")
             sizes.append(w.shape[0])
-        copied_weights = [_finite_copy(w, f"weights[{layer}]", dtype) for layer, w in enumerate(raw_weights)]
-        copied_biases = [_finite_copy(b, f"biases[{layer}]", dtype) for layer, b in enumerate(raw_biases)]
+        copied_weights = [as_float_array(w, f"weights[{layer}]", dtype, copy=True)
+                          for layer, w in enumerate(raw_weights)]
+        copied_biases = [as_float_array(b, f"biases[{layer}]", dtype, copy=True)
+                         for layer, b in enumerate(raw_biases)]
         network = cls.__new__(cls)
         network._set_state(tuple(sizes), dtype, loss, copied_weights, copied_biases)
         return network
@@ -333,21 +337,3 @@ class _Workspace:
 def _means_stop(callback_result):
     """A callback stops training by returning False (a Python or NumPy boolean)."""
     return isinstance(callback_result, (bool, np.bool_)) and not callback_result
-
-
-def _as_real_array(values, name):
-    try:
-        array = np.asarray(values)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{name} must be a rectangular array of numbers: {error}") from error
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
-    return array
-
-
-def _finite_copy(array, name, dtype):
-    with np.errstate(over="ignore"):
-        copied = np.array(array, dtype=dtype, order="C", copy=True)
-    if not _kernels.all_finite(copied):
-        raise ValueError(f"{name} must contain only finite numbers (found NaN or infinity)")
-    return copied
