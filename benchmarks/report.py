@@ -17,6 +17,7 @@ README_START = "<!-- benchmarks:start -->"
 README_END = "<!-- benchmarks:end -->"
 NOT_MEASURED = "—"
 TIMED_NAMES = {**DISPLAY_NAMES, GEMMS_ALONE: "GEMMs alone (NumPy)"}
+SMALLEST_DATA_FOR_A_MEMORY_RATIO = 2**20  # below, a workspace of a few KiB would read as a huge ratio
 
 
 # ---------------------------------------------------------------- formatting
@@ -143,7 +144,8 @@ def memory_table(results: list[CaseResult]) -> str:
             memory = result.memory.get(name)
             row += [format_bytes(memory.traced_peak_bytes if memory else None),
                     format_bytes(memory.rss_growth_bytes if memory else None)]
-        row.append(format_percent(result.memory_fraction_of_data(FASTPROP)))
+        small_data = result.data_bytes < SMALLEST_DATA_FOR_A_MEMORY_RATIO
+        row.append(NOT_MEASURED if small_data else format_percent(result.memory_fraction_of_data(FASTPROP)))
         rows.append(row)
     return markdown_table(header, rows)
 
@@ -230,6 +232,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "",
         "`traced`: tracemalloc's peak (NumPy arrays and Python objects); `RSS growth`: peak resident set",
         "during the call minus the resident set before it (everything, torch and BLAS buffers included).",
+        "No ratio for training sets under 1 MiB.",
         "",
         memory_table(results),
         "",

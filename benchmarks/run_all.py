@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     run_notes = [
         f"GEMM rates in GFLOP/s, square {gemm_size}, best of {gemm_repeats}, at the run's start → end: {rates} "
         "(the floor uses NumPy's, the faster of start and end; SciPy's BLAS is the one fastprop calls)",
-        f"load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()}",
+        f"load average (1, 5, 15 min; counts this run's own threads too) before the run: {load_before}; "
+        f"after: {load_average()}",
         "cores kept busy by other processes during the timed runs: "
         + (f"mean {sum(background) / len(background):.2f}, max {max(background):.2f}" if background else "unknown")
         + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
