@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import platform
 import subprocess
@@ -47,6 +48,18 @@ def _git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + (" (src/ has uncommitted changes)" if dirty else "")
+
+
+def _compiled_extension() -> str:
+    """Which build of fastprop._kernels is measured: file, build time, content hash."""
+    try:
+        from fastprop import _kernels
+    except ImportError:
+        return "not importable"
+    path = Path(_kernels.__file__)
+    built = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"{path.name}, built {built:%Y-%m-%d %H:%M UTC}, sha256 {digest}"
 
 
 def _version(module_name: str) -> str:
@@ -100,6 +113,7 @@ def describe_machine() -> dict[str, object]:
         "system": platform.platform(),
         "Python": platform.python_version(),
         "fastprop": f"{_version('fastprop')}, commit {_git_commit()}",
+        "fastprop extension": _compiled_extension(),
         "NumPy": _version("numpy"),
         "SciPy": _version("scipy"),
         "PyTorch": torch_version,
