@@ -4,8 +4,8 @@
                                             # benchmarks/RESULTS.md and the README section
     python benchmarks/run_all.py --quick    # seconds; prints only (FASTPROP_BENCH_QUICK=1 does the same)
 
-Measures the GEMM rate at the start and the end of the run and uses the faster
-of the two (the stricter floor), times each case (interleaved repeats, best
+Measures the GEMM rate before the run and after every case and uses the fastest
+reading (the stricter floor), times each case (interleaved repeats, best
 reported), checks all implementations end with the same weights, and measures
 peak memory above the data of one extra fit per implementation. PyTorch is
 included when it is installed (``pip install '.[bench]'``).
@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(HERE))
 
+from background_load import wait_for_quiet  # noqa: E402
 from cases import benchmark_cases, quick_mode_requested  # noqa: E402
 from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
@@ -53,8 +54,9 @@ def _parse_arguments(argv):
     return parser.parse_args(argv)
 
 
-def _measure_gemm_rates(size: int, repeats: int) -> dict[str, GemmRate]:
+def _measure_gemm_rates(size: int, repeats: int, max_wait_for_quiet: float = 0.0) -> dict[str, GemmRate]:
     """NumPy's SGEMM and DGEMM, and for the record SciPy's SGEMM (the BLAS fastprop calls)."""
+    wait_for_quiet(max_wait_for_quiet)
     return {
         "numpy float32": numpy_gemm_rate(np.float32, size, repeats),
         "numpy float64": numpy_gemm_rate(np.float64, size, repeats),
@@ -62,8 +64,9 @@ def _measure_gemm_rates(size: int, repeats: int) -> dict[str, GemmRate]:
     }
 
 
-def _faster(first: dict[str, GemmRate], last: dict[str, GemmRate]) -> dict[str, GemmRate]:
-    return {key: max(first[key], last[key], key=lambda rate: rate.flops_per_second) for key in first}
+def _fastest(readings: list[dict[str, GemmRate]]) -> dict[str, GemmRate]:
+    return {key: max((reading[key] for reading in readings), key=lambda rate: rate.flops_per_second)
+            for key in readings[0]}
 
 
 def main(argv=None) -> int:
@@ -80,24 +83,28 @@ def main(argv=None) -> int:
     load_before = load_average()
 
     print(f"implementations: {', '.join(implementations)}; quick mode: {args.quick}", file=sys.stderr)
-    first_rates = _measure_gemm_rates(gemm_size, gemm_repeats)
+    # The rate of a large square GEMM drifts on a shared host (62-75 GFLOP/s seen
+    # in quiet runs here): read it before the run and after every case, and
+    # divide by the fastest reading, the machine's capability and the strictest floor.
+    readings = [_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet)]
     results = []
     for case in cases:
         print(f"case {case.label}", file=sys.stderr)
-        results.append(measure_case(case, implementations, first_rates[f"numpy {case.dtype_name}"],
+        results.append(measure_case(case, implementations, readings[0][f"numpy {case.dtype_name}"],
                                     repeats=args.repeats, measure_memory=not args.no_memory,
                                     max_wait_for_quiet=args.wait_for_quiet))
-    last_rates = _measure_gemm_rates(gemm_size, gemm_repeats)
-    best_rates = _faster(first_rates, last_rates)
+        readings.append(_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet))
+    best_rates = _fastest(readings)
     for result in results:
         result.gemm_rate = best_rates[f"numpy {result.case.dtype_name}"]
 
-    rates = "; ".join(f"{key} {first_rates[key].flops_per_second / 1e9:.1f} → {last_rates[key].flops_per_second / 1e9:.1f}"
-                      for key in first_rates)
+    rates = "; ".join(
+        f"{key} " + ", ".join(f"{reading[key].flops_per_second / 1e9:.1f}" for reading in readings)
+        for key in readings[0])
     background = [c for r in results for runs in r.background_cores.values() for c in runs if c is not None]
     run_notes = [
-        f"GEMM rates in GFLOP/s, square {gemm_size}, best of {gemm_repeats}, at the run's start → end: {rates} "
-        "(the floor uses NumPy's, the faster of start and end; SciPy's BLAS is the one fastprop calls)",
+        f"GEMM rates in GFLOP/s, square {gemm_size}, best of {gemm_repeats}, read before the run and after "
+        f"each case: {rates} (the floor uses NumPy's fastest reading; SciPy's BLAS is the one fastprop calls)",
         f"load average (1, 5, 15 min; counts this run's own threads too) before the run: {load_before}; "
         f"after: {load_average()}",
         "cores kept busy by other processes during the timed runs: "
