@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 
 from background_load import BackgroundLoad, wait_for_quiet
 from cases import BenchmarkCase, make_training_data
-from gemm_rate import GemmRate
+import numpy as np
+
+from gemm_rate import FULL_SIZE, GemmRate
 from gemm_sequence import GemmSequence
 from peak_memory import PeakMemory, measure_peak_memory
 from trainers import FASTPROP, NUMPY, Agreement, compare_parameters, make_trainer
@@ -31,6 +33,23 @@ PAUSE_BEFORE_EACH_RUN_SECONDS = 0.3
 # Timed alongside the implementations, in the same rotation: the case's matrix
 # products alone, at its shapes, through NumPy's BLAS (gemm_sequence.py).
 GEMMS_ALONE = "gemms_alone"
+
+
+# Also in the rotation: one large square product in the case's dtype. The rate
+# of the GEMM floor comes from the best of these, so a host that drifts slower or
+# faster during a case moves the floor with the implementations it is compared to.
+SQUARE_GEMM = "square_gemm"
+
+
+class _SquareGemmRunner:
+    def __init__(self, case: BenchmarkCase, size: int):
+        rng = np.random.default_rng(0)
+        self.a = rng.random((size, size), dtype=case.dtype)
+        self.b = rng.random((size, size), dtype=case.dtype)
+        self.out = np.empty_like(self.a)
+
+    def train(self, X, Y):
+        np.matmul(self.a, self.b, out=self.out)
 
 
 class _GemmsAloneRunner:
@@ -44,7 +63,7 @@ class _GemmsAloneRunner:
 @dataclass
 class CaseResult:
     case: BenchmarkCase
-    gemm_rate: GemmRate  # in the case's dtype
+    gemm_rate: GemmRate | None  # in the case's dtype: best of the square products timed in the rotation
     data_bytes: int
     seconds: dict[str, list[float]] = field(default_factory=dict)  # every timed run
     background_cores: dict[str, list[float | None]] = field(default_factory=dict)  # others' load, per run
@@ -96,8 +115,17 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quiet: float):
-    trainer = _GemmsAloneRunner(case) if implementation == GEMMS_ALONE else make_trainer(implementation, case)
+def _make_runner(implementation: str, case: BenchmarkCase, square_gemm_size: int):
+    if implementation == GEMMS_ALONE:
+        return _GemmsAloneRunner(case)
+    if implementation == SQUARE_GEMM:
+        return _SquareGemmRunner(case, square_gemm_size)
+    return make_trainer(implementation, case)
+
+
+def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quiet: float,
+               square_gemm_size: int):
+    trainer = _make_runner(implementation, case, square_gemm_size)
     gc.collect()
     wait_for_quiet(max_wait_for_quiet, window_seconds=PAUSE_BEFORE_EACH_RUN_SECONDS)
     with BackgroundLoad() as background:
@@ -114,25 +142,27 @@ def warm_up(implementation: str, case: BenchmarkCase) -> None:
     make_trainer(implementation, small).train(X, Y)
 
 
-def measure_case(case: BenchmarkCase, implementations, gemm_rate: GemmRate, repeats: int | None = None,
-                 measure_memory: bool = True, max_wait_for_quiet: float = 0.0) -> CaseResult:
+def measure_case(case: BenchmarkCase, implementations, repeats: int | None = None, measure_memory: bool = True,
+                 max_wait_for_quiet: float = 0.0, square_gemm_size: int = FULL_SIZE) -> CaseResult:
     repeats = repeats or case.repeats
     X, Y = make_training_data(case)
-    result = CaseResult(case=case, gemm_rate=gemm_rate, data_bytes=X.nbytes + Y.nbytes)
+    _make_runner(SQUARE_GEMM, case, square_gemm_size).train(X, Y)  # warm up
+    result = CaseResult(case=case, gemm_rate=None, data_bytes=X.nbytes + Y.nbytes)
     for implementation in implementations:
         warm_up(implementation, case)
-    timed = tuple(implementations) + (GEMMS_ALONE,)
+    timed = tuple(implementations) + (GEMMS_ALONE, SQUARE_GEMM)
     final_parameters = {}
     for repeat in range(repeats):
         shift = repeat % len(timed)
         for implementation in timed[shift:] + timed[:shift]:
-            seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet)
+            seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet, square_gemm_size)
             result.seconds.setdefault(implementation, []).append(seconds)
             result.background_cores.setdefault(implementation, []).append(others)
             load = "" if others is None else f"  (other processes: {others:.2f} cores)"
             _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms{load}")
-            if repeat == 0 and implementation != GEMMS_ALONE:
+            if repeat == 0 and implementation not in (GEMMS_ALONE, SQUARE_GEMM):
                 final_parameters[implementation] = trainer.parameters()
+    result.gemm_rate = GemmRate(case.dtype_name, square_gemm_size, result.best_seconds(SQUARE_GEMM), "numpy")
     for implementation in implementations:
         if implementation != NUMPY and NUMPY in final_parameters:
             result.agreement[implementation] = compare_parameters(

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cases import MEMORY_GOAL_CASE, MEMORY_GOAL_MAX_FRACTION_OF_DATA
-from measurements import GEMMS_ALONE, CaseResult
+from measurements import GEMMS_ALONE, SQUARE_GEMM, CaseResult
 from trainers import DISPLAY_NAMES, FASTPROP, NUMPY, TORCH
 
 REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
 README_START = "<!-- benchmarks:start -->"
 README_END = "<!-- benchmarks:end -->"
 NOT_MEASURED = "—"
-TIMED_NAMES = {**DISPLAY_NAMES, GEMMS_ALONE: "GEMMs alone (NumPy)"}
+TIMED_NAMES = {**DISPLAY_NAMES, GEMMS_ALONE: "GEMMs alone (NumPy)", SQUARE_GEMM: "square GEMM (NumPy)"}
 SMALLEST_DATA_FOR_A_MEMORY_RATIO = 2**20  # below, a workspace of a few KiB would read as a huge ratio
 
 
@@ -210,8 +210,8 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         f"{repeats}), each the whole training of the case. Ratios compare best with best. The GEMM floor is",
         "the case's FLOP count (forward `A @ W.T` for every layer, backward `delta @ W` for every layer",
         "but the first, `delta.T @ A_prev` for every layer: 2·n·in·out each) divided by the",
-        "rate of a large square GEMM through NumPy: the fastest of the readings taken before the run and",
-        "after each case (the rate drifts on a shared host; the fastest reading gives the strictest floor).",
+        "rate of a large square GEMM through NumPy, timed in the same rotation as the implementations (best",
+        "of the case's runs), so that drift of the host's speed moves the floor with them.",
         "",
         "## Ratios",
         "",

@@ -4,10 +4,10 @@
                                             # benchmarks/RESULTS.md and the README section
     python benchmarks/run_all.py --quick    # seconds; prints only (FASTPROP_BENCH_QUICK=1 does the same)
 
-Measures the GEMM rate before the run and after every case and uses the fastest
-reading (the stricter floor), times each case (interleaved repeats, best
-reported), checks all implementations end with the same weights, and measures
-peak memory above the data of one extra fit per implementation. PyTorch is
+Times each case (interleaved repeats of every implementation, of the case's
+GEMMs alone and of a large square GEMM for the floor; best reported), checks
+all implementations end with the same weights, and measures peak memory above
+the data of one extra fit per implementation. PyTorch is
 included when it is installed (``pip install '.[bench]'``).
 """
 from __future__ import annotations
@@ -64,11 +64,6 @@ def _measure_gemm_rates(size: int, repeats: int, max_wait_for_quiet: float = 0.0
     }
 
 
-def _fastest(readings: list[dict[str, GemmRate]]) -> dict[str, GemmRate]:
-    return {key: max((reading[key] for reading in readings), key=lambda rate: rate.flops_per_second)
-            for key in readings[0]}
-
-
 def main(argv=None) -> int:
     args = _parse_arguments(argv)
     implementations = available_implementations()
@@ -84,19 +79,17 @@ def main(argv=None) -> int:
 
     print(f"implementations: {', '.join(implementations)}; quick mode: {args.quick}", file=sys.stderr)
     # The rate of a large square GEMM drifts on a shared host (62-75 GFLOP/s seen
-    # in quiet runs here): read it before the run and after every case, and
-    # divide by the fastest reading, the machine's capability and the strictest floor.
+    # in quiet runs here). The floor of each case uses the square products timed
+    # in that case's own rotation (measurements.py); these readings before the
+    # run and after every case are the record of the drift.
     readings = [_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet)]
     results = []
     for case in cases:
         print(f"case {case.label}", file=sys.stderr)
-        results.append(measure_case(case, implementations, readings[0][f"numpy {case.dtype_name}"],
-                                    repeats=args.repeats, measure_memory=not args.no_memory,
-                                    max_wait_for_quiet=args.wait_for_quiet))
+        results.append(measure_case(case, implementations, repeats=args.repeats,
+                                    measure_memory=not args.no_memory,
+                                    max_wait_for_quiet=args.wait_for_quiet, square_gemm_size=gemm_size))
         readings.append(_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet))
-    best_rates = _fastest(readings)
-    for result in results:
-        result.gemm_rate = best_rates[f"numpy {result.case.dtype_name}"]
 
     rates = "; ".join(
         f"{key} " + ", ".join(f"{reading[key].flops_per_second / 1e9:.1f}" for reading in readings)
@@ -104,7 +97,8 @@ def main(argv=None) -> int:
     background = [c for r in results for runs in r.background_cores.values() for c in runs if c is not None]
     run_notes = [
         f"GEMM rates in GFLOP/s, square {gemm_size}, best of {gemm_repeats}, read before the run and after "
-        f"each case: {rates} (the floor uses NumPy's fastest reading; SciPy's BLAS is the one fastprop calls)",
+        f"each case: {rates} (a record of the drift: each case's floor uses the square products timed in its "
+        "own rotation; SciPy's BLAS is the one fastprop calls)",
         f"load average (1, 5, 15 min; counts this run's own threads too) before the run: {load_before}; "
         f"after: {load_average()}",
         "cores kept busy by other processes during the timed runs: "
