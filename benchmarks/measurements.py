@@ -42,14 +42,24 @@ SQUARE_GEMM = "square_gemm"
 
 
 class _SquareGemmRunner:
+    """Back-to-back square products; ``seconds`` is the best single one (the first wakes BLAS's threads)."""
+
+    PRODUCTS = 4
+
     def __init__(self, case: BenchmarkCase, size: int):
         rng = np.random.default_rng(0)
         self.a = rng.random((size, size), dtype=case.dtype)
         self.b = rng.random((size, size), dtype=case.dtype)
         self.out = np.empty_like(self.a)
+        self.seconds = None
 
     def train(self, X, Y):
-        np.matmul(self.a, self.b, out=self.out)
+        best = float("inf")
+        for _ in range(self.PRODUCTS):
+            start = time.perf_counter()
+            np.matmul(self.a, self.b, out=self.out)
+            best = min(best, time.perf_counter() - start)
+        self.seconds = best
 
 
 class _GemmsAloneRunner:
@@ -132,6 +142,8 @@ def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quie
         start = time.perf_counter()
         trainer.train(X, Y)
         seconds = time.perf_counter() - start
+    if isinstance(trainer, _SquareGemmRunner):
+        seconds = trainer.seconds
     return seconds, background.cores, trainer
 
 
