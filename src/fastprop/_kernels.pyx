@@ -107,7 +107,7 @@ cdef inline float _exp_nonpositive_float(float x) noexcept nogil:
     r = r + n * <float> 2.12194440e-4
     p = (((((<float> 1.9875691500e-4 * r + <float> 1.3981999507e-3) * r
             + <float> 8.3334519073e-3) * r + <float> 4.1665795894e-2) * r
-          + <float> 1.6666665459e-1) * r + <float> 5.0000001201e-1) * (r * r) + r + 1
+          + <float> 1.6666665459e-1) * r + <float> 5.0000001201e-1) * (r * r) + r + <float> 1
     memcpy(&bits, &shifted, sizeof(float))
     bits = bits - 0x4B400000                                        # n, in [-150, 0]
     n_1 = -<int> ((<unsigned int> (-bits)) >> 1)                    # ceil(n / 2)
@@ -129,7 +129,8 @@ cdef inline floating _sigmoid(floating z) noexcept nogil:
         e = _exp_nonpositive_float(-fabsf(z))
     else:
         e = _exp_nonpositive_double(-fabs(z))
-    s = 1 / (1 + e)
+    # <floating> literals: a bare 1 is a C double and would turn float work into double.
+    s = (<floating> 1) / ((<floating> 1) + e)
     # Both arms are computed so the choice is a select, not a branch: the C
     # compiler vectorises the loops around it.
     s_of_negative = e * s
@@ -159,7 +160,7 @@ cdef void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_
     # the seeds do: no z is stored and no second exp is evaluated.
     cdef Py_ssize_t i
     for i in range(size):
-        D[i] = D[i] * (A[i] * (1 - A[i]))
+        D[i] = D[i] * (A[i] * (<floating> 1 - A[i]))
 
 
 cdef bint _all_finite(const floating* values, Py_ssize_t size) noexcept nogil:
@@ -310,7 +311,7 @@ cdef double _output_delta(Py_ssize_t size, const floating* A, const floating* Y,
     for i in range(size):
         error = A[i] - Y[i]
         half_squared_error += <double> error * <double> error
-        delta[i] = error * (A[i] * (1 - A[i]))
+        delta[i] = error * (A[i] * (<floating> 1 - A[i]))
     return 0.5 * half_squared_error
 
 
