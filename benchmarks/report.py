@@ -198,6 +198,16 @@ def machine_summary(machine: dict[str, object]) -> str:
     return f"{machine['CPU']}, {machine['cores']}, {machine['date']}"
 
 
+GOALS_NOT_MET_TEXT = Path(__file__).with_name("goals_not_met.md")
+
+
+def goals_not_met_lines(results: list[CaseResult]) -> list[str]:
+    """What was tried and where the time goes (goals_not_met.md), when a goal is not met."""
+    if all(outcome.met for outcome in goal_outcomes(results) if outcome.met is not None):
+        return []
+    return [GOALS_NOT_MET_TEXT.read_text(encoding="utf-8").rstrip(), ""]
+
+
 def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str]) -> str:
     repeats = ", ".join(f"{r.case.name}: {len(r.seconds.get(FASTPROP, []))}" for r in results)
     return "\n".join([
@@ -230,6 +240,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "",
         gemm_detail_table(results),
         "",
+        *goals_not_met_lines(results),
         "## Peak memory above the training data (one fit each)",
         "",
         "`traced`: tracemalloc's peak (NumPy arrays and Python objects); `RSS growth`: peak resident set",
