@@ -30,6 +30,7 @@ extensions = [
     Extension(
         "fastprop._kernels",
         sources=["src/fastprop/_kernels.pyx"],
+        depends=["src/fastprop/_vector_products.h"],
         include_dirs=[numpy.get_include()],  # only for PyArray_DATA
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
         extra_compile_args=compile_args,

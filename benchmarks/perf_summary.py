@@ -47,7 +47,7 @@ def group_of(dso: str, symbol: str) -> str:
     return f"other ({dso})"
 
 
-def summarise(perf_data: Path, window: str | None) -> str:
+def summarise(perf_data: Path, window: str | None, top_symbols: int = 3) -> str:
     command = ["perf", "report", "-i", str(perf_data), "--no-children", "--sort", "dso,symbol",
                "-g", "none", "--percent-limit", "0", "--stdio"] + (["--time", window] if window else [])
     report = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -62,7 +62,7 @@ def summarise(perf_data: Path, window: str | None) -> str:
             symbols[group][symbol] += percent
     lines = []
     for group, percent in totals.most_common():
-        top = ", ".join(f"{symbol} {share:.1f}%" for symbol, share in symbols[group].most_common(3))
+        top = ", ".join(f"{symbol} {share:.1f}%" for symbol, share in symbols[group].most_common(top_symbols))
         lines.append(f"{percent:5.1f}%  {group}: {top}")
     return "\n".join(lines)
 
@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--frequency", type=int, default=1000, help="samples per second per CPU")
+    parser.add_argument("--symbols", type=int, default=3, help="symbols listed per group")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         perf_data = Path(scratch) / "perf.data"
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         print(output.strip())
         window = re.search(r"perf report --time\): (\S+)", output)
-        print(summarise(perf_data, window[1] if window else None))
+        print(summarise(perf_data, window[1] if window else None, args.symbols))
     return 0
 
 

@@ -2,11 +2,14 @@
 
 * ``dtype``: every test that takes it runs once in float32 and once in float64.
 * ``matmul_path``: every test that takes it runs once with every product in the
-  plain loops and once with every product in BLAS GEMM (the kernels switch at
-  ``_kernels.blas_min_multiply_adds()`` multiply-adds), so both code paths are
-  exercised whatever the shapes. The threshold is restored afterwards.
-* An autouse guard checks that no test leaves the threshold changed.
+  plain loops, once in the AVX2/FMA kernels (where the CPU has them) and once in
+  BLAS GEMM (the kernels switch at ``_kernels.vector_min_multiply_adds()`` and
+  ``_kernels.blas_min_multiply_adds()`` multiply-adds), so every code path is
+  exercised whatever the shapes. The thresholds are restored afterwards.
+* An autouse guard checks that no test leaves a threshold changed.
 """
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,6 +30,36 @@ settings.load_profile("fastprop")
 
 DEFAULT_BLAS_MIN_MULTIPLY_ADDS = _kernels.blas_min_multiply_adds()
 ALWAYS_LOOPS = 2 ** 62
+NEVER = 2 ** 62
+VECTOR_AVAILABLE = _kernels.vector_products_available()
+needs_vector_products = pytest.mark.skipif(
+    not VECTOR_AVAILABLE, reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
+
+# (vector_min_multiply_adds, blas_min_multiply_adds) that send every product to one path.
+PATH_THRESHOLDS = {"loops": (NEVER, NEVER), "vector": (0, NEVER), "blas": (NEVER, 0)}
+PATHS = [pytest.param("loops"), pytest.param("vector", marks=needs_vector_products),
+         pytest.param("blas")]
+
+
+def _thresholds():
+    return _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+
+
+def _set_thresholds(vector_min, blas_min):
+    _kernels.set_blas_min_multiply_adds(blas_min)
+    if VECTOR_AVAILABLE or vector_min >= NEVER:
+        _kernels.set_vector_min_multiply_adds(vector_min)
+
+
+@contextlib.contextmanager
+def product_path(name):
+    """Send every product to "loops", "vector" (AVX2/FMA) or "blas"; restore afterwards."""
+    previous = _thresholds()
+    _set_thresholds(*PATH_THRESHOLDS[name])
+    try:
+        yield name
+    finally:
+        _set_thresholds(*previous)
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
@@ -34,22 +67,28 @@ def dtype(request):
     return np.dtype(request.param)
 
 
-@pytest.fixture(params=["loops", "blas"])
+@pytest.fixture(params=PATHS)
 def matmul_path(request):
-    """Send every product to the plain loops ("loops") or to BLAS GEMM ("blas")."""
-    previous = _kernels.blas_min_multiply_adds()
-    _kernels.set_blas_min_multiply_adds(0 if request.param == "blas" else ALWAYS_LOOPS)
-    try:
+    """Send every product to the plain loops, the AVX2/FMA kernels or BLAS GEMM."""
+    with product_path(request.param):
         yield request.param
-    finally:
-        _kernels.set_blas_min_multiply_adds(previous)
+
+
+@pytest.fixture(params=[pytest.param("default")] + PATHS)
+def any_path(request):
+    """The default thresholds (so edge shapes fall on both sides of them), or one path forced."""
+    if request.param == "default":
+        yield request.param
+        return
+    with product_path(request.param):
+        yield request.param
 
 
 @pytest.fixture(autouse=True)
-def _blas_threshold_is_restored():
-    before = _kernels.blas_min_multiply_adds()
+def _product_thresholds_are_restored():
+    before = _thresholds()
     yield
-    after = _kernels.blas_min_multiply_adds()
+    after = _thresholds()
     if after != before:  # pragma: no cover - only when a test misbehaves
-        _kernels.set_blas_min_multiply_adds(before)
-        pytest.fail(f"the test left the BLAS threshold at {after} (was {before})")
+        _set_thresholds(*before)
+        pytest.fail(f"the test left the product thresholds at {after} (were {before})")

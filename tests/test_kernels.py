@@ -103,9 +103,35 @@ def test_blas_threshold_default_and_setter():
     assert _kernels.blas_min_multiply_adds() == default
 
 
-def test_matmul_path_fixture_sets_the_threshold(matmul_path):
-    expected = 0 if matmul_path == "blas" else 2 ** 62
-    assert _kernels.blas_min_multiply_adds() == expected
+def test_matmul_path_fixture_sets_the_thresholds(matmul_path):
+    vector_min, blas_min = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+    assert (blas_min == 0) == (matmul_path == "blas")
+    assert (vector_min == 0) == (matmul_path == "vector")
+    if matmul_path == "loops":
+        assert vector_min >= 2 ** 62 and blas_min >= 2 ** 62
+
+
+def test_vector_threshold_default_and_setter():
+    vector_min, blas_min = _kernels.default_product_thresholds()
+    assert (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()) == (
+        vector_min, blas_min)
+    if not _kernels.vector_products_available():
+        assert vector_min >= 2 ** 62
+        with pytest.raises(ValueError, match="AVX2/FMA product kernels are not available"):
+            _kernels.set_vector_min_multiply_adds(0)
+        assert _kernels.vector_min_multiply_adds() == vector_min
+        return
+    assert 0 < vector_min < blas_min
+    try:
+        _kernels.set_vector_min_multiply_adds(7)
+        assert _kernels.vector_min_multiply_adds() == 7
+        with pytest.raises(ValueError, match=r"value must be >= 0, got -3"):
+            _kernels.set_vector_min_multiply_adds(-3)
+        assert _kernels.vector_min_multiply_adds() == 7
+        with pytest.raises(TypeError):
+            _kernels.set_vector_min_multiply_adds(1.5)
+    finally:
+        _kernels.set_vector_min_multiply_adds(vector_min)
 
 
 # --- sigmoid -------------------------------------------------------------------
@@ -260,29 +286,20 @@ def _shapes_around(threshold):
 
 
 # (rows, n_in, n_out): width-1 layers, a batch of one, and, at the default
-# threshold, shapes on both sides of it.
+# thresholds, shapes on both sides of each of them.
+DEFAULT_THRESHOLDS = [t for t in _kernels.default_product_thresholds() if t < 2 ** 62]
 EDGE_SHAPES = sorted({(1, 1, 1), (1, 7, 1), (7, 1, 1), (1, 1, 7), (3, 1, 5), (33, 40, 20),
-                      *_shapes_around(_kernels.blas_min_multiply_adds())})
+                      *(shape for threshold in DEFAULT_THRESHOLDS
+                        for shape in _shapes_around(threshold))})
 
 
-@pytest.fixture(params=["default", "loops", "blas"])
-def any_path(request):
-    """The default threshold (so EDGE_SHAPES fall on both sides of it), or one path forced."""
-    previous = _kernels.blas_min_multiply_adds()
-    if request.param != "default":
-        _kernels.set_blas_min_multiply_adds(0 if request.param == "blas" else 2 ** 62)
-    try:
-        yield request.param
-    finally:
-        _kernels.set_blas_min_multiply_adds(previous)
-
-
-def test_edge_shapes_straddle_the_default_threshold():
-    threshold = _kernels.blas_min_multiply_adds()
+def test_edge_shapes_straddle_the_default_thresholds():
     products = [r * i * o for r, i, o in EDGE_SHAPES]
-    assert any(p == threshold - 1 for p in products)
-    assert any(p == threshold for p in products)
-    assert sum(p < threshold for p in products) >= 5 and sum(p >= threshold for p in products) >= 4
+    for threshold in DEFAULT_THRESHOLDS:
+        assert any(p == threshold - 1 for p in products)
+        assert any(p == threshold for p in products)
+    assert sum(p < min(DEFAULT_THRESHOLDS) for p in products) >= 5
+    assert sum(p >= max(DEFAULT_THRESHOLDS) for p in products) >= 3
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)

@@ -38,14 +38,81 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-# Below this many multiply-adds a product runs in the plain loops; from it on,
-# in BLAS GEMM. Measured with benchmarks/blas_crossover.py on the project's
-# 2-core machine (whole training steps, loops vs BLAS, both dtypes, batches 1 to
-# 128, widths 2 to 64): a GEMM call costs about a microsecond of fixed overhead,
-# so loops win up to about 512 multiply-adds per product (skinny products such
-# as 32 x 16 x 1 included) and BLAS wins from about 1024 on, by 1.5x at 1024
-# and by 3x to 6x at 8192 to 131072.
-cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = 1024
+cdef extern from "_vector_products.h" nogil:
+    # AVX2/FMA register-blocked products (see the header for why and how).
+    const int FASTPROP_VECTOR_PRODUCTS
+    int fastprop_cpu_has_avx2_fma()
+    void fastprop_products_float(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A,
+                                 Py_ssize_t row_stride, Py_ssize_t inner_stride,
+                                 const float* B, float alpha, float beta, float* C)
+    void fastprop_products_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A,
+                                  Py_ssize_t row_stride, Py_ssize_t inner_stride,
+                                  const double* B, double alpha, double beta, double* C)
+    void fastprop_affine_float(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A,
+                               const float* W, const float* bias, float* C)
+    void fastprop_affine_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A,
+                                const double* W, const double* bias, double* C)
+    void fastprop_sigmoid_float(const float* z, float* out, Py_ssize_t size)
+    void fastprop_sigmoid_double(const double* z, double* out, Py_ssize_t size)
+
+
+# Where each product runs, by its number of multiply-adds m * n * k:
+#   below VECTOR_MIN_MULTIPLY_ADDS            plain loops
+#   from it, below BLAS_MIN_MULTIPLY_ADDS     the AVX2/FMA kernels of _vector_products.h
+#   from BLAS_MIN_MULTIPLY_ADDS on            BLAS GEMM
+# The vector range exists only where the CPU has AVX2 and FMA; elsewhere the
+# loops run up to BLAS_MIN_MULTIPLY_ADDS. Measured on the project's 2-core
+# machine with benchmarks/product_crossover.py (whole training steps, each path
+# forced in turn, both dtypes, batches 1 to 256, widths 2 to 256):
+# * loops against BLAS: a GEMM call costs about a microsecond of fixed overhead,
+#   so the loops win up to about 512 multiply-adds per product and BLAS wins
+#   from about 1024 on, by 1.5x at 1024 and by 3x to 6x at 8192 to 131072;
+# * vector kernels against loops and BLAS: see VECTOR_* below.
+cdef bint VECTOR_PRODUCTS_AVAILABLE = FASTPROP_VECTOR_PRODUCTS and fastprop_cpu_has_avx2_fma()
+cdef Py_ssize_t LOOPS_ONLY_BLAS_MIN = 1024
+cdef Py_ssize_t VECTOR_DEFAULT_MIN = 256
+cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN = 1 << 18
+cdef Py_ssize_t NEVER = (<Py_ssize_t> 1) << 62
+cdef Py_ssize_t VECTOR_MIN_MULTIPLY_ADDS = VECTOR_DEFAULT_MIN if VECTOR_PRODUCTS_AVAILABLE else NEVER
+cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = (VECTOR_DEFAULT_BLAS_MIN if VECTOR_PRODUCTS_AVAILABLE
+                                         else LOOPS_ONLY_BLAS_MIN)
+
+# The elementwise sigmoid passes use AVX2 where the CPU has it (same results).
+cdef bint VECTOR_SIGMOID = VECTOR_PRODUCTS_AVAILABLE
+
+
+def vector_sigmoid_enabled():
+    """True when the sigmoid passes run in AVX2 (8 floats or 4 doubles at a time)."""
+    return bool(VECTOR_SIGMOID)
+
+
+def set_vector_sigmoid(bint enabled):
+    """Turn the AVX2 sigmoid passes on or off (for tests and measurement)."""
+    global VECTOR_SIGMOID
+    if enabled and not VECTOR_PRODUCTS_AVAILABLE:
+        raise ValueError("the AVX2 sigmoid is not available on this CPU or build; "
+                         "see vector_products_available()")
+    VECTOR_SIGMOID = enabled
+
+
+cdef enum ProductRoute:
+    ROUTE_LOOPS
+    ROUTE_VECTOR
+    ROUTE_BLAS
+
+
+cdef inline ProductRoute _route(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t multiply_adds = m * n * k
+    if multiply_adds >= BLAS_MIN_MULTIPLY_ADDS:
+        return ROUTE_BLAS
+    if multiply_adds >= VECTOR_MIN_MULTIPLY_ADDS:
+        return ROUTE_VECTOR
+    return ROUTE_LOOPS
+
+
+def vector_products_available():
+    """True when this CPU runs the AVX2/FMA product kernels (and they were compiled)."""
+    return bool(VECTOR_PRODUCTS_AVAILABLE)
 
 
 def blas_min_multiply_adds():
@@ -54,11 +121,36 @@ def blas_min_multiply_adds():
 
 
 def set_blas_min_multiply_adds(Py_ssize_t value):
-    """Change the loop/BLAS crossover (for measuring it; 0 sends every product to BLAS)."""
+    """Change the BLAS crossover (for measuring it; 0 sends every product to BLAS)."""
     global BLAS_MIN_MULTIPLY_ADDS
     if value < 0:
         raise ValueError(f"value must be >= 0, got {value}")
     BLAS_MIN_MULTIPLY_ADDS = value
+
+
+def vector_min_multiply_adds():
+    """The product size from which the AVX2/FMA kernels are used (below BLAS's);
+    a huge number where they are unavailable."""
+    return VECTOR_MIN_MULTIPLY_ADDS
+
+
+def set_vector_min_multiply_adds(Py_ssize_t value):
+    """Change the loops/vector crossover (for measuring it; 0 sends every product
+    below the BLAS crossover to the vector kernels)."""
+    global VECTOR_MIN_MULTIPLY_ADDS
+    if value < 0:
+        raise ValueError(f"value must be >= 0, got {value}")
+    if not VECTOR_PRODUCTS_AVAILABLE and value < NEVER:
+        raise ValueError("the AVX2/FMA product kernels are not available on this CPU or build; "
+                         "see vector_products_available()")
+    VECTOR_MIN_MULTIPLY_ADDS = value
+
+
+def default_product_thresholds():
+    """(vector_min_multiply_adds, blas_min_multiply_adds) as set at import on this CPU."""
+    if VECTOR_PRODUCTS_AVAILABLE:
+        return (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN)
+    return (NEVER, LOOPS_ONLY_BLAS_MIN)
 
 
 # ---------------------------------------------------------------------------
@@ -140,6 +232,14 @@ cdef inline floating _sigmoid(floating z) noexcept nogil:
 cdef void _sigmoid_array(const floating* z, floating* out, Py_ssize_t size) noexcept nogil:
     """out := sigmoid(z)"""
     cdef Py_ssize_t i
+    # The AVX2 version does the same operations 8 floats (4 doubles) at a time:
+    # the results are the same bits.
+    if VECTOR_SIGMOID:
+        if floating is float:
+            fastprop_sigmoid_float(z, out, size)
+        else:
+            fastprop_sigmoid_double(z, out, size)
+        return
     for i in range(size):
         out[i] = _sigmoid(z[i])
 
@@ -150,8 +250,13 @@ cdef void _add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows, Py_
     cdef floating* row
     for r in range(rows):
         row = Z + r * cols
-        for j in range(cols):
-            row[j] = _sigmoid(row[j] + b[j])
+        if VECTOR_SIGMOID:
+            for j in range(cols):
+                row[j] = row[j] + b[j]
+            _sigmoid_array(row, row, cols)
+        else:
+            for j in range(cols):
+                row[j] = _sigmoid(row[j] + b[j])
 
 
 cdef void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t size) noexcept nogil:
@@ -213,9 +318,16 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef floating a_value
     cdef floating* c_row
     cdef const floating* b_row
-    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
+    cdef ProductRoute route = _route(m, n, k)
+    if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
+        return
+    if route == ROUTE_VECTOR:
+        if floating is float:
+            fastprop_products_float(m, n, k, A, k, 1, B, 1, 0, C)
+        else:
+            fastprop_products_double(m, n, k, A, k, 1, B, 1, 0, C)
         return
     for r in range(m):
         c_row = C + r * n
@@ -234,9 +346,17 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
     cdef Py_ssize_t i, j, p
     cdef floating total
-    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
+    cdef ProductRoute route = _route(m, n, k)
+    if route == ROUTE_BLAS:
         _gemm(c'N', c'T', <int> n, <int> m, <int> k, alpha, B, <int> n,
               A, <int> m, beta, C, <int> n)
+        return
+    if route == ROUTE_VECTOR:
+        # A.T read in place: A.T (i, p) = A[p * m + i]
+        if floating is float:
+            fastprop_products_float(m, n, k, A, 1, m, B, alpha, beta, C)
+        else:
+            fastprop_products_double(m, n, k, A, 1, m, B, alpha, beta, C)
         return
     # Sum over the batch first, then scale and add: the same order of operations
     # as the textbook's W := W - lr * (delta.T @ A_prev).
@@ -290,16 +410,23 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
                                  const floating* A_in, const floating* W, const floating* b,
                                  floating* A_out) noexcept nogil:
     """A_out := sigmoid(A_in @ W.T + b)"""
-    if rows * n_in * n_out >= BLAS_MIN_MULTIPLY_ADDS:
+    cdef ProductRoute route = _route(rows, n_out, n_in)
+    if route == ROUTE_BLAS:
         # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
         _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
               A_in, <int> n_in, <floating> 0, A_out, <int> n_out)
         _add_bias_sigmoid(A_out, b, rows, n_out)
+        return
+    # Small and medium layers: the bias goes into the sums, and one sigmoid pass
+    # covers the whole block, so short rows still fill the vector lanes.
+    if route == ROUTE_VECTOR:
+        if floating is float:
+            fastprop_affine_float(rows, n_out, n_in, A_in, W, b, A_out)
+        else:
+            fastprop_affine_double(rows, n_out, n_in, A_in, W, b, A_out)
     else:
-        # Small layers: the bias goes into the loops' sums, and one sigmoid pass
-        # covers the whole block, so short rows still fill the vector lanes.
         _affine_loops(rows, n_out, n_in, A_in, W, b, A_out)
-        _sigmoid_array(A_out, A_out, rows * n_out)
+    _sigmoid_array(A_out, A_out, rows * n_out)
 
 
 cdef double _output_delta(Py_ssize_t size, const floating* A, const floating* Y,

@@ -1,0 +1,146 @@
+"""The AVX2/FMA product kernels (``_vector_products.h``) on shapes that reach
+every part of them, against NumPy in float64.
+
+The kernels work on blocks: the broadcast kernels (``A @ B`` of the hidden delta
+and ``A.T @ B`` of the weight gradient) on 4 rows by 16 (float32) or 8 (float64)
+columns, with masked loads and stores for the last columns and a block of 1 to 3
+rows for the last rows; the dot-product kernel of the forward step on 2 rows by
+4 outputs, 8 (float32) or 4 (float64) inputs at a time, with a masked last
+chunk. The shapes drawn here (1 to 40 on every side) cover full blocks, every
+remainder and the width-1 and batch-1 cases; the generic kernel tests keep to
+widths up to 8, mostly edge blocks.
+
+Tolerances are those of ``test_kernels.py``: |got - expected| <= rtol * (|expected|
++ sum of |terms|), rtol 1e-5 (float32) or 1e-12 (float64), for sums of up to 40
+products.
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastprop
+from fastprop import _kernels
+
+from test_kernels import assert_close, f64, nan_filled, np_sigmoid
+
+pytestmark = pytest.mark.skipif(not _kernels.vector_products_available(),
+                                reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
+
+sides = st.integers(1, 40)
+
+
+@pytest.fixture(autouse=True)
+def vector_path():
+    """Every product of these tests runs in the vector kernels."""
+    before = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+    _kernels.set_vector_min_multiply_adds(0)
+    _kernels.set_blas_min_multiply_adds(2 ** 62)
+    try:
+        yield
+    finally:
+        _kernels.set_vector_min_multiply_adds(before[0])
+        _kernels.set_blas_min_multiply_adds(before[1])
+
+
+def draw_arrays(data, dtype, *shapes, low=-2.0, high=2.0):
+    seed = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(low, high, size=shape).astype(dtype) for shape in shapes]
+
+
+@given(data=st.data())
+def test_forward_product(dtype, data):
+    rows, n_in, n_out = data.draw(sides), data.draw(sides), data.draw(sides)
+    A_in, W, b = draw_arrays(data, dtype, (rows, n_in), (n_out, n_in), (n_out,))
+    A_out = nan_filled((rows, n_out), dtype)
+    _kernels.dense_sigmoid_forward(A_in, W, b, A_out)
+    # sigmoid is 1/4-Lipschitz, so the error of z carries over at most scaled by 1/4.
+    scale = np.abs(f64(A_in)) @ np.abs(f64(W)).T + np.abs(f64(b))
+    assert_close(A_out, np_sigmoid(f64(A_in) @ f64(W).T + f64(b)), dtype, scale)
+
+
+@given(data=st.data())
+def test_hidden_delta_product(dtype, data):
+    rows, n_next, n_this = data.draw(sides), data.draw(sides), data.draw(sides)
+    delta_next, W_next = draw_arrays(data, dtype, (rows, n_next), (n_next, n_this))
+    (A,) = draw_arrays(data, dtype, (rows, n_this), low=0.0, high=1.0)
+    delta = nan_filled((rows, n_this), dtype)
+    _kernels.hidden_delta(delta_next, W_next, A, delta)
+    derivative = f64(A) * (1 - f64(A))
+    scale = (np.abs(f64(delta_next)) @ np.abs(f64(W_next))) * derivative
+    assert_close(delta, (f64(delta_next) @ f64(W_next)) * derivative, dtype, scale)
+
+
+@given(data=st.data())
+def test_weight_gradient_product(dtype, data):
+    rows, n_in, n_out = data.draw(sides), data.draw(sides), data.draw(sides)
+    delta, A_prev = draw_arrays(data, dtype, (rows, n_out), (rows, n_in))
+    grad_W, grad_b = nan_filled((n_out, n_in), dtype), nan_filled(n_out, dtype)
+    _kernels.weight_gradient(delta, A_prev, grad_W, grad_b)
+    scale = np.abs(f64(delta)).T @ np.abs(f64(A_prev))
+    assert_close(grad_W, f64(delta).T @ f64(A_prev), dtype, scale)
+
+
+@given(data=st.data())
+def test_fused_gradient_step_accumulates_into_the_weights(dtype, data):
+    rows, n_in, n_out = data.draw(sides), data.draw(sides), data.draw(sides)
+    lr = data.draw(st.floats(1e-3, 2.0))
+    delta, A_prev, W, b = draw_arrays(data, dtype, (rows, n_out), (rows, n_in), (n_out, n_in),
+                                      (n_out,))
+    W_before, b_before = f64(W).copy(), f64(b).copy()
+    _kernels.fused_gradient_step(delta, A_prev, W, b, lr)
+    lr_in_dtype = f64(dtype.type(lr))
+    expected = W_before - lr_in_dtype * (f64(delta).T @ f64(A_prev))
+    scale = np.abs(W_before) + lr_in_dtype * (np.abs(f64(delta)).T @ np.abs(f64(A_prev)))
+    assert_close(W, expected, dtype, scale)
+    assert_close(b, b_before - lr_in_dtype * f64(delta).sum(0), dtype,
+                 np.abs(b_before) + lr_in_dtype * np.abs(f64(delta)).sum(0))
+
+
+@pytest.mark.parametrize("shape", [(4, 16, 16), (8, 32, 24), (5, 17, 9), (12, 8, 33),
+                                   (1, 40, 40), (40, 1, 40), (40, 40, 1), (3, 3, 3)], ids=str)
+def test_every_output_is_written_once_in_place_and_nothing_beyond(dtype, shape):
+    # The outputs are views into larger NaN-filled buffers: a masked store that
+    # wrote past the last column, or a row block that ran past the last row,
+    # would change the guard cells around them.
+    rows, n_in, n_out = shape
+    rng = np.random.default_rng(sum(shape))
+    A_in = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    W = rng.uniform(-1, 1, (n_out, n_in)).astype(dtype)
+    b = rng.uniform(-1, 1, n_out).astype(dtype)
+    guarded = np.full(rows * n_out + 64, np.nan, dtype=dtype)
+    A_out = guarded[32:32 + rows * n_out].reshape(rows, n_out)
+    _kernels.dense_sigmoid_forward(A_in, W, b, A_out)
+    assert np.all(np.isnan(guarded[:32])) and np.all(np.isnan(guarded[32 + rows * n_out:]))
+    assert np.all(np.isfinite(A_out))
+    delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
+    guarded = np.full(n_out * n_in + 64, np.nan, dtype=dtype)
+    grad_W = guarded[32:32 + n_out * n_in].reshape(n_out, n_in)
+    _kernels.weight_gradient(delta, A_in, grad_W, np.empty(n_out, dtype))
+    assert np.all(np.isnan(guarded[:32])) and np.all(np.isnan(guarded[32 + n_out * n_in:]))
+    assert np.all(np.isfinite(grad_W))
+
+
+@pytest.mark.parametrize("sizes, batch_size", [([37, 45, 19, 3], 13), ([32, 64, 64, 1], 32),
+                                               ([5, 1, 7], 4)])
+def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batch_size):
+    # The same fit, once in the vector kernels and once in the plain loops: the
+    # order of the additions differs (fused multiply-adds, interleaved partial
+    # sums), so the weights agree to rounding, not bit for bit.
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, (97, sizes[0])).astype(dtype)
+    Y = rng.uniform(0, 1, (97, sizes[-1])).astype(dtype)
+    nets = {}
+    for path in ("vector", "loops"):
+        if path == "loops":
+            _kernels.set_vector_min_multiply_adds(2 ** 62)
+        net = fastprop.Network(sizes, seed=3, dtype=dtype)
+        net.fit(X, Y, epochs=3, lr=0.5, batch_size=batch_size, seed=11)
+        nets[path] = net
+    tolerance = {np.float32: 2e-5, np.float64: 1e-12}[dtype.type]
+    for W_vector, W_loops in zip(nets["vector"].weights, nets["loops"].weights):
+        np.testing.assert_allclose(W_vector, W_loops, rtol=tolerance, atol=tolerance)
+    differs = any(not np.array_equal(a, c) for a, c in zip(nets["vector"].weights,
+                                                          nets["loops"].weights))
+    assert differs or sizes == [5, 1, 7], "the two paths should not be the same code"
