@@ -144,3 +144,21 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     differs = any(not np.array_equal(a, c) for a, c in zip(nets["vector"].weights,
                                                           nets["loops"].weights))
     assert differs or sizes == [5, 1, 7], "the two paths should not be the same code"
+
+
+@pytest.mark.parametrize("n_in", [255, 256, 257, 513, 600])
+@pytest.mark.parametrize("rows, n_out", [(1, 1), (5, 7), (4, 8), (6, 17), (9, 33)])
+def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
+    # The forward kernel transposes W into panels at most 256 inputs deep; deeper
+    # sums continue from the partial sums already stored in the output.
+    rng = np.random.default_rng(rows * n_in * n_out)
+    A_in = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    W = (rng.uniform(-1, 1, (n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
+    b = rng.uniform(-1, 1, n_out).astype(dtype)
+    A_out = nan_filled((rows, n_out), dtype)
+    _kernels.dense_sigmoid_forward(A_in, W, b, A_out)
+    scale = np.abs(f64(A_in)) @ np.abs(f64(W)).T + np.abs(f64(b))
+    # Sums of up to 600 terms: the bound grows with their number (k * eps).
+    expected = np_sigmoid(f64(A_in) @ f64(W).T + f64(b))
+    error = np.abs(f64(A_out) - expected)
+    assert np.all(error <= n_in * np.finfo(dtype).eps * (np.abs(expected) + scale))

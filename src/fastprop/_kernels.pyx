@@ -38,20 +38,29 @@ cimport numpy as cnp
 
 cnp.import_array()
 
+cdef extern from "_team.h" nogil:
+    # A team of threads sharing the tasks of each phase (see the header).
+    ctypedef struct fastprop_team:
+        pass
+    int fastprop_team_start(fastprop_team* team, int n_helpers)
+    void fastprop_team_stop(fastprop_team* team)
+
 cdef extern from "_vector_products.h" nogil:
-    # AVX2/FMA register-blocked products (see the header for why and how).
+    # AVX2/FMA register-blocked products and sigmoid (see the header for why and how).
     const int FASTPROP_VECTOR_PRODUCTS
     int fastprop_cpu_has_avx2_fma()
-    void fastprop_products_float(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A,
-                                 Py_ssize_t row_stride, Py_ssize_t inner_stride,
+    void fastprop_products_float(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                 const float* A, Py_ssize_t row_stride, Py_ssize_t inner_stride,
                                  const float* B, float alpha, float beta, float* C)
-    void fastprop_products_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A,
-                                  Py_ssize_t row_stride, Py_ssize_t inner_stride,
+    void fastprop_products_double(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                  const double* A, Py_ssize_t row_stride, Py_ssize_t inner_stride,
                                   const double* B, double alpha, double beta, double* C)
-    void fastprop_affine_float(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A,
-                               const float* W, const float* bias, float* C)
-    void fastprop_affine_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A,
-                                const double* W, const double* bias, double* C)
+    void fastprop_dense_sigmoid_float(fastprop_team* team, Py_ssize_t m, Py_ssize_t n,
+                                      Py_ssize_t k, const float* A, const float* W,
+                                      const float* bias, float* C)
+    void fastprop_dense_sigmoid_double(fastprop_team* team, Py_ssize_t m, Py_ssize_t n,
+                                       Py_ssize_t k, const double* A, const double* W,
+                                       const double* bias, double* C)
     void fastprop_sigmoid_float(const float* z, float* out, Py_ssize_t size)
     void fastprop_sigmoid_double(const double* z, double* out, Py_ssize_t size)
 
@@ -93,6 +102,60 @@ def set_vector_sigmoid(bint enabled):
         raise ValueError("the AVX2 sigmoid is not available on this CPU or build; "
                          "see vector_products_available()")
     VECTOR_SIGMOID = enabled
+
+
+# Threads: Trainer.run starts a team of THREADS threads (itself and THREADS - 1
+# helpers, _team.h) for each chunk of training, and products in the vector range
+# with at least PARALLEL_MIN_MULTIPLY_ADDS multiply-adds share their column
+# panels out over it. Results do not depend on the number of threads. Measured
+# with benchmarks/product_crossover.py: see PARALLEL_MIN_MULTIPLY_ADDS below.
+cdef int MAX_THREADS = 8
+cdef int THREADS = 1
+cdef Py_ssize_t PARALLEL_MIN_MULTIPLY_ADDS = 16384
+
+
+def _available_cores():
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+THREADS = min(MAX_THREADS, _available_cores())
+
+
+def threads():
+    """How many threads fit's compiled loop uses (itself and its helpers)."""
+    return THREADS
+
+
+def set_threads(int n):
+    """Use n threads (1 to 8) in fit's compiled loop; the default is the number of
+    cores this process may run on, at most 8. Results do not depend on it."""
+    global THREADS
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"n must be between 1 and {MAX_THREADS}, got {n}")
+    THREADS = n
+
+
+def parallel_min_multiply_adds():
+    """The product size from which a vector-range product is shared out over the threads."""
+    return PARALLEL_MIN_MULTIPLY_ADDS
+
+
+def set_parallel_min_multiply_adds(Py_ssize_t value):
+    """Change the one-thread/team crossover (for measuring it)."""
+    global PARALLEL_MIN_MULTIPLY_ADDS
+    if value < 0:
+        raise ValueError(f"value must be >= 0, got {value}")
+    PARALLEL_MIN_MULTIPLY_ADDS = value
+
+
+cdef inline fastprop_team* _team_for(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                     fastprop_team* team) noexcept nogil:
+    """The team for a product this size, or NULL to run it on the calling thread"""
+    return team if m * n * k >= PARALLEL_MIN_MULTIPLY_ADDS else NULL
 
 
 cdef enum ProductRoute:
@@ -312,7 +375,8 @@ cdef void _affine_loops(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating
 
 
 cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                      const floating* A, const floating* B, floating* C) noexcept nogil:
+                      const floating* A, const floating* B, floating* C,
+                      fastprop_team* team) noexcept nogil:
     """C (m, n) := A (m, k) @ B (k, n)"""
     cdef Py_ssize_t r, j, p
     cdef floating a_value
@@ -325,9 +389,9 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         return
     if route == ROUTE_VECTOR:
         if floating is float:
-            fastprop_products_float(m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_float(_team_for(m, n, k, team), m, n, k, A, k, 1, B, 1, 0, C)
         else:
-            fastprop_products_double(m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_double(_team_for(m, n, k, team), m, n, k, A, k, 1, B, 1, 0, C)
         return
     for r in range(m):
         c_row = C + r * n
@@ -342,7 +406,7 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
 
 cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha,
                                   const floating* A, const floating* B,
-                                  floating beta, floating* C) noexcept nogil:
+                                  floating beta, floating* C, fastprop_team* team) noexcept nogil:
     """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
     cdef Py_ssize_t i, j, p
     cdef floating total
@@ -354,9 +418,9 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     if route == ROUTE_VECTOR:
         # A.T read in place: A.T (i, p) = A[p * m + i]
         if floating is float:
-            fastprop_products_float(m, n, k, A, 1, m, B, alpha, beta, C)
+            fastprop_products_float(_team_for(m, n, k, team), m, n, k, A, 1, m, B, alpha, beta, C)
         else:
-            fastprop_products_double(m, n, k, A, 1, m, B, alpha, beta, C)
+            fastprop_products_double(_team_for(m, n, k, team), m, n, k, A, 1, m, B, alpha, beta, C)
         return
     # Sum over the batch first, then scale and add: the same order of operations
     # as the textbook's W := W - lr * (delta.T @ A_prev).
@@ -408,7 +472,7 @@ cdef void _column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alp
 
 cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
                                  const floating* A_in, const floating* W, const floating* b,
-                                 floating* A_out) noexcept nogil:
+                                 floating* A_out, fastprop_team* team) noexcept nogil:
     """A_out := sigmoid(A_in @ W.T + b)"""
     cdef ProductRoute route = _route(rows, n_out, n_in)
     if route == ROUTE_BLAS:
@@ -417,15 +481,18 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
               A_in, <int> n_in, <floating> 0, A_out, <int> n_out)
         _add_bias_sigmoid(A_out, b, rows, n_out)
         return
-    # Small and medium layers: the bias goes into the sums, and one sigmoid pass
-    # covers the whole block, so short rows still fill the vector lanes.
     if route == ROUTE_VECTOR:
+        # The bias goes into the sums, the sigmoid into each column panel's task.
         if floating is float:
-            fastprop_affine_float(rows, n_out, n_in, A_in, W, b, A_out)
+            fastprop_dense_sigmoid_float(_team_for(rows, n_out, n_in, team), rows, n_out, n_in,
+                                         A_in, W, b, A_out)
         else:
-            fastprop_affine_double(rows, n_out, n_in, A_in, W, b, A_out)
-    else:
-        _affine_loops(rows, n_out, n_in, A_in, W, b, A_out)
+            fastprop_dense_sigmoid_double(_team_for(rows, n_out, n_in, team), rows, n_out, n_in,
+                                          A_in, W, b, A_out)
+        return
+    # Small layers: the bias goes into the loops' sums, and one sigmoid pass
+    # covers the whole block, so short rows still fill the vector lanes.
+    _affine_loops(rows, n_out, n_in, A_in, W, b, A_out)
     _sigmoid_array(A_out, A_out, rows * n_out)
 
 
@@ -444,9 +511,9 @@ cdef double _output_delta(Py_ssize_t size, const floating* A, const floating* Y,
 
 cdef void _hidden_delta(Py_ssize_t rows, Py_ssize_t n_next, Py_ssize_t n_this,
                         const floating* delta_next, const floating* W_next, const floating* A,
-                        floating* delta) noexcept nogil:
+                        floating* delta, fastprop_team* team) noexcept nogil:
     """delta := (delta_next @ W_next) * A * (1 - A)"""
-    _matmul_a_b(rows, n_this, n_next, delta_next, W_next, delta)
+    _matmul_a_b(rows, n_this, n_next, delta_next, W_next, delta, team)
     _multiply_sigmoid_derivative(delta, A, rows * n_this)
 
 
@@ -454,15 +521,16 @@ cdef void _weight_gradient(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
                            const floating* delta, const floating* A_prev,
                            floating* grad_W, floating* grad_b) noexcept nogil:
     """grad_W := delta.T @ A_prev; grad_b := delta.sum(0)"""
-    _matmul_at_b_accumulate(n_out, n_in, rows, <floating> 1, delta, A_prev, <floating> 0, grad_W)
+    _matmul_at_b_accumulate(n_out, n_in, rows, <floating> 1, delta, A_prev, <floating> 0, grad_W,
+                            NULL)
     _column_sums_accumulate(rows, n_out, <floating> 1, delta, <floating> 0, grad_b)
 
 
 cdef void _gradient_step(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out, floating lr,
                          const floating* delta, const floating* A_prev,
-                         floating* W, floating* b) noexcept nogil:
+                         floating* W, floating* b, fastprop_team* team) noexcept nogil:
     """W := W - lr * delta.T @ A_prev; b := b - lr * delta.sum(0)"""
-    _matmul_at_b_accumulate(n_out, n_in, rows, -lr, delta, A_prev, <floating> 1, W)
+    _matmul_at_b_accumulate(n_out, n_in, rows, -lr, delta, A_prev, <floating> 1, W, team)
     _column_sums_accumulate(rows, n_out, -lr, delta, <floating> 1, b)
 
 
@@ -479,25 +547,26 @@ cdef void _sgd_update(Py_ssize_t size, floating lr, const floating* grad, floati
 
 cdef void _network_forward(Py_ssize_t n_layers, const Py_ssize_t* sizes, Py_ssize_t rows,
                            const floating* X, floating** weights, floating** biases,
-                           floating** activations) noexcept nogil:
+                           floating** activations, fastprop_team* team) noexcept nogil:
     """activations[l] := sigmoid(activations[l-1] @ W[l].T + b[l]), activations[-1] = X"""
     cdef Py_ssize_t layer
     cdef const floating* layer_input = X
     for layer in range(n_layers):
         _dense_sigmoid_forward(rows, sizes[layer], sizes[layer + 1], layer_input,
-                               weights[layer], biases[layer], activations[layer])
+                               weights[layer], biases[layer], activations[layer], team)
         layer_input = activations[layer]
 
 
 cdef double _train_batch(Py_ssize_t n_layers, const Py_ssize_t* sizes, Py_ssize_t rows,
                          const floating* X, const floating* Y, floating lr,
                          floating** weights, floating** biases,
-                         floating** activations, floating** deltas) noexcept nogil:
+                         floating** activations, floating** deltas,
+                         fastprop_team* team) noexcept nogil:
     """One gradient-descent step on a batch; returns the batch's 1/2 * sum of squared errors"""
     cdef Py_ssize_t layer, last = n_layers - 1
     cdef const floating* layer_input
     cdef double half_squared_error
-    _network_forward(n_layers, sizes, rows, X, weights, biases, activations)
+    _network_forward(n_layers, sizes, rows, X, weights, biases, activations, team)
     half_squared_error = _output_delta(rows * sizes[n_layers], activations[last], Y, deltas[last])
     for layer in range(last, -1, -1):
         layer_input = X if layer == 0 else activations[layer - 1]
@@ -505,9 +574,9 @@ cdef double _train_batch(Py_ssize_t n_layers, const Py_ssize_t* sizes, Py_ssize_
             # The delta of the layer below needs this layer's weights before
             # they are updated.
             _hidden_delta(rows, sizes[layer + 1], sizes[layer], deltas[layer], weights[layer],
-                          activations[layer - 1], deltas[layer - 1])
+                          activations[layer - 1], deltas[layer - 1], team)
         _gradient_step(rows, sizes[layer], sizes[layer + 1], lr, deltas[layer], layer_input,
-                       weights[layer], biases[layer])
+                       weights[layer], biases[layer], team)
     return half_squared_error
 
 
@@ -527,7 +596,7 @@ cdef void _train_epochs(Py_ssize_t n_layers, const Py_ssize_t* sizes,
                         floating** weights, floating** biases,
                         floating** activations, floating** deltas,
                         floating* batch_X, floating* batch_Y,
-                        double* epoch_losses) noexcept nogil:
+                        double* epoch_losses, fastprop_team* team) noexcept nogil:
     """For each epoch, one step per batch of positions [start, stop) of its order;
     epoch_losses[e] += the batches' 1/2 * sums of squared errors (before each step)"""
     cdef Py_ssize_t epoch, position, rows
@@ -552,7 +621,7 @@ cdef void _train_epochs(Py_ssize_t n_layers, const Py_ssize_t* sizes,
             # "mse" divides the loss, hence every gradient, by the batch's size.
             step_size = lr / rows if mean_loss else lr
             epoch_losses[epoch] += _train_batch(n_layers, sizes, rows, inputs, targets, step_size,
-                                                weights, biases, activations, deltas)
+                                                weights, biases, activations, deltas, team)
             position += rows
 
 
@@ -655,7 +724,7 @@ cdef _forward_wrapper(const floating[:, ::1] A_in, const floating[:, ::1] W,
                       const floating[::1] b, floating[:, ::1] A_out):
     with nogil:
         _dense_sigmoid_forward(A_in.shape[0], A_in.shape[1], W.shape[0],
-                               &A_in[0, 0], &W[0, 0], &b[0], &A_out[0, 0])
+                               &A_in[0, 0], &W[0, 0], &b[0], &A_out[0, 0], NULL)
 
 
 def output_delta(A, Y, delta):
@@ -703,7 +772,7 @@ cdef _hidden_delta_wrapper(const floating[:, ::1] delta_next, const floating[:, 
                            const floating[:, ::1] A, floating[:, ::1] delta):
     with nogil:
         _hidden_delta(A.shape[0], delta_next.shape[1], A.shape[1],
-                      &delta_next[0, 0], &W_next[0, 0], &A[0, 0], &delta[0, 0])
+                      &delta_next[0, 0], &W_next[0, 0], &A[0, 0], &delta[0, 0], NULL)
 
 
 def weight_gradient(delta, A_prev, grad_W, grad_b):
@@ -757,7 +826,7 @@ cdef _gradient_step_wrapper(const floating[:, ::1] delta, const floating[:, ::1]
                             floating[:, ::1] W, floating[::1] b, floating lr):
     with nogil:
         _gradient_step(delta.shape[0], A_prev.shape[1], delta.shape[1], lr,
-                       &delta[0, 0], &A_prev[0, 0], &W[0, 0], &b[0])
+                       &delta[0, 0], &A_prev[0, 0], &W[0, 0], &b[0], NULL)
 
 
 def sgd_update(param, grad, lr):
@@ -883,7 +952,7 @@ cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X)
     with nogil:
         _network_forward(pointers.n_layers, pointers.sizes, X.shape[0], &X[0, 0],
                          <floating**> pointers.weights, <floating**> pointers.biases,
-                         <floating**> pointers.activations)
+                         <floating**> pointers.activations, NULL)
 
 
 cdef class Trainer:
@@ -967,6 +1036,22 @@ cdef class Trainer:
             return
         cdef _LayerPointers p = self.pointers
         cdef double* losses = <double*> _data_pointer(epoch_losses)
+        cdef fastprop_team team
+        cdef fastprop_team* team_pointer = NULL
+        cdef int n_helpers = THREADS - 1
+        with nogil:
+            if n_helpers > 0 and fastprop_team_start(&team, n_helpers) > 0:
+                team_pointer = &team
+        try:
+            self._run(order_data, n_epochs, start, stop, lr, losses, team_pointer)
+        finally:
+            if team_pointer != NULL:
+                with nogil:
+                    fastprop_team_stop(team_pointer)
+
+    cdef void _run(self, const long long* order_data, Py_ssize_t n_epochs, Py_ssize_t start,
+                   Py_ssize_t stop, double lr, double* losses, fastprop_team* team):
+        cdef _LayerPointers p = self.pointers
         if self.is_float32:
             with nogil:
                 _train_epochs[float](p.n_layers, p.sizes, <float*> self.X_data, <float*> self.Y_data,
@@ -974,7 +1059,8 @@ cdef class Trainer:
                                      self.batch_size, <float> lr, self.mean_loss,
                                      <float**> p.weights, <float**> p.biases,
                                      <float**> p.activations, <float**> p.deltas,
-                                     <float*> self.batch_X_data, <float*> self.batch_Y_data, losses)
+                                     <float*> self.batch_X_data, <float*> self.batch_Y_data, losses,
+                                     team)
         else:
             with nogil:
                 _train_epochs[double](p.n_layers, p.sizes, <double*> self.X_data, <double*> self.Y_data,
@@ -982,7 +1068,8 @@ cdef class Trainer:
                                       self.batch_size, lr, self.mean_loss,
                                       <double**> p.weights, <double**> p.biases,
                                       <double**> p.activations, <double**> p.deltas,
-                                      <double*> self.batch_X_data, <double*> self.batch_Y_data, losses)
+                                      <double*> self.batch_X_data, <double*> self.batch_Y_data, losses,
+                                      team)
 
 
 def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,

@@ -31,6 +31,8 @@
 
 #include <stddef.h>
 
+#include "_team.h"
+
 #if defined(__GNUC__) && defined(__x86_64__)
 
 #define FASTPROP_VECTOR_PRODUCTS 1
@@ -60,236 +62,6 @@ FASTPROP_AVX2_NO_FMA_INLINE __m256i fastprop_mask_double(ptrdiff_t count)
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long) count),
                               _mm256_setr_epi64x(0, 1, 2, 3));
 }
-
-/* ------------------------------------------------------------------------ */
-/* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
-/* registers for a whole sum over p; each p loads two vectors of row p of B  */
-/* and broadcasts 1 to 4 entries of A (A(i, p) = A[i * row_stride +          */
-/* p * inner_stride], so A or its transpose is read in place). The sums      */
-/* start from zero, from a bias row, or from C itself (START_*), and end as  */
-/* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
-/* last columns use masked loads and stores (MASK_*).                        */
-/* ------------------------------------------------------------------------ */
-
-enum { FASTPROP_START_ZERO, FASTPROP_START_BIAS, FASTPROP_START_C };
-enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM };
-enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
-
-#define FASTPROP_BLOCK(TYPE, VEC, LANES, SET0, LOAD, MASKLOAD, BROADCAST, FMADD, MUL, STORE,    \
-                       MASKSTORE)                                                                \
-    const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE; \
-    VEC acc[4][2];                                                                               \
-    for (int r = 0; r < rows; ++r)                                                               \
-        for (int half = 0; half < 2; ++half) {                                                   \
-            const __m256i mask = half ? mask1 : mask0;                                           \
-            if (start == FASTPROP_START_ZERO)                                                    \
-                acc[r][half] = SET0();                                                           \
-            else if (start == FASTPROP_START_BIAS)                                               \
-                acc[r][half] = mask_c ? MASKLOAD(bias + half * LANES, mask)                      \
-                                      : LOAD(bias + half * LANES);                               \
-            else                                                                                 \
-                acc[r][half] = mask_c ? MASKLOAD(C + r * ldc + half * LANES, mask)               \
-                                      : LOAD(C + r * ldc + half * LANES);                        \
-        }                                                                                        \
-    for (ptrdiff_t p = 0; p < k; ++p) {                                                          \
-        const TYPE* b_row = B + p * ldb;                                                         \
-        const VEC b0 = mask_b ? MASKLOAD(b_row, mask0) : LOAD(b_row);                            \
-        const VEC b1 = mask_b ? MASKLOAD(b_row + LANES, mask1) : LOAD(b_row + LANES);            \
-        const TYPE* a_column = A + p * inner_stride;                                             \
-        for (int r = 0; r < rows; ++r) {                                                         \
-            const VEC a = BROADCAST(a_column + r * row_stride);                                  \
-            acc[r][0] = FMADD(a, b0, acc[r][0]);                                                 \
-            acc[r][1] = FMADD(a, b1, acc[r][1]);                                                 \
-        }                                                                                        \
-    }                                                                                            \
-    const VEC scale = BROADCAST(&alpha);                                                         \
-    for (int r = 0; r < rows; ++r)                                                               \
-        for (int half = 0; half < 2; ++half) {                                                   \
-            TYPE* out = C + r * ldc + half * LANES;                                              \
-            const __m256i mask = half ? mask1 : mask0;                                           \
-            VEC value = acc[r][half];                                                            \
-            if (finish == FASTPROP_FINISH_SCALED) {                                              \
-                if (beta != 0)                                                                   \
-                    value = FMADD(scale, value, mask_c ? MASKLOAD(out, mask) : LOAD(out));       \
-                else                                                                             \
-                    value = MUL(scale, value);                                                   \
-            }                                                                                    \
-            if (mask_c) MASKSTORE(out, mask, value); else STORE(out, value);                     \
-        }
-
-#define FASTPROP_BLOCK_PARAMETERS(TYPE)                                                          \
-    int rows, int masking, int start, int finish, __m256i mask0, __m256i mask1, ptrdiff_t k,     \
-    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,   \
-    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc
-
-FASTPROP_AVX2_INLINE void fastprop_block_float(FASTPROP_BLOCK_PARAMETERS(float))
-{
-    FASTPROP_BLOCK(float, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_maskload_ps,
-                   _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_storeu_ps,
-                   _mm256_maskstore_ps)
-}
-
-FASTPROP_AVX2_INLINE void fastprop_block_double(FASTPROP_BLOCK_PARAMETERS(double))
-{
-    FASTPROP_BLOCK(double, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_maskload_pd,
-                   _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_storeu_pd,
-                   _mm256_maskstore_pd)
-}
-
-/* One column panel (2 vectors wide) of C, all rows, 4 at a time. Each call
- * below has constant rows, masking, start and finish, so the compiler builds
- * a straight-line block for each; the last 1 to 3 rows get their own. */
-#define FASTPROP_PANEL(BLOCK)                                                                    \
-    for (ptrdiff_t i0 = 0; i0 < m; i0 += 4) {                                                    \
-        const ptrdiff_t left = m - i0;                                                           \
-        const TYPE_* a = A + i0 * row_stride;                                                    \
-        TYPE_* c = C + i0 * ldc;                                                                 \
-        const int rows = left >= 4 ? 4 : (int) left;                                             \
-        if (rows == 4 && !partial)                                                               \
-            BLOCK(4, MASK_FULL_, START_, FINISH_, mask0, mask1, k, a, row_stride, inner_stride,  \
-                  B, ldb, bias, alpha, beta, c, ldc);                                            \
-        else if (rows == 4)                                                                      \
-            BLOCK(4, MASK_PART_, START_, FINISH_, mask0, mask1, k, a, row_stride, inner_stride,  \
-                  B, ldb, bias, alpha, beta, c, ldc);                                            \
-        else if (rows == 3)                                                                      \
-            BLOCK(3, MASK_PART_, START_, FINISH_, mask0, mask1, k, a, row_stride, inner_stride,  \
-                  B, ldb, bias, alpha, beta, c, ldc);                                            \
-        else if (rows == 2)                                                                      \
-            BLOCK(2, MASK_PART_, START_, FINISH_, mask0, mask1, k, a, row_stride, inner_stride,  \
-                  B, ldb, bias, alpha, beta, c, ldc);                                            \
-        else                                                                                     \
-            BLOCK(1, MASK_PART_, START_, FINISH_, mask0, mask1, k, a, row_stride, inner_stride,  \
-                  B, ldb, bias, alpha, beta, c, ldc);                                            \
-    }
-
-/* ------------------------------------------------------------------------ */
-/* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
-/* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
-/* Panels of C are taken left to right; a panel's k x 2-vector strip of B is */
-/* read from memory once and from L1 for every further block of rows. Each  */
-/* output is one sum over p, in order, as in the plain loops.                */
-/* ------------------------------------------------------------------------ */
-
-#define FASTPROP_PRODUCTS(TYPE, LANES, MASK, BLOCK)                                              \
-    const ptrdiff_t ldb = n, ldc = n;                                                            \
-    const TYPE* bias = 0;                                                                        \
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += 2 * LANES) {                                            \
-        const ptrdiff_t width = n - j0 < 2 * LANES ? n - j0 : 2 * LANES;                         \
-        const int partial = width < 2 * LANES;                                                   \
-        const __m256i mask0 = MASK(width), mask1 = MASK(width - LANES);                          \
-        const TYPE* B_panel = B + j0;                                                            \
-        TYPE* C_panel = C + j0;                                                                  \
-        {                                                                                        \
-            const TYPE* B = B_panel;                                                             \
-            TYPE* C = C_panel;                                                                   \
-            FASTPROP_PANEL(BLOCK)                                                                \
-        }                                                                                        \
-    }
-
-#define MASK_FULL_ FASTPROP_MASK_NONE
-#define MASK_PART_ FASTPROP_MASK_B_AND_C
-#define START_ FASTPROP_START_ZERO
-#define FINISH_ FASTPROP_FINISH_SCALED
-
-/* C (m, n) := alpha * (A @ B) + beta * C; A(i, p) = A[i * row_stride + p * inner_stride] */
-FASTPROP_AVX2 static void fastprop_products_float(
-    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A, ptrdiff_t row_stride,
-    ptrdiff_t inner_stride, const float* B, float alpha, float beta, float* C)
-{
-#define TYPE_ float
-    FASTPROP_PRODUCTS(float, 8, fastprop_mask_float, fastprop_block_float)
-#undef TYPE_
-}
-
-/* C (m, n) := alpha * (A @ B) + beta * C; A(i, p) = A[i * row_stride + p * inner_stride] */
-FASTPROP_AVX2 static void fastprop_products_double(
-    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A, ptrdiff_t row_stride,
-    ptrdiff_t inner_stride, const double* B, double alpha, double beta, double* C)
-{
-#define TYPE_ double
-    FASTPROP_PRODUCTS(double, 4, fastprop_mask_double, fastprop_block_double)
-#undef TYPE_
-}
-
-#undef MASK_FULL_
-#undef MASK_PART_
-#undef START_
-#undef FINISH_
-
-/* ------------------------------------------------------------------------ */
-/* C (m, n) := A (m, k) @ W (n, k).T + bias (n), the forward product. W's    */
-/* rows are the wrong way round for the micro-kernel, so a strip of 2        */
-/* vectors' worth of W's rows is first transposed into a k x 2-vector panel  */
-/* on the stack (zero-padded past n, at most PANEL_DEPTH deep at a time),    */
-/* which every block of rows of A then reads: the copy costs 1/m of the      */
-/* multiply-adds. Each output starts from its bias and adds the products in  */
-/* order of p, as in the plain loops.                                        */
-/* ------------------------------------------------------------------------ */
-
-#define FASTPROP_PANEL_DEPTH 256
-
-#define FASTPROP_AFFINE(TYPE, LANES, MASK, BLOCK)                                                \
-    TYPE panel[FASTPROP_PANEL_DEPTH * 2 * LANES] __attribute__((aligned(32)));                   \
-    const ptrdiff_t row_stride = k, inner_stride = 1, ldb = 2 * LANES, ldc = n;                  \
-    const TYPE alpha = 1, beta = 0;                                                              \
-    for (ptrdiff_t j0 = 0; j0 < n; j0 += 2 * LANES) {                                            \
-        const ptrdiff_t width = n - j0 < 2 * LANES ? n - j0 : 2 * LANES;                         \
-        const int partial = width < 2 * LANES;                                                   \
-        const __m256i mask0 = MASK(width), mask1 = MASK(width - LANES);                          \
-        for (ptrdiff_t p0 = 0; p0 < k; p0 += FASTPROP_PANEL_DEPTH) {                             \
-            const ptrdiff_t depth = k - p0 < FASTPROP_PANEL_DEPTH ? k - p0 : FASTPROP_PANEL_DEPTH; \
-            for (ptrdiff_t p = 0; p < depth; ++p)                                                \
-                for (ptrdiff_t j = 0; j < 2 * LANES; ++j)                                        \
-                    panel[p * 2 * LANES + j] = j < width ? W[(j0 + j) * k + p0 + p] : 0;         \
-            const TYPE* A_block = A + p0;                                                        \
-            const TYPE* bias_panel = bias + j0;                                                  \
-            TYPE* C_panel = C + j0;                                                              \
-            const TYPE* B = panel;                                                               \
-            const ptrdiff_t k_outer = k;                                                         \
-            {                                                                                    \
-                const TYPE* A = A_block;                                                         \
-                const TYPE* bias = bias_panel;                                                   \
-                TYPE* C = C_panel;                                                               \
-                const ptrdiff_t k = depth;                                                       \
-                (void) k_outer;                                                                  \
-                if (p0 == 0) {                                                                   \
-                    AFFINE_PANEL_(BLOCK, FASTPROP_START_BIAS)                                    \
-                } else {                                                                         \
-                    AFFINE_PANEL_(BLOCK, FASTPROP_START_C)                                       \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
-    }
-
-#define MASK_FULL_ FASTPROP_MASK_NONE
-#define MASK_PART_ FASTPROP_MASK_C
-#define FINISH_ FASTPROP_FINISH_SUM
-#define AFFINE_PANEL_(BLOCK, START) { enum { START_ = START }; FASTPROP_PANEL(BLOCK) }
-
-/* C (m, n) := A (m, k) @ W (n, k).T + bias (n) */
-FASTPROP_AVX2 static void fastprop_affine_float(
-    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A, const float* W,
-    const float* bias, float* C)
-{
-#define TYPE_ float
-    FASTPROP_AFFINE(float, 8, fastprop_mask_float, fastprop_block_float)
-#undef TYPE_
-}
-
-/* C (m, n) := A (m, k) @ W (n, k).T + bias (n) */
-FASTPROP_AVX2 static void fastprop_affine_double(
-    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A, const double* W,
-    const double* bias, double* C)
-{
-#define TYPE_ double
-    FASTPROP_AFFINE(double, 4, fastprop_mask_double, fastprop_block_double)
-#undef TYPE_
-}
-
-#undef MASK_FULL_
-#undef MASK_PART_
-#undef FINISH_
-#undef AFFINE_PANEL_
 
 /* ------------------------------------------------------------------------ */
 /* out := sigmoid(z), 8 floats or 4 doubles at a time: the same operations,  */
@@ -394,24 +166,359 @@ __attribute__((target("avx2"))) static void fastprop_sigmoid_double(const double
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
+/* registers for a whole sum over p; each p loads two vectors of row p of B  */
+/* and broadcasts 1 to 4 entries of A (A(i, p) = A[i * row_stride +          */
+/* p * inner_stride], so A or its transpose is read in place). The sums      */
+/* start from zero, from a bias row, or from C itself (START_*), and end as  */
+/* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
+/* last columns use masked loads and stores (MASK_*).                        */
+/* ------------------------------------------------------------------------ */
+
+enum { FASTPROP_START_ZERO, FASTPROP_START_BIAS, FASTPROP_START_C };
+enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM };
+enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
+
+#define FASTPROP_BLOCK(TYPE, VEC, LANES, SET0, LOAD, MASKLOAD, BROADCAST, FMADD, MUL, STORE,    \
+                       MASKSTORE)                                                                \
+    const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE; \
+    VEC acc[4][2];                                                                               \
+    for (int r = 0; r < rows; ++r)                                                               \
+        for (int half = 0; half < 2; ++half) {                                                   \
+            const __m256i mask = half ? mask1 : mask0;                                           \
+            if (start == FASTPROP_START_ZERO)                                                    \
+                acc[r][half] = SET0();                                                           \
+            else if (start == FASTPROP_START_BIAS)                                               \
+                acc[r][half] = mask_c ? MASKLOAD(bias + half * LANES, mask)                      \
+                                      : LOAD(bias + half * LANES);                               \
+            else                                                                                 \
+                acc[r][half] = mask_c ? MASKLOAD(C + r * ldc + half * LANES, mask)               \
+                                      : LOAD(C + r * ldc + half * LANES);                        \
+        }                                                                                        \
+    for (ptrdiff_t p = 0; p < k; ++p) {                                                          \
+        const TYPE* b_row = B + p * ldb;                                                         \
+        const VEC b0 = mask_b ? MASKLOAD(b_row, mask0) : LOAD(b_row);                            \
+        const VEC b1 = mask_b ? MASKLOAD(b_row + LANES, mask1) : LOAD(b_row + LANES);            \
+        const TYPE* a_column = A + p * inner_stride;                                             \
+        for (int r = 0; r < rows; ++r) {                                                         \
+            const VEC a = BROADCAST(a_column + r * row_stride);                                  \
+            acc[r][0] = FMADD(a, b0, acc[r][0]);                                                 \
+            acc[r][1] = FMADD(a, b1, acc[r][1]);                                                 \
+        }                                                                                        \
+    }                                                                                            \
+    const VEC scale = BROADCAST(&alpha);                                                         \
+    for (int r = 0; r < rows; ++r)                                                               \
+        for (int half = 0; half < 2; ++half) {                                                   \
+            TYPE* out = C + r * ldc + half * LANES;                                              \
+            const __m256i mask = half ? mask1 : mask0;                                           \
+            VEC value = acc[r][half];                                                            \
+            if (finish == FASTPROP_FINISH_SCALED) {                                              \
+                if (beta != 0)                                                                   \
+                    value = FMADD(scale, value, mask_c ? MASKLOAD(out, mask) : LOAD(out));       \
+                else                                                                             \
+                    value = MUL(scale, value);                                                   \
+            }                                                                                    \
+            if (mask_c) MASKSTORE(out, mask, value); else STORE(out, value);                     \
+        }
+
+#define FASTPROP_BLOCK_PARAMETERS(TYPE)                                                          \
+    int rows, int masking, int start, int finish, __m256i mask0, __m256i mask1, ptrdiff_t k,     \
+    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,   \
+    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc
+
+FASTPROP_AVX2_INLINE void fastprop_block_float(FASTPROP_BLOCK_PARAMETERS(float))
+{
+    FASTPROP_BLOCK(float, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+                   _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_storeu_ps,
+                   _mm256_maskstore_ps)
+}
+
+FASTPROP_AVX2_INLINE void fastprop_block_double(FASTPROP_BLOCK_PARAMETERS(double))
+{
+    FASTPROP_BLOCK(double, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_maskload_pd,
+                   _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_storeu_pd,
+                   _mm256_maskstore_pd)
+}
+
+/* All the row blocks of one column panel of C, 4 rows at a time. Inlined into
+ * each caller with constant masking, start and finish, so that every call
+ * below compiles to straight-line code for its case. */
+#define FASTPROP_DEFINE_ROW_BLOCKS(TYPE)                                                         \
+FASTPROP_AVX2_INLINE void fastprop_row_blocks_##TYPE(                                            \
+    int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t lanes,               \
+    ptrdiff_t m, ptrdiff_t k, const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride,       \
+    const TYPE* B, ptrdiff_t ldb, const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc) \
+{                                                                                                \
+    const int partial = width < 2 * lanes;                                                       \
+    const __m256i mask0 = fastprop_mask_##TYPE(width), mask1 = fastprop_mask_##TYPE(width - lanes); \
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += 4) {                                                    \
+        const TYPE* a = A + i0 * row_stride;                                                     \
+        TYPE* c = C + i0 * ldc;                                                                  \
+        const ptrdiff_t rows = m - i0;                                                           \
+        if (rows >= 4 && !partial)                                                               \
+            fastprop_block_##TYPE(4, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k, a,      \
+                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);  \
+        else if (rows >= 4)                                                                      \
+            fastprop_block_##TYPE(4, partial_masking, start, finish, mask0, mask1, k, a,         \
+                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);  \
+        else if (rows == 3)                                                                      \
+            fastprop_block_##TYPE(3, partial_masking, start, finish, mask0, mask1, k, a,         \
+                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);  \
+        else if (rows == 2)                                                                      \
+            fastprop_block_##TYPE(2, partial_masking, start, finish, mask0, mask1, k, a,         \
+                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);  \
+        else                                                                                     \
+            fastprop_block_##TYPE(1, partial_masking, start, finish, mask0, mask1, k, a,         \
+                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);  \
+    }                                                                                            \
+}
+
+FASTPROP_DEFINE_ROW_BLOCKS(float)
+FASTPROP_DEFINE_ROW_BLOCKS(double)
+
+/* Column panels of C: 2 vectors wide, so 16 floats or 8 doubles. */
+#define FASTPROP_LANES_float 8
+#define FASTPROP_LANES_double 4
+#define FASTPROP_PANELS(n, lanes) (((n) + 2 * (lanes) - 1) / (2 * (lanes)))
+
+/* ------------------------------------------------------------------------ */
+/* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
+/* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
+/* One task is one column panel of C, all rows: the panel's k x 2-vector     */
+/* strip of B is read from memory once and then from L1 for every block of   */
+/* rows. Each output is one sum over p, in order, as in the plain loops.     */
+/* ------------------------------------------------------------------------ */
+
+#define FASTPROP_DEFINE_PRODUCTS(TYPE)                                                           \
+typedef struct {                                                                                 \
+    ptrdiff_t m, n, k, row_stride, inner_stride;                                                 \
+    const TYPE* A;                                                                               \
+    const TYPE* B;                                                                               \
+    TYPE alpha, beta;                                                                            \
+    TYPE* C;                                                                                     \
+} fastprop_products_##TYPE##_arguments;                                                          \
+                                                                                                 \
+FASTPROP_AVX2 static void fastprop_products_##TYPE##_task(void* arguments, ptrdiff_t panel)      \
+{                                                                                                \
+    const fastprop_products_##TYPE##_arguments* x = (const fastprop_products_##TYPE##_arguments*) arguments; \
+    const ptrdiff_t lanes = FASTPROP_LANES_##TYPE, j0 = panel * 2 * lanes;                       \
+    const ptrdiff_t width = x->n - j0 < 2 * lanes ? x->n - j0 : 2 * lanes;                       \
+    fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED, \
+                               width, lanes, x->m, x->k, x->A, x->row_stride, x->inner_stride,   \
+                               x->B + j0, x->n, NULL, x->alpha, x->beta, x->C + j0, x->n);       \
+}                                                                                                \
+                                                                                                 \
+/* C (m, n) := alpha * (A @ B) + beta * C; A(i, p) = A[i * row_stride + p * inner_stride];      \
+ * the column panels are shared out over the team (NULL: all on this thread). */                 \
+static void fastprop_products_##TYPE(                                                            \
+    fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const TYPE* A,                   \
+    ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, TYPE alpha, TYPE beta, TYPE* C) \
+{                                                                                                \
+    fastprop_products_##TYPE##_arguments arguments = {m, n, k, row_stride, inner_stride, A, B,   \
+                                                      alpha, beta, C};                           \
+    fastprop_team_run(team, fastprop_products_##TYPE##_task, &arguments,                         \
+                      FASTPROP_PANELS(n, FASTPROP_LANES_##TYPE));                                \
+}
+
+FASTPROP_DEFINE_PRODUCTS(float)
+FASTPROP_DEFINE_PRODUCTS(double)
+
+/* Panel packing for the forward product: panel[p * 2 LANES + j] := W[j * k + p]
+ * for j < width (2 LANES of W's rows, zero past width) and p < depth. Whole
+ * LANES x LANES squares are transposed in registers; the rest goes one by one. */
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_transpose_float(const float* source, ptrdiff_t source_stride,
+                                                          float* target, ptrdiff_t target_stride)
+{
+    __m256 r0 = _mm256_loadu_ps(source), r1 = _mm256_loadu_ps(source + source_stride);
+    __m256 r2 = _mm256_loadu_ps(source + 2 * source_stride), r3 = _mm256_loadu_ps(source + 3 * source_stride);
+    __m256 r4 = _mm256_loadu_ps(source + 4 * source_stride), r5 = _mm256_loadu_ps(source + 5 * source_stride);
+    __m256 r6 = _mm256_loadu_ps(source + 6 * source_stride), r7 = _mm256_loadu_ps(source + 7 * source_stride);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(target, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(target + target_stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(target + 2 * target_stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(target + 3 * target_stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(target + 4 * target_stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(target + 5 * target_stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(target + 6 * target_stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(target + 7 * target_stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_transpose_double(const double* source, ptrdiff_t source_stride,
+                                                           double* target, ptrdiff_t target_stride)
+{
+    __m256d r0 = _mm256_loadu_pd(source), r1 = _mm256_loadu_pd(source + source_stride);
+    __m256d r2 = _mm256_loadu_pd(source + 2 * source_stride), r3 = _mm256_loadu_pd(source + 3 * source_stride);
+    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_storeu_pd(target, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_storeu_pd(target + target_stride, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_storeu_pd(target + 2 * target_stride, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_storeu_pd(target + 3 * target_stride, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+#define FASTPROP_PACK(TYPE, LANES, TRANSPOSE)                                                    \
+    for (ptrdiff_t group = 0; group < 2 * LANES; group += LANES) {                               \
+        ptrdiff_t p = 0;                                                                         \
+        if (group + LANES <= width)                                                              \
+            for (; p + LANES <= depth; p += LANES)                                               \
+                TRANSPOSE(W + group * k + p, k, panel + p * 2 * LANES + group, 2 * LANES);       \
+        for (; p < depth; ++p)                                                                   \
+            for (ptrdiff_t j = group; j < group + LANES; ++j)                                    \
+                panel[p * 2 * LANES + j] = j < width ? W[j * k + p] : 0;                         \
+    }
+
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_pack_float(const float* W, ptrdiff_t k, ptrdiff_t width,
+                                                     ptrdiff_t depth, float* panel)
+{
+    FASTPROP_PACK(float, 8, fastprop_transpose_float)
+}
+
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_pack_double(const double* W, ptrdiff_t k, ptrdiff_t width,
+                                                      ptrdiff_t depth, double* panel)
+{
+    FASTPROP_PACK(double, 4, fastprop_transpose_double)
+}
+
+/* Horizontal sums and dot products, for narrow forward products. */
+FASTPROP_AVX2_INLINE float fastprop_sum_float(__m256 s)
+{
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    t = _mm_hadd_ps(t, t);
+    t = _mm_hadd_ps(t, t);
+    return _mm_cvtss_f32(t);
+}
+
+FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
+{
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_hadd_pd(t, t));
+}
+
+/* x . y over k, in LANES interleaved partial sums, the last chunk masked. */
+#define FASTPROP_DOT(VEC, LANES, SET0, LOAD, MASKLOAD, FMADD, MASK, SUM)                         \
+    const ptrdiff_t full = k - k % LANES;                                                        \
+    VEC s = SET0();                                                                              \
+    for (ptrdiff_t p = 0; p < full; p += LANES)                                                  \
+        s = FMADD(LOAD(x + p), LOAD(y + p), s);                                                  \
+    if (full < k) {                                                                              \
+        const __m256i tail = MASK(k - full);                                                     \
+        s = FMADD(MASKLOAD(x + full, tail), MASKLOAD(y + full, tail), s);                        \
+    }                                                                                            \
+    return SUM(s);
+
+FASTPROP_AVX2_INLINE float fastprop_dot_float(const float* x, const float* y, ptrdiff_t k)
+{
+    FASTPROP_DOT(__m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+                 _mm256_fmadd_ps, fastprop_mask_float, fastprop_sum_float)
+}
+
+FASTPROP_AVX2_INLINE double fastprop_dot_double(const double* x, const double* y, ptrdiff_t k)
+{
+    FASTPROP_DOT(__m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_maskload_pd,
+                 _mm256_fmadd_pd, fastprop_mask_double, fastprop_sum_double)
+}
+
+/* ------------------------------------------------------------------------ */
+/* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)), the forward step.  */
+/* W's rows are the wrong way round for the micro-kernel, so for each column */
+/* panel of C a strip of 2 vectors' worth of W's rows is first transposed    */
+/* into a k x 2-vector panel on the stack (zero-padded past n, at most       */
+/* PANEL_DEPTH deep at a time; deeper sums continue from the partial sums    */
+/* stored in C), which every block of rows of A then reads. Each output      */
+/* starts from its bias and adds the products in order of p, as in the plain */
+/* loops; the sigmoid is applied to the panel while it is still in cache.    */
+/* Narrow outputs (fewer than one vector: an output layer of a few units)    */
+/* would make a panel mostly padding, so there each output is a dot product  */
+/* of two rows instead, in LANES interleaved partial sums.                   */
+/* ------------------------------------------------------------------------ */
+
+#define FASTPROP_PANEL_DEPTH 256
+
+#define FASTPROP_DEFINE_DENSE_SIGMOID(TYPE)                                                      \
+typedef struct {                                                                                 \
+    ptrdiff_t m, n, k;                                                                           \
+    const TYPE* A;                                                                               \
+    const TYPE* W;                                                                               \
+    const TYPE* bias;                                                                            \
+    TYPE* C;                                                                                     \
+} fastprop_dense_sigmoid_##TYPE##_arguments;                                                     \
+                                                                                                 \
+FASTPROP_AVX2 static void fastprop_dense_sigmoid_##TYPE##_task(void* arguments, ptrdiff_t panel) \
+{                                                                                                \
+    const fastprop_dense_sigmoid_##TYPE##_arguments* x =                                         \
+        (const fastprop_dense_sigmoid_##TYPE##_arguments*) arguments;                            \
+    const ptrdiff_t lanes = FASTPROP_LANES_##TYPE, m = x->m, n = x->n, k = x->k;                 \
+    const ptrdiff_t j0 = panel * 2 * lanes, width = n - j0 < 2 * lanes ? n - j0 : 2 * lanes;     \
+    TYPE strip[FASTPROP_PANEL_DEPTH * 2 * FASTPROP_LANES_##TYPE] __attribute__((aligned(32)));   \
+    for (ptrdiff_t p0 = 0; p0 < k; p0 += FASTPROP_PANEL_DEPTH) {                                 \
+        const ptrdiff_t depth = k - p0 < FASTPROP_PANEL_DEPTH ? k - p0 : FASTPROP_PANEL_DEPTH;   \
+        fastprop_pack_##TYPE(x->W + j0 * k + p0, k, width, depth, strip);                        \
+        if (p0 == 0)                                                                             \
+            fastprop_row_blocks_##TYPE(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM, \
+                                       width, lanes, m, depth, x->A, k, 1, strip, 2 * lanes,     \
+                                       x->bias + j0, 1, 0, x->C + j0, n);                        \
+        else                                                                                     \
+            fastprop_row_blocks_##TYPE(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,   \
+                                       width, lanes, m, depth, x->A + p0, k, 1, strip, 2 * lanes, \
+                                       x->bias + j0, 1, 0, x->C + j0, n);                        \
+    }                                                                                            \
+    for (ptrdiff_t i = 0; i < m; ++i)                                                            \
+        fastprop_sigmoid_##TYPE(x->C + i * n + j0, x->C + i * n + j0, width);                    \
+}                                                                                                \
+                                                                                                 \
+FASTPROP_AVX2 static void fastprop_narrow_dense_sigmoid_##TYPE##_task(void* arguments, ptrdiff_t row) \
+{                                                                                                \
+    const fastprop_dense_sigmoid_##TYPE##_arguments* x =                                         \
+        (const fastprop_dense_sigmoid_##TYPE##_arguments*) arguments;                            \
+    TYPE* c = x->C + row * x->n;                                                                 \
+    for (ptrdiff_t j = 0; j < x->n; ++j)                                                         \
+        c[j] = x->bias[j] + fastprop_dot_##TYPE(x->A + row * x->k, x->W + j * x->k, x->k);       \
+    fastprop_sigmoid_##TYPE(c, c, x->n);                                                         \
+}                                                                                                \
+                                                                                                 \
+/* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)); the column panels (or, for narrow     \
+ * outputs, the rows) are shared out over the team (NULL: all on this thread). */                \
+static void fastprop_dense_sigmoid_##TYPE(                                                       \
+    fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const TYPE* A, const TYPE* W,    \
+    const TYPE* bias, TYPE* C)                                                                   \
+{                                                                                                \
+    fastprop_dense_sigmoid_##TYPE##_arguments arguments = {m, n, k, A, W, bias, C};              \
+    if (n < FASTPROP_LANES_##TYPE)                                                               \
+        fastprop_team_run(team, fastprop_narrow_dense_sigmoid_##TYPE##_task, &arguments, m);     \
+    else                                                                                         \
+        fastprop_team_run(team, fastprop_dense_sigmoid_##TYPE##_task, &arguments,                \
+                          FASTPROP_PANELS(n, FASTPROP_LANES_##TYPE));                            \
+}
+
+FASTPROP_DEFINE_DENSE_SIGMOID(float)
+FASTPROP_DEFINE_DENSE_SIGMOID(double)
+
 #else  /* no GCC-compatible x86-64 compiler: no vector kernels, never called */
 
 #define FASTPROP_VECTOR_PRODUCTS 0
 
 static int fastprop_cpu_has_avx2_fma(void) { return 0; }
 
-static void fastprop_products_float(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
-                                    ptrdiff_t row_stride, ptrdiff_t inner_stride,
-                                    const float* B, float alpha, float beta, float* C) {}
-static void fastprop_products_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
-                                     ptrdiff_t row_stride, ptrdiff_t inner_stride,
-                                     const double* B, double alpha, double beta, double* C) {}
-static void fastprop_sigmoid_float(const float* z, float* out, ptrdiff_t size) {}
-static void fastprop_sigmoid_double(const double* z, double* out, ptrdiff_t size) {}
-static void fastprop_affine_float(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
-                                  const float* W, const float* bias, float* C) {}
-static void fastprop_affine_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
-                                   const double* W, const double* bias, double* C) {}
+#define FASTPROP_STUBS(TYPE)                                                                     \
+static void fastprop_products_##TYPE(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, \
+                                     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, \
+                                     const TYPE* B, TYPE alpha, TYPE beta, TYPE* C) {}            \
+static void fastprop_dense_sigmoid_##TYPE(fastprop_team* team, ptrdiff_t m, ptrdiff_t n,          \
+                                          ptrdiff_t k, const TYPE* A, const TYPE* W,              \
+                                          const TYPE* bias, TYPE* C) {}                           \
+static void fastprop_sigmoid_##TYPE(const TYPE* z, TYPE* out, ptrdiff_t size) {}
+
+FASTPROP_STUBS(float)
+FASTPROP_STUBS(double)
 
 #endif
 
