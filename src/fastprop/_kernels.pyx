@@ -43,7 +43,7 @@ cdef extern from "_team.h" nogil:
     ctypedef struct fastprop_team:
         pass
     int fastprop_team_start(fastprop_team* team, int n_helpers)
-    void fastprop_team_stop(fastprop_team* team)
+    long fastprop_team_stop(fastprop_team* team)
 
 cdef extern from "_vector_products.h" nogil:
     # AVX2/FMA register-blocked products and sigmoid (see the header for why and how).
@@ -130,10 +130,15 @@ def threads():
     return THREADS
 
 
-def set_threads(int n):
+def set_threads(n):
     """Use n threads (1 to 8) in fit's compiled loop; the default is the number of
     cores this process may run on, at most 8. Results do not depend on it."""
     global THREADS
+    import operator
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"n must be an integer, got {type(n).__name__}") from None
     if not 1 <= n <= MAX_THREADS:
         raise ValueError(f"n must be between 1 and {MAX_THREADS}, got {n}")
     THREADS = n
@@ -150,6 +155,14 @@ def set_parallel_min_multiply_adds(Py_ssize_t value):
     if value < 0:
         raise ValueError(f"value must be >= 0, got {value}")
     PARALLEL_MIN_MULTIPLY_ADDS = value
+
+
+cdef long long HELPER_TASKS = 0
+
+
+def helper_task_count():
+    """How many tasks helper threads have done in this process (a diagnostic)."""
+    return HELPER_TASKS
 
 
 cdef inline fastprop_team* _team_for(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -1038,7 +1051,8 @@ cdef class Trainer:
         cdef double* losses = <double*> _data_pointer(epoch_losses)
         cdef fastprop_team team
         cdef fastprop_team* team_pointer = NULL
-        cdef int n_helpers = THREADS - 1
+        cdef int n_helpers = THREADS - 1 if self._has_parallel_products() else 0
+        cdef long helper_tasks
         with nogil:
             if n_helpers > 0 and fastprop_team_start(&team, n_helpers) > 0:
                 team_pointer = &team
@@ -1047,7 +1061,20 @@ cdef class Trainer:
         finally:
             if team_pointer != NULL:
                 with nogil:
-                    fastprop_team_stop(team_pointer)
+                    helper_tasks = fastprop_team_stop(team_pointer)
+                global HELPER_TASKS
+                HELPER_TASKS += helper_tasks
+
+    cdef bint _has_parallel_products(self):
+        """Whether any layer's products are large enough to share out over threads
+        (every product of a layer has batch * n_in * n_out multiply-adds)."""
+        cdef Py_ssize_t layer, rows = min(self.batch_size, self.n_samples)
+        cdef const Py_ssize_t* sizes = self.pointers.sizes
+        for layer in range(self.pointers.n_layers):
+            if (_route(rows, sizes[layer], sizes[layer + 1]) == ROUTE_VECTOR
+                    and rows * sizes[layer] * sizes[layer + 1] >= PARALLEL_MIN_MULTIPLY_ADDS):
+                return True
+        return False
 
     cdef void _run(self, const long long* order_data, Py_ssize_t n_epochs, Py_ssize_t start,
                    Py_ssize_t stop, double lr, double* losses, fastprop_team* team):

@@ -56,6 +56,7 @@ typedef struct {
     pthread_t thread;
     _Atomic long joined;       /* last phase this helper joined, or the main thread closed to it */
     _Atomic long finished;     /* last phase this helper finished its tasks of */
+    long tasks_done;           /* written by the helper, read after it is joined */
 } fastprop_helper;
 
 struct fastprop_team {
@@ -74,12 +75,16 @@ struct fastprop_team {
     fastprop_helper helpers[FASTPROP_MAX_HELPERS];
 };
 
-static void fastprop_claim_tasks(fastprop_team* team, fastprop_task_function function,
+static long fastprop_claim_tasks(fastprop_team* team, fastprop_task_function function,
                                  void* arguments, ptrdiff_t n_tasks)
 {
     ptrdiff_t task;
-    while ((task = atomic_fetch_add(&team->next_task, 1)) < n_tasks)
+    long done = 0;
+    while ((task = atomic_fetch_add(&team->next_task, 1)) < n_tasks) {
         function(arguments, task);
+        ++done;
+    }
+    return done;
 }
 
 static void* fastprop_helper_main(void* self)
@@ -114,7 +119,8 @@ static void* fastprop_helper_main(void* self)
         /* Join the phase unless the main thread has closed it to us already. */
         long expected = atomic_load(&helper->joined);
         if (expected < phase && atomic_compare_exchange_strong(&helper->joined, &expected, phase)) {
-            fastprop_claim_tasks(team, team->function, team->arguments, team->n_tasks);
+            helper->tasks_done += fastprop_claim_tasks(team, team->function, team->arguments,
+                                                       team->n_tasks);
             atomic_store(&helper->finished, phase);
         }
     }
@@ -147,6 +153,7 @@ static int fastprop_team_start(fastprop_team* team, int n_helpers)
         helper->index = i;
         atomic_init(&helper->joined, 0);
         atomic_init(&helper->finished, 0);
+        helper->tasks_done = 0;
         if (pthread_create(&helper->thread, NULL, fastprop_helper_main, helper) != 0)
             break;
         team->n_helpers = i + 1;
@@ -197,21 +204,25 @@ static void fastprop_team_run(fastprop_team* team, fastprop_task_function functi
     }
 }
 
-/* Stop and join the helpers. */
-static void fastprop_team_stop(fastprop_team* team)
+/* Stop and join the helpers; returns how many tasks they did (for diagnostics). */
+static long fastprop_team_stop(fastprop_team* team)
 {
+    long tasks_done = 0;
     if (team->n_helpers == 0)
-        return;
+        return 0;
     atomic_store(&team->stopping, 1);
     pthread_mutex_lock(&team->mutex);
     atomic_fetch_add(&team->phase, 1);
     pthread_cond_broadcast(&team->wake);
     pthread_mutex_unlock(&team->mutex);
-    for (int i = 0; i < team->n_helpers; ++i)
+    for (int i = 0; i < team->n_helpers; ++i) {
         pthread_join(team->helpers[i].thread, NULL);
+        tasks_done += team->helpers[i].tasks_done;
+    }
     pthread_cond_destroy(&team->wake);
     pthread_mutex_destroy(&team->mutex);
     team->n_helpers = 0;
+    return tasks_done;
 }
 
 #else  /* no POSIX threads: a team of one */
@@ -233,7 +244,11 @@ static void fastprop_team_run(fastprop_team* team, fastprop_task_function functi
         function(arguments, task);
 }
 
-static void fastprop_team_stop(fastprop_team* team) { team->n_helpers = 0; }
+static long fastprop_team_stop(fastprop_team* team)
+{
+    team->n_helpers = 0;
+    return 0;
+}
 
 #endif
 

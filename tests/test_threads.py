@@ -1,0 +1,112 @@
+"""fit's compiled loop on a team of threads (``_team.h``).
+
+Products in the vector range share their column panels (or, for narrow forward
+products, their rows) out over the threads; every output element is computed
+by the same code in the same order whichever thread takes it, so the trained
+network must be the same to the bit for any number of threads. Many phases per
+fit (hundreds of steps, several products each) give races a chance to show.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import fastprop
+from fastprop import _kernels
+
+needs_vector_products = pytest.mark.skipif(
+    not _kernels.vector_products_available(),
+    reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
+
+
+@pytest.fixture(autouse=True)
+def restore_thread_settings():
+    before = _kernels.threads(), _kernels.parallel_min_multiply_adds()
+    yield
+    _kernels.set_threads(before[0])
+    _kernels.set_parallel_min_multiply_adds(before[1])
+
+
+def test_thread_count_default_and_setter():
+    default = _kernels.threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert default == min(8, cores)
+    _kernels.set_threads(3)
+    assert _kernels.threads() == 3
+    for bad in (0, 9, -1):
+        with pytest.raises(ValueError, match=rf"n must be between 1 and 8, got {bad}"):
+            _kernels.set_threads(bad)
+    assert _kernels.threads() == 3
+    with pytest.raises(TypeError, match="n must be an integer, got float"):
+        _kernels.set_threads(2.5)
+
+
+def test_parallel_threshold_setter():
+    _kernels.set_parallel_min_multiply_adds(0)
+    assert _kernels.parallel_min_multiply_adds() == 0
+    with pytest.raises(ValueError, match=r"value must be >= 0, got -5"):
+        _kernels.set_parallel_min_multiply_adds(-5)
+    assert _kernels.parallel_min_multiply_adds() == 0
+
+
+def train(sizes, dtype, n_threads, batch_size=16, epochs=4, shuffle=True, callback=None):
+    _kernels.set_threads(n_threads)
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, (203, sizes[0])).astype(dtype)
+    Y = rng.uniform(0, 1, (203, sizes[-1])).astype(dtype)
+    net = fastprop.Network(sizes, seed=2, dtype=dtype, loss="mse")
+    losses = net.fit(X, Y, epochs=epochs, lr=0.5, batch_size=batch_size, shuffle=shuffle, seed=9,
+                     callback=callback)
+    return net, losses
+
+
+@needs_vector_products
+@pytest.mark.parametrize("sizes", [[32, 64, 64, 1], [7, 40, 3], [50, 17, 33, 9], [3, 90, 90, 90]],
+                         ids=str)
+@pytest.mark.parametrize("n_threads", [2, 3, 8])
+def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, n_threads):
+    # Every product in the vector kernels and shared out, however small.
+    before = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+    _kernels.set_vector_min_multiply_adds(0)
+    _kernels.set_blas_min_multiply_adds(2 ** 62)
+    _kernels.set_parallel_min_multiply_adds(0)
+    try:
+        tasks_before = _kernels.helper_task_count()
+        team, team_losses = train(sizes, dtype, n_threads, epochs=12)
+        helped = _kernels.helper_task_count() - tasks_before
+        alone, alone_losses = train(sizes, dtype, 1, epochs=12)
+    finally:
+        _kernels.set_vector_min_multiply_adds(before[0])
+        _kernels.set_blas_min_multiply_adds(before[1])
+    # Hundreds of phases: the helpers took part (which tasks they took varies).
+    assert helped > 0
+    np.testing.assert_array_equal(team_losses, alone_losses)
+    for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("sizes", [[32, 64, 64, 1], [2, 2, 1], [784, 40, 10]], ids=str)
+def test_default_settings_give_the_same_network_with_one_or_two_threads(dtype, sizes):
+    # At the default thresholds, whichever products are shared out (none for
+    # the tiny network, some for the others).
+    alone, alone_losses = train(sizes, dtype, 1, batch_size=32, epochs=2)
+    team, team_losses = train(sizes, dtype, 2, batch_size=32, epochs=2)
+    np.testing.assert_array_equal(team_losses, alone_losses)
+    for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+def test_helper_threads_end_with_each_chunk_of_training():
+    # A callback after every epoch returns to Python, so each epoch is a chunk
+    # with its own team: 60 teams started and stopped, none left behind.
+    _kernels.set_parallel_min_multiply_adds(0)
+    counts = []
+
+    def count_threads(epoch, loss):
+        counts.append(len(os.listdir("/proc/self/task")))
+
+    before = len(os.listdir("/proc/self/task"))
+    train([20, 30, 5], np.float64, 2, batch_size=8, epochs=60, callback=count_threads)
+    assert len(counts) == 60
+    assert max(counts) == before and len(os.listdir("/proc/self/task")) == before
