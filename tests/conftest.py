@@ -4,7 +4,7 @@
 * ``matmul_path``: every test that takes it runs once with every product in the
   plain loops, once in the AVX2/FMA kernels (where the CPU has them) and once in
   BLAS GEMM (the kernels switch at ``_kernels.vector_min_multiply_adds()`` and
-  ``_kernels.blas_min_multiply_adds()`` multiply-adds), so every code path is
+  ``_kernels.blas_min_multiply_adds(dtype)`` multiply-adds), so every code path is
   exercised whatever the shapes. The thresholds are restored afterwards.
 * An autouse guard checks that no test leaves a threshold changed.
 """
@@ -28,8 +28,6 @@ settings.register_profile(
 )
 settings.load_profile("fastprop")
 
-DEFAULT_BLAS_MIN_MULTIPLY_ADDS = _kernels.blas_min_multiply_adds()
-ALWAYS_LOOPS = 2 ** 62
 NEVER = 2 ** 62
 VECTOR_AVAILABLE = _kernels.vector_products_available()
 needs_vector_products = pytest.mark.skipif(
@@ -41,12 +39,16 @@ PATHS = [pytest.param("loops"), pytest.param("vector", marks=needs_vector_produc
          pytest.param("blas")]
 
 
-def _thresholds():
-    return _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+def thresholds():
+    """(vector_min, float64 BLAS min, float32 BLAS min): everything that picks a path."""
+    return (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds(np.float64),
+            _kernels.blas_min_multiply_adds(np.float32))
 
 
-def _set_thresholds(vector_min, blas_min):
-    _kernels.set_blas_min_multiply_adds(blas_min)
+def set_thresholds(vector_min, blas_min, blas_min_float32=None):
+    _kernels.set_blas_min_multiply_adds(blas_min, np.float64)
+    _kernels.set_blas_min_multiply_adds(blas_min if blas_min_float32 is None else blas_min_float32,
+                                        np.float32)
     if VECTOR_AVAILABLE or vector_min >= NEVER:
         _kernels.set_vector_min_multiply_adds(vector_min)
 
@@ -54,12 +56,12 @@ def _set_thresholds(vector_min, blas_min):
 @contextlib.contextmanager
 def product_path(name):
     """Send every product to "loops", "vector" (AVX2/FMA) or "blas"; restore afterwards."""
-    previous = _thresholds()
-    _set_thresholds(*PATH_THRESHOLDS[name])
+    previous = thresholds()
+    set_thresholds(*PATH_THRESHOLDS[name])
     try:
         yield name
     finally:
-        _set_thresholds(*previous)
+        set_thresholds(*previous)
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
@@ -86,9 +88,9 @@ def any_path(request):
 
 @pytest.fixture(autouse=True)
 def _product_thresholds_are_restored():
-    before = _thresholds()
+    before = thresholds()
     yield
-    after = _thresholds()
+    after = thresholds()
     if after != before:  # pragma: no cover - only when a test misbehaves
-        _set_thresholds(*before)
+        set_thresholds(*before)
         pytest.fail(f"the test left the product thresholds at {after} (were {before})")

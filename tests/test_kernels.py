@@ -85,26 +85,36 @@ def ulp_distance_ok(got, exact, n_ulps):
 
 # --- the loop/BLAS threshold ---------------------------------------------------
 
-def test_blas_threshold_default_and_setter():
-    default = _kernels.blas_min_multiply_adds()
-    assert isinstance(default, int) and default > 0
+def test_blas_thresholds_default_and_setter():
+    defaults = {dtype: _kernels.blas_min_multiply_adds(dtype) for dtype in (np.float32, np.float64)}
+    assert _kernels.blas_min_multiply_adds() == defaults[np.float64]
+    for dtype, default in defaults.items():
+        assert isinstance(default, int) and default > 0
+        assert default == _kernels.default_product_thresholds(dtype)[1]
     try:
         _kernels.set_blas_min_multiply_adds(0)
-        assert _kernels.blas_min_multiply_adds() == 0
-        _kernels.set_blas_min_multiply_adds(12345)
-        assert _kernels.blas_min_multiply_adds() == 12345
+        assert [_kernels.blas_min_multiply_adds(d) for d in defaults] == [0, 0]
+        _kernels.set_blas_min_multiply_adds(12345, np.float32)
+        assert [_kernels.blas_min_multiply_adds(d) for d in defaults] == [12345, 0]
+        _kernels.set_blas_min_multiply_adds(777, "float64")
+        assert [_kernels.blas_min_multiply_adds(d) for d in defaults] == [12345, 777]
         with pytest.raises(ValueError, match=r"value must be >= 0, got -1"):
             _kernels.set_blas_min_multiply_adds(-1)
-        assert _kernels.blas_min_multiply_adds() == 12345
+        with pytest.raises(TypeError, match=r"dtype must be float32 or float64, got int32"):
+            _kernels.set_blas_min_multiply_adds(5, np.int32)
+        with pytest.raises(TypeError, match=r"dtype must be float32 or float64, got float16"):
+            _kernels.blas_min_multiply_adds(np.float16)
+        assert [_kernels.blas_min_multiply_adds(d) for d in defaults] == [12345, 777]
         with pytest.raises(TypeError):
             _kernels.set_blas_min_multiply_adds("100")
     finally:
-        _kernels.set_blas_min_multiply_adds(default)
-    assert _kernels.blas_min_multiply_adds() == default
+        for dtype, default in defaults.items():
+            _kernels.set_blas_min_multiply_adds(default, dtype)
 
 
 def test_matmul_path_fixture_sets_the_thresholds(matmul_path):
     vector_min, blas_min = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
+    assert _kernels.blas_min_multiply_adds(np.float32) == blas_min
     assert (blas_min == 0) == (matmul_path == "blas")
     assert (vector_min == 0) == (matmul_path == "vector")
     if matmul_path == "loops":
@@ -281,13 +291,19 @@ def _shapes_around(threshold):
     while side ** 3 < threshold:
         side += 1
     below = max(1, (threshold - 1) // (side * side))
-    return [(1, threshold - 1, 1), (1, threshold, 1), (threshold, 1, 1), (1, 1, threshold - 1),
-            (side, side, side), (side, side, below), (side, below, side)]
+    cubes = [(side, side, side), (side, side, below), (side, below, side)]
+    if threshold > SKINNY_LIMIT:  # a (1, threshold, 1) layer would be hundreds of MB
+        return cubes
+    return [(1, threshold - 1, 1), (1, threshold, 1), (threshold, 1, 1), (1, 1, threshold - 1)] + cubes
+
+
+SKINNY_LIMIT = 1 << 20
 
 
 # (rows, n_in, n_out): width-1 layers, a batch of one, and, at the default
 # thresholds, shapes on both sides of each of them.
-DEFAULT_THRESHOLDS = [t for t in _kernels.default_product_thresholds() if t < 2 ** 62]
+DEFAULT_THRESHOLDS = sorted({t for dtype in (np.float32, np.float64)
+                             for t in _kernels.default_product_thresholds(dtype) if t < 2 ** 62})
 EDGE_SHAPES = sorted({(1, 1, 1), (1, 7, 1), (7, 1, 1), (1, 1, 7), (3, 1, 5), (33, 40, 20),
                       *(shape for threshold in DEFAULT_THRESHOLDS
                         for shape in _shapes_around(threshold))})
@@ -296,10 +312,12 @@ EDGE_SHAPES = sorted({(1, 1, 1), (1, 7, 1), (7, 1, 1), (1, 1, 7), (3, 1, 5), (33
 def test_edge_shapes_straddle_the_default_thresholds():
     products = [r * i * o for r, i, o in EDGE_SHAPES]
     for threshold in DEFAULT_THRESHOLDS:
-        assert any(p == threshold - 1 for p in products)
-        assert any(p == threshold for p in products)
+        assert any(p < threshold for p in products) and any(p >= threshold for p in products)
+        if threshold <= SKINNY_LIMIT:
+            assert any(p == threshold - 1 for p in products)
+            assert any(p == threshold for p in products)
     assert sum(p < min(DEFAULT_THRESHOLDS) for p in products) >= 5
-    assert sum(p >= max(DEFAULT_THRESHOLDS) for p in products) >= 3
+    assert sum(p >= max(DEFAULT_THRESHOLDS) for p in products) >= 1
 
 
 @pytest.mark.parametrize("shape", EDGE_SHAPES, ids=str)

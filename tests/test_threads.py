@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fastprop
+from conftest import product_path
 from fastprop import _kernels
 
 needs_vector_products = pytest.mark.skipif(
@@ -66,18 +67,12 @@ def train(sizes, dtype, n_threads, batch_size=16, epochs=4, shuffle=True, callba
 @pytest.mark.parametrize("n_threads", [2, 3, 8])
 def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, n_threads):
     # Every product in the vector kernels and shared out, however small.
-    before = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
-    _kernels.set_vector_min_multiply_adds(0)
-    _kernels.set_blas_min_multiply_adds(2 ** 62)
     _kernels.set_parallel_min_multiply_adds(0)
-    try:
+    with product_path("vector"):
         tasks_before = _kernels.helper_task_count()
         team, team_losses = train(sizes, dtype, n_threads, epochs=12)
         helped = _kernels.helper_task_count() - tasks_before
         alone, alone_losses = train(sizes, dtype, 1, epochs=12)
-    finally:
-        _kernels.set_vector_min_multiply_adds(before[0])
-        _kernels.set_blas_min_multiply_adds(before[1])
     # Hundreds of phases: the helpers took part (which tasks they took varies).
     assert helped > 0
     np.testing.assert_array_equal(team_losses, alone_losses)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import fastprop
 from fastprop import _kernels
 
+from conftest import product_path
 from test_kernels import assert_close, f64, nan_filled, np_sigmoid
 
 pytestmark = pytest.mark.skipif(not _kernels.vector_products_available(),
@@ -33,14 +34,8 @@ sides = st.integers(1, 40)
 @pytest.fixture(autouse=True)
 def vector_path():
     """Every product of these tests runs in the vector kernels."""
-    before = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
-    _kernels.set_vector_min_multiply_adds(0)
-    _kernels.set_blas_min_multiply_adds(2 ** 62)
-    try:
+    with product_path("vector"):
         yield
-    finally:
-        _kernels.set_vector_min_multiply_adds(before[0])
-        _kernels.set_blas_min_multiply_adds(before[1])
 
 
 def draw_arrays(data, dtype, *shapes, low=-2.0, high=2.0):

@@ -67,24 +67,43 @@ cdef extern from "_vector_products.h" nogil:
 
 # Where each product runs, by its number of multiply-adds m * n * k:
 #   below VECTOR_MIN_MULTIPLY_ADDS            plain loops
-#   from it, below BLAS_MIN_MULTIPLY_ADDS     the AVX2/FMA kernels of _vector_products.h
-#   from BLAS_MIN_MULTIPLY_ADDS on            BLAS GEMM
+#   from it, below BLAS_MIN_MULTIPLY_ADDS_*   the AVX2/FMA kernels of _vector_products.h,
+#                                             if the product fills vectors (below)
+#   from BLAS_MIN_MULTIPLY_ADDS_* on          BLAS GEMM (one threshold per dtype)
 # The vector range exists only where the CPU has AVX2 and FMA; elsewhere the
-# loops run up to BLAS_MIN_MULTIPLY_ADDS. Measured on the project's 2-core
-# machine with benchmarks/product_crossover.py (whole training steps, each path
-# forced in turn, both dtypes, batches 1 to 256, widths 2 to 256):
-# * loops against BLAS: a GEMM call costs about a microsecond of fixed overhead,
-#   so the loops win up to about 512 multiply-adds per product and BLAS wins
-#   from about 1024 on, by 1.5x at 1024 and by 3x to 6x at 8192 to 131072;
-# * vector kernels against loops and BLAS: see VECTOR_* below.
+# loops run up to LOOPS_ONLY_BLAS_MIN. A product "fills vectors" when the
+# dimension its kernel spreads over the vector lanes (the output's columns; for
+# the forward step, the outputs or else the inputs) is at least one vector, 8
+# floats or 4 doubles; narrower ones would leave most lanes empty, and run in
+# the loops up to NARROW_BLAS_MIN_MULTIPLY_ADDS and in BLAS from there.
+#
+# Measured on the project's 2-core machine (AMD EPYC, Zen 1, 2 GHz) with
+# benchmarks/product_crossover.py: networks [w, w, w] trained full-batch on m
+# samples, each path forced in turn, w from 2 to 512, m from 1 to 256:
+# * loops against BLAS (no AVX2): a GEMM call costs about a microsecond of fixed
+#   overhead; the loops win up to about 512 multiply-adds, BLAS from about 1024;
+# * vector against loops: the vector kernels win from 256 multiply-adds (1 x 16
+#   x 16: 0.77 against 1.43 us per float32 step) wherever the product fills
+#   vectors; for widths 2 and 4 the loops stay faster (batch 256, width 4: 28
+#   against 65 us) and BLAS overtakes them at about 8192;
+# * vector (with the team of threads) against BLAS: the vector kernels win up
+#   to about 4 million multiply-adds in float64 (batch 16, width 512: 2.0 ms
+#   against 2.5) and lose from about 8 million (batch 128, width 256: 3.4 against
+#   2.9 ms); in float32 they stay ahead up to about 16 million (batch 256, width
+#   256: 3.1 against 3.3 ms) and tie at 33 million. So BLAS takes over at 2**22
+#   in float64 and at 2**25 in float32.
 cdef bint VECTOR_PRODUCTS_AVAILABLE = FASTPROP_VECTOR_PRODUCTS and fastprop_cpu_has_avx2_fma()
 cdef Py_ssize_t LOOPS_ONLY_BLAS_MIN = 1024
 cdef Py_ssize_t VECTOR_DEFAULT_MIN = 256
-cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN = 1 << 18
+cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_DOUBLE = 1 << 22
+cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_FLOAT = 1 << 25
+cdef Py_ssize_t NARROW_BLAS_MIN_MULTIPLY_ADDS = 8192
 cdef Py_ssize_t NEVER = (<Py_ssize_t> 1) << 62
 cdef Py_ssize_t VECTOR_MIN_MULTIPLY_ADDS = VECTOR_DEFAULT_MIN if VECTOR_PRODUCTS_AVAILABLE else NEVER
-cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS = (VECTOR_DEFAULT_BLAS_MIN if VECTOR_PRODUCTS_AVAILABLE
-                                         else LOOPS_ONLY_BLAS_MIN)
+cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS_DOUBLE = (VECTOR_DEFAULT_BLAS_MIN_DOUBLE
+                                                if VECTOR_PRODUCTS_AVAILABLE else LOOPS_ONLY_BLAS_MIN)
+cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS_FLOAT = (VECTOR_DEFAULT_BLAS_MIN_FLOAT
+                                               if VECTOR_PRODUCTS_AVAILABLE else LOOPS_ONLY_BLAS_MIN)
 
 # The elementwise sigmoid passes use AVX2 where the CPU has it (same results).
 cdef bint VECTOR_SIGMOID = VECTOR_PRODUCTS_AVAILABLE
@@ -105,13 +124,20 @@ def set_vector_sigmoid(bint enabled):
 
 
 # Threads: Trainer.run starts a team of THREADS threads (itself and THREADS - 1
-# helpers, _team.h) for each chunk of training, and products in the vector range
-# with at least PARALLEL_MIN_MULTIPLY_ADDS multiply-adds share their column
-# panels out over it. Results do not depend on the number of threads. Measured
-# with benchmarks/product_crossover.py: see PARALLEL_MIN_MULTIPLY_ADDS below.
+# helpers, _team.h) for each chunk of training in which some layer's products
+# are shared out: products in the vector range with at least
+# PARALLEL_MIN_MULTIPLY_ADDS multiply-adds, in steps on at least
+# PARALLEL_MIN_BATCH_ROWS samples. Results do not depend on the number of
+# threads. Measured with benchmarks/product_crossover.py (2 threads against 1):
+# the team wins from about 32768 multiply-adds (batch 32, width 32: 14 against
+# 17 us per float32 step; batch 32, width 64: 36 against 53) but loses on
+# batches of 4 at any width (batch 4, width 256: 148 against 123 us): each
+# weight is then used for only 4 multiply-adds per step, and moving the
+# weights between the cores' caches costs more than the arithmetic saved.
 cdef int MAX_THREADS = 8
 cdef int THREADS = 1
-cdef Py_ssize_t PARALLEL_MIN_MULTIPLY_ADDS = 16384
+cdef Py_ssize_t PARALLEL_MIN_MULTIPLY_ADDS = 32768
+cdef Py_ssize_t PARALLEL_MIN_BATCH_ROWS = 16
 
 
 def _available_cores():
@@ -165,10 +191,13 @@ def helper_task_count():
     return HELPER_TASKS
 
 
-cdef inline fastprop_team* _team_for(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+cdef inline fastprop_team* _team_for(Py_ssize_t batch_rows, Py_ssize_t multiply_adds,
                                      fastprop_team* team) noexcept nogil:
-    """The team for a product this size, or NULL to run it on the calling thread"""
-    return team if m * n * k >= PARALLEL_MIN_MULTIPLY_ADDS else NULL
+    """The team for a product of a step on batch_rows samples, or NULL to run it
+    on the calling thread"""
+    if multiply_adds >= PARALLEL_MIN_MULTIPLY_ADDS and batch_rows >= PARALLEL_MIN_BATCH_ROWS:
+        return team
+    return NULL
 
 
 cdef enum ProductRoute:
@@ -177,13 +206,24 @@ cdef enum ProductRoute:
     ROUTE_BLAS
 
 
-cdef inline ProductRoute _route(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+cdef inline ProductRoute _route(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                               bint fills_vectors, bint is_float) noexcept nogil:
+    """Where a product of m * n * k multiply-adds runs; fills_vectors: its vector
+    dimension has at least one vector's worth of elements"""
     cdef Py_ssize_t multiply_adds = m * n * k
-    if multiply_adds >= BLAS_MIN_MULTIPLY_ADDS:
+    if multiply_adds >= (BLAS_MIN_MULTIPLY_ADDS_FLOAT if is_float else BLAS_MIN_MULTIPLY_ADDS_DOUBLE):
         return ROUTE_BLAS
     if multiply_adds >= VECTOR_MIN_MULTIPLY_ADDS:
-        return ROUTE_VECTOR
+        if fills_vectors:
+            return ROUTE_VECTOR
+        if multiply_adds >= NARROW_BLAS_MIN_MULTIPLY_ADDS:
+            return ROUTE_BLAS
     return ROUTE_LOOPS
+
+
+cdef inline bint _fills_vectors(Py_ssize_t length, bint is_float) noexcept nogil:
+    """length >= one AVX2 vector: 8 floats or 4 doubles"""
+    return length >= (8 if is_float else 4)
 
 
 def vector_products_available():
@@ -191,17 +231,28 @@ def vector_products_available():
     return bool(VECTOR_PRODUCTS_AVAILABLE)
 
 
-def blas_min_multiply_adds():
-    """The product size (m * n * k multiply-adds) from which BLAS GEMM is used."""
-    return BLAS_MIN_MULTIPLY_ADDS
+cdef bint _is_float32(dtype) except -1:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype == np.float32
 
 
-def set_blas_min_multiply_adds(Py_ssize_t value):
-    """Change the BLAS crossover (for measuring it; 0 sends every product to BLAS)."""
-    global BLAS_MIN_MULTIPLY_ADDS
+def blas_min_multiply_adds(dtype=np.float64):
+    """The product size (m * n * k multiply-adds) from which BLAS GEMM is used, for dtype."""
+    return BLAS_MIN_MULTIPLY_ADDS_FLOAT if _is_float32(dtype) else BLAS_MIN_MULTIPLY_ADDS_DOUBLE
+
+
+def set_blas_min_multiply_adds(Py_ssize_t value, dtype=None):
+    """Change the BLAS crossover for dtype, or for both dtypes when dtype is None
+    (for measuring it; 0 sends every product to BLAS)."""
+    global BLAS_MIN_MULTIPLY_ADDS_FLOAT, BLAS_MIN_MULTIPLY_ADDS_DOUBLE
     if value < 0:
         raise ValueError(f"value must be >= 0, got {value}")
-    BLAS_MIN_MULTIPLY_ADDS = value
+    if dtype is None or _is_float32(dtype):
+        BLAS_MIN_MULTIPLY_ADDS_FLOAT = value
+    if dtype is None or not _is_float32(dtype):
+        BLAS_MIN_MULTIPLY_ADDS_DOUBLE = value
 
 
 def vector_min_multiply_adds():
@@ -222,11 +273,13 @@ def set_vector_min_multiply_adds(Py_ssize_t value):
     VECTOR_MIN_MULTIPLY_ADDS = value
 
 
-def default_product_thresholds():
-    """(vector_min_multiply_adds, blas_min_multiply_adds) as set at import on this CPU."""
-    if VECTOR_PRODUCTS_AVAILABLE:
-        return (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN)
-    return (NEVER, LOOPS_ONLY_BLAS_MIN)
+def default_product_thresholds(dtype=np.float64):
+    """(vector_min_multiply_adds, blas_min_multiply_adds) for dtype as set at import on this CPU."""
+    if not VECTOR_PRODUCTS_AVAILABLE:
+        return (NEVER, LOOPS_ONLY_BLAS_MIN)
+    if _is_float32(dtype):
+        return (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN_FLOAT)
+    return (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN_DOUBLE)
 
 
 # ---------------------------------------------------------------------------
@@ -395,16 +448,17 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef floating a_value
     cdef floating* c_row
     cdef const floating* b_row
-    cdef ProductRoute route = _route(m, n, k)
+    cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
+                                     floating is float)
     if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
         return
     if route == ROUTE_VECTOR:
         if floating is float:
-            fastprop_products_float(_team_for(m, n, k, team), m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_float(_team_for(m, m * n * k, team), m, n, k, A, k, 1, B, 1, 0, C)
         else:
-            fastprop_products_double(_team_for(m, n, k, team), m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_double(_team_for(m, m * n * k, team), m, n, k, A, k, 1, B, 1, 0, C)
         return
     for r in range(m):
         c_row = C + r * n
@@ -423,7 +477,8 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
     cdef Py_ssize_t i, j, p
     cdef floating total
-    cdef ProductRoute route = _route(m, n, k)
+    cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
+                                     floating is float)
     if route == ROUTE_BLAS:
         _gemm(c'N', c'T', <int> n, <int> m, <int> k, alpha, B, <int> n,
               A, <int> m, beta, C, <int> n)
@@ -431,9 +486,10 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     if route == ROUTE_VECTOR:
         # A.T read in place: A.T (i, p) = A[p * m + i]
         if floating is float:
-            fastprop_products_float(_team_for(m, n, k, team), m, n, k, A, 1, m, B, alpha, beta, C)
+            # The sum runs over the batch: k is the step's number of rows.
+            fastprop_products_float(_team_for(k, m * n * k, team), m, n, k, A, 1, m, B, alpha, beta, C)
         else:
-            fastprop_products_double(_team_for(m, n, k, team), m, n, k, A, 1, m, B, alpha, beta, C)
+            fastprop_products_double(_team_for(k, m * n * k, team), m, n, k, A, 1, m, B, alpha, beta, C)
         return
     # Sum over the batch first, then scale and add: the same order of operations
     # as the textbook's W := W - lr * (delta.T @ A_prev).
@@ -487,7 +543,10 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
                                  const floating* A_in, const floating* W, const floating* b,
                                  floating* A_out, fastprop_team* team) noexcept nogil:
     """A_out := sigmoid(A_in @ W.T + b)"""
-    cdef ProductRoute route = _route(rows, n_out, n_in)
+    # Narrow outputs run as dot products over the inputs: either dimension fills vectors.
+    cdef ProductRoute route = _route(rows, n_out, n_in,
+                                     _fills_vectors(max(n_out, n_in), floating is float),
+                                     floating is float)
     if route == ROUTE_BLAS:
         # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
         _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
@@ -497,10 +556,10 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
     if route == ROUTE_VECTOR:
         # The bias goes into the sums, the sigmoid into each column panel's task.
         if floating is float:
-            fastprop_dense_sigmoid_float(_team_for(rows, n_out, n_in, team), rows, n_out, n_in,
+            fastprop_dense_sigmoid_float(_team_for(rows, rows * n_out * n_in, team), rows, n_out, n_in,
                                          A_in, W, b, A_out)
         else:
-            fastprop_dense_sigmoid_double(_team_for(rows, n_out, n_in, team), rows, n_out, n_in,
+            fastprop_dense_sigmoid_double(_team_for(rows, rows * n_out * n_in, team), rows, n_out, n_in,
                                           A_in, W, b, A_out)
         return
     # Small layers: the bias goes into the loops' sums, and one sigmoid pass
@@ -1068,11 +1127,15 @@ cdef class Trainer:
     cdef bint _has_parallel_products(self):
         """Whether any layer's products are large enough to share out over threads
         (every product of a layer has batch * n_in * n_out multiply-adds)."""
-        cdef Py_ssize_t layer, rows = min(self.batch_size, self.n_samples)
+        cdef Py_ssize_t layer, multiply_adds, rows = min(self.batch_size, self.n_samples)
+        cdef Py_ssize_t blas_min = (BLAS_MIN_MULTIPLY_ADDS_FLOAT if self.is_float32
+                                    else BLAS_MIN_MULTIPLY_ADDS_DOUBLE)
         cdef const Py_ssize_t* sizes = self.pointers.sizes
         for layer in range(self.pointers.n_layers):
-            if (_route(rows, sizes[layer], sizes[layer + 1]) == ROUTE_VECTOR
-                    and rows * sizes[layer] * sizes[layer + 1] >= PARALLEL_MIN_MULTIPLY_ADDS):
+            multiply_adds = rows * sizes[layer] * sizes[layer + 1]
+            if (VECTOR_MIN_MULTIPLY_ADDS <= multiply_adds < blas_min
+                    and multiply_adds >= PARALLEL_MIN_MULTIPLY_ADDS
+                    and rows >= PARALLEL_MIN_BATCH_ROWS):
                 return True
         return False
 
