@@ -6,9 +6,9 @@ For networks [w, w, w] trained full-batch on m samples, every product of a step
 has m * w * w multiply-adds. Each path is forced in turn (in one process, in
 rotation, best of several runs) and timed over many compiled epochs. Prints,
 per dtype, microseconds per step for each path and the fastest; the thresholds
-in ``_kernels.pyx`` (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN,
-PARALLEL_MIN_MULTIPLY_ADDS and, without AVX2, LOOPS_ONLY_BLAS_MIN) are chosen
-from this table.
+in ``_kernels.pyx`` (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN_*,
+ALONE_DEFAULT_BLAS_MIN, NARROW_BLAS_MIN_MULTIPLY_ADDS, PARALLEL_MIN_MULTIPLY_ADDS
+and, without AVX2, LOOPS_ONLY_BLAS_MIN) are chosen from this table.
 
     python benchmarks/product_crossover.py            # the whole grid, a few minutes
     python benchmarks/product_crossover.py --quick    # a few rows (a smoke test)
@@ -47,6 +47,7 @@ def seconds_per_step(net, X, Y, target_seconds):
 def force(path, default_threads):
     vector_min, blas_min, threads, parallel_min = PATHS[path]
     _kernels.set_blas_min_multiply_adds(blas_min)
+    _kernels.set_alone_blas_min_multiply_adds(blas_min)
     if _kernels.vector_products_available():
         _kernels.set_vector_min_multiply_adds(vector_min)
     _kernels.set_threads(threads or default_threads)
@@ -57,6 +58,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few shapes, short timings")
     args = parser.parse_args(argv)
+    alone_blas_min = _kernels.alone_blas_min_multiply_adds()
     settings = (_kernels.vector_min_multiply_adds(),
                 (_kernels.blas_min_multiply_adds(np.float32), _kernels.blas_min_multiply_adds(np.float64)),
                 _kernels.threads(), _kernels.parallel_min_multiply_adds())
@@ -91,12 +93,13 @@ def main(argv=None):
     finally:
         _kernels.set_blas_min_multiply_adds(settings[1][0], np.float32)
         _kernels.set_blas_min_multiply_adds(settings[1][1], np.float64)
+        _kernels.set_alone_blas_min_multiply_adds(alone_blas_min)
         if _kernels.vector_products_available():
             _kernels.set_vector_min_multiply_adds(settings[0])
         _kernels.set_threads(settings[2])
         _kernels.set_parallel_min_multiply_adds(settings[3])
     print(f"\ncurrent thresholds: vector from {settings[0]}, BLAS from {settings[1][0]} (float32) "
-          f"and {settings[1][1]} (float64), shared out over {settings[2]} threads from "
+          f"and {settings[1][1]} (float64), {alone_blas_min} when on one thread; shared out over {settings[2]} threads from "
           f"{settings[3]} multiply-adds (batches of 16 or more)")
 
 

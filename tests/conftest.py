@@ -40,15 +40,17 @@ PATHS = [pytest.param("loops"), pytest.param("vector", marks=needs_vector_produc
 
 
 def thresholds():
-    """(vector_min, float64 BLAS min, float32 BLAS min): everything that picks a path."""
+    """(vector_min, float64 BLAS min, float32 BLAS min, one-thread BLAS min): everything
+    that picks a path."""
     return (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds(np.float64),
-            _kernels.blas_min_multiply_adds(np.float32))
+            _kernels.blas_min_multiply_adds(np.float32), _kernels.alone_blas_min_multiply_adds())
 
 
-def set_thresholds(vector_min, blas_min, blas_min_float32=None):
+def set_thresholds(vector_min, blas_min, blas_min_float32=None, alone_blas_min=None):
     _kernels.set_blas_min_multiply_adds(blas_min, np.float64)
     _kernels.set_blas_min_multiply_adds(blas_min if blas_min_float32 is None else blas_min_float32,
                                         np.float32)
+    _kernels.set_alone_blas_min_multiply_adds(blas_min if alone_blas_min is None else alone_blas_min)
     if VECTOR_AVAILABLE or vector_min >= NEVER:
         _kernels.set_vector_min_multiply_adds(vector_min)
 

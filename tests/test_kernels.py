@@ -112,6 +112,19 @@ def test_blas_thresholds_default_and_setter():
             _kernels.set_blas_min_multiply_adds(default, dtype)
 
 
+def test_alone_blas_threshold_setter():
+    default = _kernels.alone_blas_min_multiply_adds()
+    assert 0 < default <= _kernels.blas_min_multiply_adds(np.float64)
+    try:
+        _kernels.set_alone_blas_min_multiply_adds(99)
+        assert _kernels.alone_blas_min_multiply_adds() == 99
+        with pytest.raises(ValueError, match=r"value must be >= 0, got -2"):
+            _kernels.set_alone_blas_min_multiply_adds(-2)
+        assert _kernels.alone_blas_min_multiply_adds() == 99
+    finally:
+        _kernels.set_alone_blas_min_multiply_adds(default)
+
+
 def test_matmul_path_fixture_sets_the_thresholds(matmul_path):
     vector_min, blas_min = _kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds()
     assert _kernels.blas_min_multiply_adds(np.float32) == blas_min

@@ -91,19 +91,26 @@ cdef extern from "_vector_products.h" nogil:
 #   against 2.5) and lose from about 8 million (batch 128, width 256: 3.4 against
 #   2.9 ms); in float32 they stay ahead up to about 16 million (batch 256, width
 #   256: 3.1 against 3.3 ms) and tie at 33 million. So BLAS takes over at 2**22
-#   in float64 and at 2**25 in float32.
+#   in float64 and at 2**25 in float32;
+# * a product that is not shared out over a team (a batch below 16, one thread,
+#   or a call from outside fit such as Network.forward) runs the vector kernels
+#   on one core, and two-thread BLAS overtakes them from about 2**19 in both
+#   dtypes (batch 16, width 256: 0.36 against 0.28 ms in float32, 0.78 against
+#   0.66 in float64): ALONE_BLAS_MIN_MULTIPLY_ADDS.
 cdef bint VECTOR_PRODUCTS_AVAILABLE = FASTPROP_VECTOR_PRODUCTS and fastprop_cpu_has_avx2_fma()
 cdef Py_ssize_t LOOPS_ONLY_BLAS_MIN = 1024
 cdef Py_ssize_t VECTOR_DEFAULT_MIN = 256
 cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_DOUBLE = 1 << 22
 cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_FLOAT = 1 << 25
 cdef Py_ssize_t NARROW_BLAS_MIN_MULTIPLY_ADDS = 8192
+cdef Py_ssize_t ALONE_DEFAULT_BLAS_MIN = 1 << 19
 cdef Py_ssize_t NEVER = (<Py_ssize_t> 1) << 62
 cdef Py_ssize_t VECTOR_MIN_MULTIPLY_ADDS = VECTOR_DEFAULT_MIN if VECTOR_PRODUCTS_AVAILABLE else NEVER
 cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS_DOUBLE = (VECTOR_DEFAULT_BLAS_MIN_DOUBLE
                                                 if VECTOR_PRODUCTS_AVAILABLE else LOOPS_ONLY_BLAS_MIN)
 cdef Py_ssize_t BLAS_MIN_MULTIPLY_ADDS_FLOAT = (VECTOR_DEFAULT_BLAS_MIN_FLOAT
                                                if VECTOR_PRODUCTS_AVAILABLE else LOOPS_ONLY_BLAS_MIN)
+cdef Py_ssize_t ALONE_BLAS_MIN_MULTIPLY_ADDS = ALONE_DEFAULT_BLAS_MIN
 
 # The elementwise sigmoid passes use AVX2 where the CPU has it (same results).
 cdef bint VECTOR_SIGMOID = VECTOR_PRODUCTS_AVAILABLE
@@ -127,8 +134,8 @@ def set_vector_sigmoid(bint enabled):
 # helpers, _team.h) for each chunk of training in which some layer's products
 # are shared out: products in the vector range with at least
 # PARALLEL_MIN_MULTIPLY_ADDS multiply-adds, in steps on at least
-# PARALLEL_MIN_BATCH_ROWS samples. Results do not depend on the number of
-# threads. Measured with benchmarks/product_crossover.py (2 threads against 1):
+# PARALLEL_MIN_BATCH_ROWS samples. A shared-out product gives the same bits
+# whichever thread computes which panel. Measured with benchmarks/product_crossover.py (2 threads against 1):
 # the team wins from about 32768 multiply-adds (batch 32, width 32: 14 against
 # 17 us per float32 step; batch 32, width 64: 36 against 53) but loses on
 # batches of 4 at any width (batch 4, width 256: 148 against 123 us): each
@@ -158,7 +165,10 @@ def threads():
 
 def set_threads(n):
     """Use n threads (1 to 8) in fit's compiled loop; the default is the number of
-    cores this process may run on, at most 8. Results do not depend on it."""
+    cores this process may run on, at most 8. A product shared out over the threads
+    gives the same bits with any number of them; with one thread the largest of
+    those products go to BLAS instead (alone_blas_min_multiply_adds), which agrees
+    to rounding."""
     global THREADS
     import operator
     try:
@@ -206,12 +216,17 @@ cdef enum ProductRoute:
     ROUTE_BLAS
 
 
-cdef inline ProductRoute _route(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                               bint fills_vectors, bint is_float) noexcept nogil:
+cdef inline ProductRoute _route(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, bint fills_vectors,
+                               bint is_float, fastprop_team* shared) noexcept nogil:
     """Where a product of m * n * k multiply-adds runs; fills_vectors: its vector
-    dimension has at least one vector's worth of elements"""
+    dimension has at least one vector's worth of elements; shared: the team it
+    would be shared out over (NULL: the vector kernels would run on one thread)"""
     cdef Py_ssize_t multiply_adds = m * n * k
-    if multiply_adds >= (BLAS_MIN_MULTIPLY_ADDS_FLOAT if is_float else BLAS_MIN_MULTIPLY_ADDS_DOUBLE):
+    cdef Py_ssize_t blas_min = (BLAS_MIN_MULTIPLY_ADDS_FLOAT if is_float
+                                else BLAS_MIN_MULTIPLY_ADDS_DOUBLE)
+    if shared == NULL:
+        blas_min = min(blas_min, ALONE_BLAS_MIN_MULTIPLY_ADDS)
+    if multiply_adds >= blas_min:
         return ROUTE_BLAS
     if multiply_adds >= VECTOR_MIN_MULTIPLY_ADDS:
         if fills_vectors:
@@ -253,6 +268,20 @@ def set_blas_min_multiply_adds(Py_ssize_t value, dtype=None):
         BLAS_MIN_MULTIPLY_ADDS_FLOAT = value
     if dtype is None or not _is_float32(dtype):
         BLAS_MIN_MULTIPLY_ADDS_DOUBLE = value
+
+
+def alone_blas_min_multiply_adds():
+    """The product size from which BLAS is used instead of the vector kernels when a
+    product would run on one thread (not shared out over fit's team)."""
+    return ALONE_BLAS_MIN_MULTIPLY_ADDS
+
+
+def set_alone_blas_min_multiply_adds(Py_ssize_t value):
+    """Change the one-thread vector/BLAS crossover (for measuring it)."""
+    global ALONE_BLAS_MIN_MULTIPLY_ADDS
+    if value < 0:
+        raise ValueError(f"value must be >= 0, got {value}")
+    ALONE_BLAS_MIN_MULTIPLY_ADDS = value
 
 
 def vector_min_multiply_adds():
@@ -448,17 +477,18 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef floating a_value
     cdef floating* c_row
     cdef const floating* b_row
+    cdef fastprop_team* shared = _team_for(m, m * n * k, team)
     cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
-                                     floating is float)
+                                     floating is float, shared)
     if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
         return
     if route == ROUTE_VECTOR:
         if floating is float:
-            fastprop_products_float(_team_for(m, m * n * k, team), m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_float(shared, m, n, k, A, k, 1, B, 1, 0, C)
         else:
-            fastprop_products_double(_team_for(m, m * n * k, team), m, n, k, A, k, 1, B, 1, 0, C)
+            fastprop_products_double(shared, m, n, k, A, k, 1, B, 1, 0, C)
         return
     for r in range(m):
         c_row = C + r * n
@@ -477,8 +507,10 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
     cdef Py_ssize_t i, j, p
     cdef floating total
+    # The sum runs over the batch: k is the step's number of rows.
+    cdef fastprop_team* shared = _team_for(k, m * n * k, team)
     cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
-                                     floating is float)
+                                     floating is float, shared)
     if route == ROUTE_BLAS:
         _gemm(c'N', c'T', <int> n, <int> m, <int> k, alpha, B, <int> n,
               A, <int> m, beta, C, <int> n)
@@ -486,10 +518,9 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     if route == ROUTE_VECTOR:
         # A.T read in place: A.T (i, p) = A[p * m + i]
         if floating is float:
-            # The sum runs over the batch: k is the step's number of rows.
-            fastprop_products_float(_team_for(k, m * n * k, team), m, n, k, A, 1, m, B, alpha, beta, C)
+            fastprop_products_float(shared, m, n, k, A, 1, m, B, alpha, beta, C)
         else:
-            fastprop_products_double(_team_for(k, m * n * k, team), m, n, k, A, 1, m, B, alpha, beta, C)
+            fastprop_products_double(shared, m, n, k, A, 1, m, B, alpha, beta, C)
         return
     # Sum over the batch first, then scale and add: the same order of operations
     # as the textbook's W := W - lr * (delta.T @ A_prev).
@@ -544,9 +575,10 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
                                  floating* A_out, fastprop_team* team) noexcept nogil:
     """A_out := sigmoid(A_in @ W.T + b)"""
     # Narrow outputs run as dot products over the inputs: either dimension fills vectors.
+    cdef fastprop_team* shared = _team_for(rows, rows * n_out * n_in, team)
     cdef ProductRoute route = _route(rows, n_out, n_in,
                                      _fills_vectors(max(n_out, n_in), floating is float),
-                                     floating is float)
+                                     floating is float, shared)
     if route == ROUTE_BLAS:
         # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
         _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
@@ -556,10 +588,10 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
     if route == ROUTE_VECTOR:
         # The bias goes into the sums, the sigmoid into each column panel's task.
         if floating is float:
-            fastprop_dense_sigmoid_float(_team_for(rows, rows * n_out * n_in, team), rows, n_out, n_in,
+            fastprop_dense_sigmoid_float(shared, rows, n_out, n_in,
                                          A_in, W, b, A_out)
         else:
-            fastprop_dense_sigmoid_double(_team_for(rows, rows * n_out * n_in, team), rows, n_out, n_in,
+            fastprop_dense_sigmoid_double(shared, rows, n_out, n_in,
                                           A_in, W, b, A_out)
         return
     # Small layers: the bias goes into the loops' sums, and one sigmoid pass
