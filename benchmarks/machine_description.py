@@ -93,6 +93,20 @@ def _describe_thread_pool(info: dict) -> str:
     return f"{name} ({', '.join(details)}) from {where}"
 
 
+def _fastprop_kernels() -> str:
+    try:
+        import numpy as np
+        from fastprop import _kernels
+    except ImportError:
+        return "not importable"
+    vector = "AVX2/FMA kernels" if _kernels.vector_products_available() else "no AVX2/FMA kernels"
+    return (f"{vector}; {_kernels.threads()} threads in fit; products: vector from "
+            f"{_kernels.vector_min_multiply_adds()}, BLAS from {_kernels.blas_min_multiply_adds(np.float32)} "
+            f"(float32) / {_kernels.blas_min_multiply_adds(np.float64)} (float64) multiply-adds, "
+            f"{_kernels.alone_blas_min_multiply_adds()} on one thread; shared out from "
+            f"{_kernels.parallel_min_multiply_adds()}")
+
+
 def describe_machine() -> dict[str, object]:
     """Facts about this machine and software, as label → text (or list of texts)."""
     try:
@@ -114,6 +128,7 @@ def describe_machine() -> dict[str, object]:
         "Python": platform.python_version(),
         "fastprop": f"{_version('fastprop')}, commit {_git_commit()}",
         "fastprop extension": _compiled_extension(),
+        "fastprop kernels": _fastprop_kernels(),
         "NumPy": _version("numpy"),
         "SciPy": _version("scipy"),
         "PyTorch": torch_version,

@@ -201,14 +201,28 @@ def machine_summary(machine: dict[str, object]) -> str:
 GOALS_NOT_MET_TEXT = Path(__file__).with_name("goals_not_met.md")
 
 
-def goals_not_met_lines(results: list[CaseResult]) -> list[str]:
-    """What was tried and where the time goes (goals_not_met.md), when a goal is not met."""
+def goals_not_met_lines(results: list[CaseResult], profiles: dict[str, str] | None = None) -> list[str]:
+    """What was tried (goals_not_met.md) and where the time goes (the perf profiles
+    run_all.py took in this run), when a goal is not met."""
     if all(outcome.met for outcome in goal_outcomes(results) if outcome.met is not None):
         return []
-    return [GOALS_NOT_MET_TEXT.read_text(encoding="utf-8").rstrip(), ""]
+    lines = [GOALS_NOT_MET_TEXT.read_text(encoding="utf-8").rstrip(), ""]
+    if profiles:
+        lines += [
+            "### Profiles taken in this run",
+            "",
+            "`python benchmarks/perf_summary.py CASE --repeats 3` (perf record, software clock, the",
+            "training window only) for each case with a goal not met, summed by kind of work, with the",
+            "largest symbols of each kind. Percentages are of CPU time over all threads.",
+            "",
+        ]
+        for name, text in sorted(profiles.items()):
+            lines += [f"Case {name}:", "", "```", text, "```", ""]
+    return lines
 
 
-def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str]) -> str:
+def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str],
+                     profiles: dict[str, str] | None = None) -> str:
     repeats = ", ".join(f"{r.case.name}: {len(r.seconds.get(FASTPROP, []))}" for r in results)
     return "\n".join([
         "# fastprop benchmarks",
@@ -240,7 +254,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "",
         gemm_detail_table(results),
         "",
-        *goals_not_met_lines(results),
+        *goals_not_met_lines(results, profiles),
         "## Peak memory above the training data (one fit each)",
         "",
         "`traced`: tracemalloc's peak (NumPy arrays and Python objects); `RSS growth`: peak resident set",
@@ -299,8 +313,9 @@ def replace_readme_section(readme: str, section: str) -> str:
 
 
 def write_reports(results_path: Path, readme_path: Path | None, results: list[CaseResult],
-                  machine: dict[str, object], run_notes: list[str]) -> None:
-    results_path.write_text(results_markdown(results, machine, run_notes), encoding="utf-8")
+                  machine: dict[str, object], run_notes: list[str],
+                  profiles: dict[str, str] | None = None) -> None:
+    results_path.write_text(results_markdown(results, machine, run_notes, profiles), encoding="utf-8")
     if readme_path is not None:
         readme = readme_path.read_text(encoding="utf-8")
         readme_path.write_text(replace_readme_section(readme, readme_section(results, machine)), encoding="utf-8")

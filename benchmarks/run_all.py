@@ -13,6 +13,8 @@ included when it is installed (``pip install '.[bench]'``).
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +30,7 @@ from cases import benchmark_cases, quick_mode_requested  # noqa: E402
 from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
-from report import goal_table, ratio_table, write_reports  # noqa: E402
+from report import goal_outcomes, goal_table, ratio_table, write_reports  # noqa: E402
 from trainers import FASTPROP, TORCH, available_implementations  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "RESULTS.md"
@@ -51,6 +53,8 @@ def _parse_arguments(argv):
     parser.add_argument("--readme", type=Path, default=None,
                         help=f"update the benchmark section of this README (default in a full run: {DEFAULT_README})")
     parser.add_argument("--no-write", action="store_true", help="print only, even in a full run")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="skip the perf profiles of the cases with a goal not met")
     return parser.parse_args(argv)
 
 
@@ -62,6 +66,30 @@ def _measure_gemm_rates(size: int, repeats: int, max_wait_for_quiet: float = 0.0
         "numpy float64": numpy_gemm_rate(np.float64, size, repeats),
         "scipy float32": scipy_gemm_rate(np.float32, size, repeats),
     }
+
+
+def profile_cases_with_unmet_goals(results, implementations, repeats: int = 3) -> dict[str, str]:
+    """Case name -> perf_summary.py's account of where fastprop's training time goes
+    (and, for a goal against PyTorch, PyTorch's), for every case with a goal not met."""
+    unmet = sorted({o.case_name for o in goal_outcomes(results) if o.met is False})
+    if not unmet:
+        return {}
+    if shutil.which("perf") is None:
+        return {name: "(not profiled: `perf` is not installed; Debian: linux-perf)" for name in unmet}
+    profiles = {}
+    for name in unmet:
+        parts = []
+        against_torch = any(o.case_name == name and o.met is False and "PyTorch" in o.goal
+                            for o in goal_outcomes(results))
+        for implementation in [FASTPROP] + ([TORCH] if against_torch and TORCH in implementations else []):
+            print(f"profiling case {name}, {implementation}", file=sys.stderr)
+            command = [sys.executable, str(HERE / "perf_summary.py"), name, "--implementation",
+                       implementation, "--repeats", str(repeats), "--symbols", "6"]
+            run = subprocess.run(command, capture_output=True, text=True)
+            text = run.stdout.strip() if run.returncode == 0 else f"(perf failed: {run.stderr.strip()[-300:]})"
+            parts.append(f"{implementation}:\n{text}")
+        profiles[name] = "\n\n".join(parts)
+    return profiles
 
 
 def main(argv=None) -> int:
@@ -117,12 +145,14 @@ def main(argv=None) -> int:
     for note in run_notes:
         print(note)
 
+    profiles = {} if args.quick or args.no_profile else profile_cases_with_unmet_goals(results, implementations)
+
     results_path, readme_path = args.results, args.readme
     if not args.quick and not args.no_write:
         results_path = results_path or DEFAULT_RESULTS
         readme_path = readme_path or DEFAULT_README
     if results_path is not None:
-        write_reports(results_path, readme_path, results, machine, run_notes)
+        write_reports(results_path, readme_path, results, machine, run_notes, profiles)
         print(f"wrote {results_path}" + (f" and the benchmark section of {readme_path}" if readme_path else ""),
               file=sys.stderr)
     agreements = [a for r in results for a in r.agreement.values()]
