@@ -10,13 +10,17 @@ in ``_kernels.pyx`` (VECTOR_DEFAULT_MIN, VECTOR_DEFAULT_BLAS_MIN_*,
 ALONE_DEFAULT_BLAS_MIN, NARROW_BLAS_MIN_MULTIPLY_ADDS, PARALLEL_MIN_MULTIPLY_ADDS
 and, without AVX2, LOOPS_ONLY_BLAS_MIN) are chosen from this table.
 
-    python benchmarks/product_crossover.py            # the whole grid, a few minutes
-    python benchmarks/product_crossover.py --quick    # a few rows (a smoke test)
+    python benchmarks/product_crossover.py            # the whole grid, a few minutes;
+                                                      # writes benchmarks/PRODUCT_CROSSOVER.md
+    python benchmarks/product_crossover.py --quick    # a few rows (a smoke test), writes nothing
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +28,7 @@ import fastprop
 from fastprop import _kernels
 
 NEVER = 2 ** 62
+OUTPUT = Path(__file__).with_name("PRODUCT_CROSSOVER.md")
 # (vector_min, blas_min, threads, parallel_min) for each path
 PATHS = {
     "loops": (NEVER, NEVER, 1, NEVER),
@@ -70,10 +75,17 @@ def main(argv=None):
     widths = (8, 64) if args.quick else (2, 4, 8, 16, 32, 64, 128, 256, 512)
     target, repeats = (0.01, 1) if args.quick else (0.04, 3)
     rng = np.random.default_rng(0)
+    lines = []
+
+    def say(line):
+        print(line, flush=True)
+        lines.append(line)
+
     header = " | ".join(f"{p:>11}" for p in paths)
-    print(f"threads for vector+team: {default_threads}; microseconds per training step (3 products per layer)")
-    print(f"dtype   | batch m | width w | m*w*w      | {header} | fastest")
-    print("--------+---------+---------+------------+" + "+".join("-" * 13 for _ in paths) + "+--------")
+    say(f"threads for vector+team: {default_threads}; microseconds per training step (3 products per layer)")
+    say("")
+    say(f"| dtype   | batch m | width w | m*w*w      | {header} | fastest |")
+    say("|---------|---------|---------|------------|" + "|".join("-" * 13 for _ in paths) + "|---------|")
     try:
         for dtype in (np.float32, np.float64):
             for m in batches:
@@ -88,8 +100,7 @@ def main(argv=None):
                             best[path] = min(best[path], seconds_per_step(net, X, Y, target))
                     fastest = min(best, key=best.get)
                     cells = " | ".join(f"{best[p] * 1e6:11.2f}" for p in paths)
-                    print(f"{np.dtype(dtype).name:7} | {m:7} | {w:7} | {m * w * w:10} | {cells} | {fastest}",
-                          flush=True)
+                    say(f"| {np.dtype(dtype).name:7} | {m:7} | {w:7} | {m * w * w:10} | {cells} | {fastest} |")
     finally:
         _kernels.set_blas_min_multiply_adds(settings[1][0], np.float32)
         _kernels.set_blas_min_multiply_adds(settings[1][1], np.float64)
@@ -98,9 +109,26 @@ def main(argv=None):
             _kernels.set_vector_min_multiply_adds(settings[0])
         _kernels.set_threads(settings[2])
         _kernels.set_parallel_min_multiply_adds(settings[3])
-    print(f"\ncurrent thresholds: vector from {settings[0]}, BLAS from {settings[1][0]} (float32) "
+    say("")
+    say(f"current thresholds: vector from {settings[0]}, BLAS from {settings[1][0]} (float32) "
           f"and {settings[1][1]} (float64), {alone_blas_min} when on one thread; shared out over {settings[2]} threads from "
           f"{settings[3]} multiply-adds (batches of 16 or more)")
+    if not args.quick:
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+            else platform.processor()
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        OUTPUT.write_text("\n".join([
+            "# Product paths: where each one pays",
+            "",
+            "Written by `python benchmarks/product_crossover.py` (do not edit by hand); "
+            f"{cpu}, {stamp}, best of {repeats} runs in rotation.",
+            "The thresholds in `src/fastprop/_kernels.pyx` are chosen from this table.",
+            "",
+            *lines,
+            "",
+        ]), encoding="utf-8")
+        print(f"wrote {OUTPUT}")
 
 
 if __name__ == "__main__":

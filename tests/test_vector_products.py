@@ -157,3 +157,41 @@ def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
     expected = np_sigmoid(f64(A_in) @ f64(W).T + f64(b))
     error = np.abs(f64(A_out) - expected)
     assert np.all(error <= n_in * np.finfo(dtype).eps * (np.abs(expected) + scale))
+
+
+def test_vector_sigmoid_gives_the_scalar_sigmoids_bits(dtype):
+    # _vector_products.h repeats _kernels.pyx's sigmoid operation for operation,
+    # without fused multiply-adds, so the two agree to the bit: NaN payloads,
+    # infinities, zeros of either sign, subnormals and the tails included, and
+    # for every length (the last 1 to 7 elements go through masked loads).
+    rng = np.random.default_rng(11)
+    info = np.finfo(dtype)
+    z = np.concatenate([
+        rng.standard_normal(100_000) * 30,
+        np.linspace(-800, 800, 20_001),
+        [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, float(info.tiny), -float(info.tiny),
+         float(info.smallest_subnormal), -float(info.smallest_subnormal), float(info.max),
+         -float(info.max)],
+    ]).astype(dtype)
+    integer = np.uint32 if dtype == np.float32 else np.uint64
+    before = _kernels.vector_sigmoid_enabled()
+    try:
+        for size in (z.size, 1, 2, 3, 7, 8, 9, 15, 17):
+            outputs = []
+            for vector in (True, False):
+                _kernels.set_vector_sigmoid(vector)
+                out = nan_filled(size, dtype)
+                _kernels.sigmoid(z[:size].copy(), out)
+                outputs.append(out.view(integer))
+            np.testing.assert_array_equal(outputs[0], outputs[1])
+    finally:
+        _kernels.set_vector_sigmoid(before)
+
+
+def test_vector_sigmoid_switch():
+    assert _kernels.vector_sigmoid_enabled()
+    _kernels.set_vector_sigmoid(False)
+    try:
+        assert not _kernels.vector_sigmoid_enabled()
+    finally:
+        _kernels.set_vector_sigmoid(True)

@@ -19,11 +19,20 @@ Design
   ``(n_out, n_in)``. BLAS is column-major: it sees a row-major ``(r, c)`` matrix as
   its ``(c, r)`` transpose, which is how the ``_matmul_*`` helpers below map
   row-major products onto ``?gemm``.
-* Products with enough multiply-adds go to the BLAS GEMM of
+* Each product goes where it was measured to run fastest (the thresholds
+  below): tiny ones to plain loops; small and medium ones to the AVX2/FMA
+  kernels of ``_vector_products.h`` (C with intrinsics, compiled for AVX2 by a
+  function attribute and called only when the CPU has it, so the rest of the
+  extension stays baseline x86-64); large ones to the BLAS GEMM of
   ``scipy.linalg.cython_blas`` (the BLAS SciPy ships; nothing is linked at build
-  time); smaller ones run in plain loops, where a BLAS call costs more than it
-  saves. Elementwise work (bias, sigmoid, sigmoid') is fused into one pass over
-  the product's output.
+  time). Elementwise work runs in one pass right after each product, on data
+  still in cache (the bias and sigmoid of the forward step inside each column
+  panel's task of the vector kernels; sigmoid' in one pass over the delta).
+* Threads: ``Trainer.run`` starts a team of helper threads (``_team.h``) for a
+  chunk of training and passes it down to the kernels, which share the column
+  panels of medium products out over it; outside ``fit`` the team is NULL and
+  everything runs on the calling thread. A product gives the same bits
+  whichever thread computes which panel.
 * One fused ``floating`` type covers float32 and float64. Losses are accumulated
   in double precision for both.
 """
@@ -78,25 +87,29 @@ cdef extern from "_vector_products.h" nogil:
 # the loops up to NARROW_BLAS_MIN_MULTIPLY_ADDS and in BLAS from there.
 #
 # Measured on the project's 2-core machine (AMD EPYC, Zen 1, 2 GHz) with
-# benchmarks/product_crossover.py: networks [w, w, w] trained full-batch on m
-# samples, each path forced in turn, w from 2 to 512, m from 1 to 256:
+# benchmarks/product_crossover.py, whose last run is benchmarks/PRODUCT_CROSSOVER.md
+# (networks [w, w, w] trained full-batch on m samples, each path forced in turn,
+# w from 2 to 512, m from 1 to 256; microseconds per step below):
 # * loops against BLAS (no AVX2): a GEMM call costs about a microsecond of fixed
 #   overhead; the loops win up to about 512 multiply-adds, BLAS from about 1024;
-# * vector against loops: the vector kernels win from 256 multiply-adds (1 x 16
-#   x 16: 0.77 against 1.43 us per float32 step) wherever the product fills
-#   vectors; for widths 2 and 4 the loops stay faster (batch 256, width 4: 28
-#   against 65 us) and BLAS overtakes them at about 8192;
-# * vector (with the team of threads) against BLAS: the vector kernels win up
-#   to about 4 million multiply-adds in float64 (batch 16, width 512: 2.0 ms
-#   against 2.5) and lose from about 8 million (batch 128, width 256: 3.4 against
-#   2.9 ms); in float32 they stay ahead up to about 16 million (batch 256, width
-#   256: 3.1 against 3.3 ms) and tie at 33 million. So BLAS takes over at 2**22
-#   in float64 and at 2**25 in float32;
+# * vector against loops: the vector kernels win from 256 multiply-adds
+#   (m 1, w 16: 0.81 against 1.44 in float32; m 4, w 8: 0.94 against 1.95 in
+#   float64) wherever the product fills vectors. For widths below one vector
+#   the loops stay at least as fast (an earlier run, before this rule: m 256,
+#   w 4, float32: 28 against 65), and BLAS overtakes them at about 8192;
+# * vector (shared out over the team) against BLAS: in float64 the vector
+#   kernels win up to about 4 million multiply-adds (m 16, w 512: 2196 against
+#   2486) and lose from about 8 million (m 32, w 512: 4179 against 4062; m 128,
+#   w 256: 3971 against 3636); in float32 they stay ahead up to 16 million
+#   (m 256, w 256: 3049 against 3423) and tie at 33 million (m 128, w 512: 6354
+#   against 6390). So BLAS takes over at 2**22 in float64 and 2**25 in float32;
 # * a product that is not shared out over a team (a batch below 16, one thread,
 #   or a call from outside fit such as Network.forward) runs the vector kernels
-#   on one core, and two-thread BLAS overtakes them from about 2**19 in both
-#   dtypes (batch 16, width 256: 0.36 against 0.28 ms in float32, 0.78 against
-#   0.66 in float64): ALONE_BLAS_MIN_MULTIPLY_ADDS.
+#   on one core, and two-thread BLAS catches up from about 2**20 (m 16, w 256:
+#   373 against 375 in float32, 814 against 669 in float64; m 32, w 128: 181
+#   against 160 in float32 at 2**19): ALONE_BLAS_MIN_MULTIPLY_ADDS is 2**19.
+# Not yet well served: outputs exactly one vector wide (8 floats), where half of
+# each 2-vector block is masked (m 256, w 8, float32: vector 47, BLAS 35).
 cdef bint VECTOR_PRODUCTS_AVAILABLE = FASTPROP_VECTOR_PRODUCTS and fastprop_cpu_has_avx2_fma()
 cdef Py_ssize_t LOOPS_ONLY_BLAS_MIN = 1024
 cdef Py_ssize_t VECTOR_DEFAULT_MIN = 256
@@ -135,12 +148,16 @@ def set_vector_sigmoid(bint enabled):
 # are shared out: products in the vector range with at least
 # PARALLEL_MIN_MULTIPLY_ADDS multiply-adds, in steps on at least
 # PARALLEL_MIN_BATCH_ROWS samples. A shared-out product gives the same bits
-# whichever thread computes which panel. Measured with benchmarks/product_crossover.py (2 threads against 1):
-# the team wins from about 32768 multiply-adds (batch 32, width 32: 14 against
-# 17 us per float32 step; batch 32, width 64: 36 against 53) but loses on
-# batches of 4 at any width (batch 4, width 256: 148 against 123 us): each
-# weight is then used for only 4 multiply-adds per step, and moving the
-# weights between the cores' caches costs more than the arithmetic saved.
+# whichever thread computes which panel. Measured with
+# benchmarks/product_crossover.py (PRODUCT_CROSSOVER.md; 2 threads against 1, us
+# per step): the team wins from about 32768 multiply-adds (m 32, w 32: 14.0
+# against 17.2 in float32; m 32, w 64: 39.9 against 53.9; m 256, w 16: 65.8
+# against 95.8 in float64), though in float64 at batch 32 the gain was within
+# the machine's noise in this run (m 32, w 64: 117 against 112). Batches below
+# 16 lost at every width in an earlier run of the script, before this rule (m 4,
+# w 256: 148 against 123 in float32): each weight is then used for only a few
+# multiply-adds per step, and moving the weights between the cores' caches
+# costs more than the arithmetic saved.
 cdef int MAX_THREADS = 8
 cdef int THREADS = 1
 cdef Py_ssize_t PARALLEL_MIN_MULTIPLY_ADDS = 32768
