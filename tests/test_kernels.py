@@ -554,6 +554,17 @@ def test_all_finite_edge_values(dtype):
     assert not _kernels.all_finite(np.array([[0.0, 0.0], [0.0, np.nan]], dtype=dtype))
 
 
+@pytest.mark.parametrize("position", [0, 4095, 4096, 4097, 12287, 20000 - 1])
+@pytest.mark.parametrize("bad", [np.nan, -np.nan, np.inf, -np.inf])
+def test_all_finite_finds_one_bad_value_in_any_block(dtype, position, bad):
+    # The check runs in blocks of 4096 values: a bad value at either end of a
+    # block, or in the last, partial block, is found.
+    values = np.random.default_rng(position).uniform(-1e30, 1e30, 20000).astype(dtype)
+    assert _kernels.all_finite(values)
+    values[position] = bad
+    assert not _kernels.all_finite(values)
+
+
 # --- network_forward -----------------------------------------------------------
 
 @st.composite

@@ -443,12 +443,38 @@ cdef void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_
         D[i] = D[i] * (A[i] * (<floating> 1 - A[i]))
 
 
+cdef enum:
+    FINITE_CHECK_BLOCK = 4096
+
+
 cdef bint _all_finite(const floating* values, Py_ssize_t size) noexcept nogil:
     """all(isfinite(values))"""
-    cdef Py_ssize_t i
-    for i in range(size):
-        if not isfinite(values[i]):
-            return False
+    # A value is NaN or infinite exactly when its exponent bits are all ones.
+    # Testing the bits block by block, with an OR over the block and no early
+    # exit inside it, lets the compiler vectorise the test (an early exit per
+    # element would not); the check of a training set then costs a few
+    # milliseconds instead of tens.
+    cdef Py_ssize_t first, i, end
+    cdef unsigned int float_bits, float_found
+    cdef unsigned long long double_bits, double_found
+    first = 0
+    while first < size:
+        end = min(size, first + <Py_ssize_t> FINITE_CHECK_BLOCK)
+        if floating is float:
+            float_found = 0
+            for i in range(first, end):
+                memcpy(&float_bits, &values[i], sizeof(float))
+                float_found |= (float_bits & 0x7F800000u) == 0x7F800000u
+            if float_found:
+                return False
+        else:
+            double_found = 0
+            for i in range(first, end):
+                memcpy(&double_bits, &values[i], sizeof(double))
+                double_found |= (double_bits & 0x7FF0000000000000ULL) == 0x7FF0000000000000ULL
+            if double_found:
+                return False
+        first = end
     return True
 
 
