@@ -5,6 +5,7 @@ is typed by hand.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,12 +202,25 @@ def machine_summary(machine: dict[str, object]) -> str:
 GOALS_NOT_MET_TEXT = Path(__file__).with_name("goals_not_met.md")
 
 
+def goals_not_met_text(case_names: set[str]) -> str:
+    """goals_not_met.md: its introduction and the "### Case X" sections of the named cases."""
+    text = GOALS_NOT_MET_TEXT.read_text(encoding="utf-8")
+    parts = re.split(r"(?m)^(?=### Case )", text)
+    kept = [parts[0].rstrip()]
+    for part in parts[1:]:
+        name = part[len("### Case "):].split(None, 1)[0]
+        if name in case_names:
+            kept.append(part.rstrip())
+    return "\n\n".join(kept)
+
+
 def goals_not_met_lines(results: list[CaseResult], profiles: dict[str, str] | None = None) -> list[str]:
     """What was tried (goals_not_met.md) and where the time goes (the perf profiles
     run_all.py took in this run), when a goal is not met."""
-    if all(outcome.met for outcome in goal_outcomes(results) if outcome.met is not None):
+    unmet = {outcome.case_name for outcome in goal_outcomes(results) if outcome.met is False}
+    if not unmet:
         return []
-    lines = [GOALS_NOT_MET_TEXT.read_text(encoding="utf-8").rstrip(), ""]
+    lines = [goals_not_met_text(unmet), ""]
     if profiles:
         lines += [
             "### Profiles taken in this run",

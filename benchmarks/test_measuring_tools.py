@@ -67,3 +67,14 @@ def test_run_all_writes_results_and_readme_section(tmp_path, capsys):
     assert "| A: XOR 2-2-1 float64" in section and run_all.DEFAULT_RESULTS.name in section
     assert "python benchmarks/run_all.py" in section
     assert "| A: XOR" in capsys.readouterr().out
+
+
+def test_goals_not_met_text_keeps_only_the_named_cases():
+    from report import goals_not_met_text
+
+    text = goals_not_met_text({"C"})
+    assert text.startswith("## Goals not met")
+    assert "### Case C" in text
+    assert "### Case B" not in text and "### Case D" not in text and "### Case A" not in text
+    both = goals_not_met_text({"B", "D"})
+    assert "### Case B" in both and "### Case D" in both and "### Case C" not in both
