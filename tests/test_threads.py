@@ -69,12 +69,11 @@ def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, 
     # Every product in the vector kernels and shared out, however small.
     _kernels.set_parallel_min_multiply_adds(0)
     with product_path("vector"):
-        tasks_before = _kernels.helper_task_count()
         team, team_losses = train(sizes, dtype, n_threads, epochs=12)
-        helped = _kernels.helper_task_count() - tasks_before
         alone, alone_losses = train(sizes, dtype, 1, epochs=12)
-    # Hundreds of phases: the helpers took part (which tasks they took varies).
-    assert helped > 0
+    # Hundreds of phases. Which tasks the helpers take varies from run to run (on
+    # a loaded machine they may take none: the main thread never waits for a
+    # helper that has not started); the result must not.
     np.testing.assert_array_equal(team_losses, alone_losses)
     for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
         np.testing.assert_array_equal(a, b)
@@ -108,3 +107,32 @@ def test_helper_threads_end_with_each_chunk_of_training():
     train([20, 30, 5], np.float64, 2, batch_size=8, epochs=60, callback=count_threads)
     assert len(counts) == 60
     assert max(counts) == before and len(os.listdir("/proc/self/task")) == before
+
+
+def test_threads_are_part_of_the_public_api():
+    assert fastprop.threads is _kernels.threads and fastprop.set_threads is _kernels.set_threads
+
+
+@pytest.mark.parametrize("value, expected", [("1", "1"), (" 3 ", "3"), ("", None)])
+def test_fastprop_num_threads_sets_the_default(value, expected):
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "FASTPROP_NUM_THREADS": value}
+    output = subprocess.run([sys.executable, "-c", "import fastprop; print(fastprop.threads())"],
+                            capture_output=True, text=True, env=environment, check=True).stdout
+    default = str(min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count()))
+    assert output.strip() == (expected or default)
+
+
+@pytest.mark.parametrize("value", ["0", "9", "two", "1.5"])
+def test_fastprop_num_threads_rejects_bad_values(value):
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "FASTPROP_NUM_THREADS": value}
+    run = subprocess.run([sys.executable, "-c", "import fastprop"], capture_output=True, text=True,
+                         env=environment)
+    assert run.returncode != 0
+    assert f"FASTPROP_NUM_THREADS must be a whole number from 1 to 8, got {value!r}" in run.stderr

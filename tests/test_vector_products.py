@@ -195,3 +195,19 @@ def test_vector_sigmoid_switch():
         assert not _kernels.vector_sigmoid_enabled()
     finally:
         _kernels.set_vector_sigmoid(True)
+
+
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513])
+@pytest.mark.parametrize("n_in, n_out", [(3, 5), (20, 33), (9, 256)])
+def test_weight_gradient_in_row_strips_and_beyond_their_depth(dtype, rows, n_in, n_out):
+    # delta.T @ A_prev runs in strips of 16 rows of the output, each copied into a
+    # block at most 512 samples deep; deeper batches read delta in place.
+    rng = np.random.default_rng(rows + n_in + n_out)
+    delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
+    A_prev = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    grad_W, grad_b = nan_filled((n_out, n_in), dtype), nan_filled(n_out, dtype)
+    _kernels.weight_gradient(delta, A_prev, grad_W, grad_b)
+    expected = f64(delta).T @ f64(A_prev)
+    scale = np.abs(f64(delta)).T @ np.abs(f64(A_prev))
+    error = np.abs(f64(grad_W) - expected)
+    assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))

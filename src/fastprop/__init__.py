@@ -18,7 +18,25 @@ from .network import Network
 from .explain import explain
 from .persistence import load
 from .plotting import plot_loss
+from ._kernels import set_threads, threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "explain", "load", "plot_loss", "__version__"]
+__all__ = ["Network", "explain", "load", "plot_loss", "set_threads", "threads", "__version__"]
+
+
+def _threads_from_environment():
+    """FASTPROP_NUM_THREADS, if set, replaces the default number of threads of fit."""
+    import os
+
+    value = os.environ.get("FASTPROP_NUM_THREADS", "").strip()
+    if not value:
+        return
+    try:
+        set_threads(int(value))
+    except ValueError:
+        raise ValueError(
+            f"FASTPROP_NUM_THREADS must be a whole number from 1 to 8, got {value!r}") from None
+
+
+_threads_from_environment()

@@ -290,6 +290,9 @@ FASTPROP_DEFINE_ROW_BLOCKS(double)
 /* rows. Each output is one sum over p, in order, as in the plain loops.     */
 /* ------------------------------------------------------------------------ */
 
+#define FASTPROP_STRIP_ROWS 16
+#define FASTPROP_STRIP_DEPTH 512
+
 #define FASTPROP_DEFINE_PRODUCTS(TYPE)                                                           \
 typedef struct {                                                                                 \
     ptrdiff_t m, n, k, row_stride, inner_stride;                                                 \
@@ -309,16 +312,46 @@ FASTPROP_AVX2 static void fastprop_products_##TYPE##_task(void* arguments, ptrdi
                                x->B + j0, x->n, NULL, x->alpha, x->beta, x->C + j0, x->n);       \
 }                                                                                                \
                                                                                                  \
+/* One strip of FASTPROP_STRIP_ROWS rows of C, all columns, for A read through its       \
+ * transpose (A.T @ B: row_stride 1, inner_stride m). Read in place, the strip's entries   \
+ * for one p are contiguous but successive p are m apart; when m * sizeof(TYPE) is a       \
+ * multiple of a few hundred bytes (m = 256 floats, say), those k cache lines fall into a  \
+ * handful of L1 sets and evict each other on every panel. So the strip is first copied    \
+ * into a contiguous k x STRIP_ROWS block on the stack (k at most FASTPROP_STRIP_DEPTH),   \
+ * which every column panel then reads from L1. Same sums, same order. */                  \
+FASTPROP_AVX2 static void fastprop_products_##TYPE##_strip_task(void* arguments, ptrdiff_t strip) \
+{                                                                                                \
+    const fastprop_products_##TYPE##_arguments* x = (const fastprop_products_##TYPE##_arguments*) arguments; \
+    const ptrdiff_t lanes = FASTPROP_LANES_##TYPE, i0 = strip * FASTPROP_STRIP_ROWS;             \
+    const ptrdiff_t rows = x->m - i0 < FASTPROP_STRIP_ROWS ? x->m - i0 : FASTPROP_STRIP_ROWS;    \
+    TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(32)));        \
+    for (ptrdiff_t p = 0; p < x->k; ++p)                                                         \
+        for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)                                      \
+            packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0; \
+    for (ptrdiff_t j0 = 0; j0 < x->n; j0 += 2 * lanes) {                                         \
+        const ptrdiff_t width = x->n - j0 < 2 * lanes ? x->n - j0 : 2 * lanes;                   \
+        fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,                   \
+                                   FASTPROP_FINISH_SCALED, width, lanes, rows, x->k, packed, 1,   \
+                                   FASTPROP_STRIP_ROWS, x->B + j0, x->n, NULL, x->alpha,          \
+                                   x->beta, x->C + i0 * x->n + j0, x->n);                        \
+    }                                                                                            \
+}                                                                                                \
+                                                                                                 \
 /* C (m, n) := alpha * (A @ B) + beta * C; A(i, p) = A[i * row_stride + p * inner_stride];      \
- * the column panels are shared out over the team (NULL: all on this thread). */                 \
+ * shared out over the team (NULL: all on this thread) by column panels, or, for A.T @ B,       \
+ * by strips of rows. */                                                                         \
 static void fastprop_products_##TYPE(                                                            \
     fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const TYPE* A,                   \
     ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, TYPE alpha, TYPE beta, TYPE* C) \
 {                                                                                                \
     fastprop_products_##TYPE##_arguments arguments = {m, n, k, row_stride, inner_stride, A, B,   \
                                                       alpha, beta, C};                           \
-    fastprop_team_run(team, fastprop_products_##TYPE##_task, &arguments,                         \
-                      FASTPROP_PANELS(n, FASTPROP_LANES_##TYPE));                                \
+    if (row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH)                       \
+        fastprop_team_run(team, fastprop_products_##TYPE##_strip_task, &arguments,               \
+                          (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS);                  \
+    else                                                                                         \
+        fastprop_team_run(team, fastprop_products_##TYPE##_task, &arguments,                     \
+                          FASTPROP_PANELS(n, FASTPROP_LANES_##TYPE));                            \
 }
 
 FASTPROP_DEFINE_PRODUCTS(float)
