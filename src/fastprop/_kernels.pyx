@@ -58,12 +58,14 @@ cdef extern from "_vector_products.h" nogil:
     # AVX2/FMA register-blocked products and sigmoid (see the header for why and how).
     const int FASTPROP_VECTOR_PRODUCTS
     int fastprop_cpu_has_avx2_fma()
-    void fastprop_products_float(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+    bint fastprop_products_float(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                  const float* A, Py_ssize_t row_stride, Py_ssize_t inner_stride,
-                                 const float* B, float alpha, float beta, float* C)
-    void fastprop_products_double(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                 const float* B, float alpha, float beta, float* C,
+                                 const float* sigmoid_outputs, float* column_sums)
+    bint fastprop_products_double(fastprop_team* team, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                   const double* A, Py_ssize_t row_stride, Py_ssize_t inner_stride,
-                                  const double* B, double alpha, double beta, double* C)
+                                  const double* B, double alpha, double beta, double* C,
+                                  const double* sigmoid_outputs, double* column_sums)
     void fastprop_dense_sigmoid_float(fastprop_team* team, Py_ssize_t m, Py_ssize_t n,
                                       Py_ssize_t k, const float* A, const float* W,
                                       const float* bias, float* C)
@@ -514,8 +516,9 @@ cdef void _affine_loops(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating
 
 cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                       const floating* A, const floating* B, floating* C,
-                      fastprop_team* team) noexcept nogil:
-    """C (m, n) := A (m, k) @ B (k, n)"""
+                      const floating* sigmoid_outputs, fastprop_team* team) noexcept nogil:
+    """C (m, n) := A (m, k) @ B (k, n); then, unless sigmoid_outputs (S) is NULL,
+    C := C * S * (1 - S)"""
     cdef Py_ssize_t r, j, p
     cdef floating a_value
     cdef floating* c_row
@@ -523,33 +526,39 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef fastprop_team* shared = _team_for(m, m * n * k, team)
     cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
                                      floating is float, shared)
+    if route == ROUTE_VECTOR:
+        # The vector kernels apply sigma' to each column panel as they finish it.
+        if floating is float:
+            fastprop_products_float(shared, m, n, k, A, k, 1, B, 1, 0, C, sigmoid_outputs, NULL)
+        else:
+            fastprop_products_double(shared, m, n, k, A, k, 1, B, 1, 0, C, sigmoid_outputs, NULL)
+        return
     if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
-        return
-    if route == ROUTE_VECTOR:
-        if floating is float:
-            fastprop_products_float(shared, m, n, k, A, k, 1, B, 1, 0, C)
-        else:
-            fastprop_products_double(shared, m, n, k, A, k, 1, B, 1, 0, C)
-        return
-    for r in range(m):
-        c_row = C + r * n
-        for j in range(n):
-            c_row[j] = 0
-        for p in range(k):
-            a_value = A[r * k + p]
-            b_row = B + p * n
+    else:
+        for r in range(m):
+            c_row = C + r * n
             for j in range(n):
-                c_row[j] = c_row[j] + a_value * b_row[j]
+                c_row[j] = 0
+            for p in range(k):
+                a_value = A[r * k + p]
+                b_row = B + p * n
+                for j in range(n):
+                    c_row[j] = c_row[j] + a_value * b_row[j]
+    if sigmoid_outputs != NULL:
+        _multiply_sigmoid_derivative(C, sigmoid_outputs, m * n)
 
 
 cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha,
                                   const floating* A, const floating* B,
-                                  floating beta, floating* C, fastprop_team* team) noexcept nogil:
-    """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1"""
+                                  floating beta, floating* C, floating* column_sums,
+                                  fastprop_team* team) noexcept nogil:
+    """C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1; and, unless
+    column_sums is NULL, column_sums (m) := alpha * A.sum(0) + beta * column_sums"""
     cdef Py_ssize_t i, j, p
     cdef floating total
+    cdef bint summed = False
     # The sum runs over the batch: k is the step's number of rows.
     cdef fastprop_team* shared = _team_for(k, m * n * k, team)
     cdef ProductRoute route = _route(m, n, k, _fills_vectors(n, floating is float),
@@ -557,25 +566,29 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
     if route == ROUTE_BLAS:
         _gemm(c'N', c'T', <int> n, <int> m, <int> k, alpha, B, <int> n,
               A, <int> m, beta, C, <int> n)
-        return
-    if route == ROUTE_VECTOR:
-        # A.T read in place: A.T (i, p) = A[p * m + i]
+    elif route == ROUTE_VECTOR:
+        # A.T read in place: A.T (i, p) = A[p * m + i]. In row strips, the kernels
+        # also sum the strip's columns of A, in the same order as below.
         if floating is float:
-            fastprop_products_float(shared, m, n, k, A, 1, m, B, alpha, beta, C)
+            summed = fastprop_products_float(shared, m, n, k, A, 1, m, B, alpha, beta, C, NULL,
+                                             column_sums)
         else:
-            fastprop_products_double(shared, m, n, k, A, 1, m, B, alpha, beta, C)
-        return
-    # Sum over the batch first, then scale and add: the same order of operations
-    # as the textbook's W := W - lr * (delta.T @ A_prev).
-    for i in range(m):
-        for j in range(n):
-            total = 0
-            for p in range(k):
-                total = total + A[p * m + i] * B[p * n + j]
-            if beta == 0:
-                C[i * n + j] = alpha * total
-            else:
-                C[i * n + j] = C[i * n + j] + alpha * total
+            summed = fastprop_products_double(shared, m, n, k, A, 1, m, B, alpha, beta, C, NULL,
+                                              column_sums)
+    else:
+        # Sum over the batch first, then scale and add: the same order of operations
+        # as the textbook's W := W - lr * (delta.T @ A_prev).
+        for i in range(m):
+            for j in range(n):
+                total = 0
+                for p in range(k):
+                    total = total + A[p * m + i] * B[p * n + j]
+                if beta == 0:
+                    C[i * n + j] = alpha * total
+                else:
+                    C[i * n + j] = C[i * n + j] + alpha * total
+    if column_sums != NULL and not summed:
+        _column_sums_accumulate(k, m, alpha, A, beta, column_sums)
 
 
 # Columns summed per pass of _column_sums_accumulate: its partial sums live on the stack.
@@ -660,8 +673,7 @@ cdef void _hidden_delta(Py_ssize_t rows, Py_ssize_t n_next, Py_ssize_t n_this,
                         const floating* delta_next, const floating* W_next, const floating* A,
                         floating* delta, fastprop_team* team) noexcept nogil:
     """delta := (delta_next @ W_next) * A * (1 - A)"""
-    _matmul_a_b(rows, n_this, n_next, delta_next, W_next, delta, team)
-    _multiply_sigmoid_derivative(delta, A, rows * n_this)
+    _matmul_a_b(rows, n_this, n_next, delta_next, W_next, delta, A, team)
 
 
 cdef void _weight_gradient(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
@@ -669,16 +681,14 @@ cdef void _weight_gradient(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out,
                            floating* grad_W, floating* grad_b) noexcept nogil:
     """grad_W := delta.T @ A_prev; grad_b := delta.sum(0)"""
     _matmul_at_b_accumulate(n_out, n_in, rows, <floating> 1, delta, A_prev, <floating> 0, grad_W,
-                            NULL)
-    _column_sums_accumulate(rows, n_out, <floating> 1, delta, <floating> 0, grad_b)
+                            grad_b, NULL)
 
 
 cdef void _gradient_step(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_out, floating lr,
                          const floating* delta, const floating* A_prev,
                          floating* W, floating* b, fastprop_team* team) noexcept nogil:
     """W := W - lr * delta.T @ A_prev; b := b - lr * delta.sum(0)"""
-    _matmul_at_b_accumulate(n_out, n_in, rows, -lr, delta, A_prev, <floating> 1, W, team)
-    _column_sums_accumulate(rows, n_out, -lr, delta, <floating> 1, b)
+    _matmul_at_b_accumulate(n_out, n_in, rows, -lr, delta, A_prev, <floating> 1, W, b, team)
 
 
 cdef void _sgd_update(Py_ssize_t size, floating lr, const floating* grad, floating* param) noexcept nogil:

@@ -300,6 +300,9 @@ typedef struct {                                                                
     const TYPE* B;                                                                               \
     TYPE alpha, beta;                                                                            \
     TYPE* C;                                                                                     \
+    const TYPE* sigmoid_outputs;  /* or NULL: then C := C * S * (1 - S) at the end */            \
+    TYPE* column_sums;            /* or NULL: then column_sums := alpha * (sums of A's           \
+                                     columns of the transpose) + beta * column_sums */           \
 } fastprop_products_##TYPE##_arguments;                                                          \
                                                                                                  \
 FASTPROP_AVX2 static void fastprop_products_##TYPE##_task(void* arguments, ptrdiff_t panel)      \
@@ -310,6 +313,14 @@ FASTPROP_AVX2 static void fastprop_products_##TYPE##_task(void* arguments, ptrdi
     fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED, \
                                width, lanes, x->m, x->k, x->A, x->row_stride, x->inner_stride,   \
                                x->B + j0, x->n, NULL, x->alpha, x->beta, x->C + j0, x->n);       \
+    if (x->sigmoid_outputs != NULL)                                                              \
+        /* sigma' from the layer's outputs, as _multiply_sigmoid_derivative, on the panel */     \
+        for (ptrdiff_t i = 0; i < x->m; ++i) {                                                   \
+            TYPE* c = x->C + i * x->n + j0;                                                      \
+            const TYPE* a = x->sigmoid_outputs + i * x->n + j0;                                  \
+            for (ptrdiff_t j = 0; j < width; ++j)                                                \
+                c[j] = c[j] * (a[j] * ((TYPE) 1 - a[j]));                                        \
+        }                                                                                        \
 }                                                                                                \
                                                                                                  \
 /* One strip of FASTPROP_STRIP_ROWS rows of C, all columns, for A read through its       \
@@ -328,6 +339,17 @@ FASTPROP_AVX2 static void fastprop_products_##TYPE##_strip_task(void* arguments,
     for (ptrdiff_t p = 0; p < x->k; ++p)                                                         \
         for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)                                      \
             packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0; \
+    if (x->column_sums != NULL) {                                                                \
+        /* The strip's column sums (a bias gradient), as _column_sums_accumulate: each    */     \
+        /* summed over p in order, then scaled and added. */                                     \
+        TYPE totals[FASTPROP_STRIP_ROWS] = {0};                                                  \
+        for (ptrdiff_t p = 0; p < x->k; ++p)                                                     \
+            for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)                                  \
+                totals[r] = totals[r] + packed[p * FASTPROP_STRIP_ROWS + r];                     \
+        for (ptrdiff_t r = 0; r < rows; ++r)                                                     \
+            x->column_sums[i0 + r] = x->beta == 0 ? x->alpha * totals[r]                         \
+                                                  : x->column_sums[i0 + r] + x->alpha * totals[r]; \
+    }                                                                                            \
     for (ptrdiff_t j0 = 0; j0 < x->n; j0 += 2 * lanes) {                                         \
         const ptrdiff_t width = x->n - j0 < 2 * lanes ? x->n - j0 : 2 * lanes;                   \
         fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,                   \
@@ -339,19 +361,26 @@ FASTPROP_AVX2 static void fastprop_products_##TYPE##_strip_task(void* arguments,
                                                                                                  \
 /* C (m, n) := alpha * (A @ B) + beta * C; A(i, p) = A[i * row_stride + p * inner_stride];      \
  * shared out over the team (NULL: all on this thread) by column panels, or, for A.T @ B,       \
- * by strips of rows. */                                                                         \
-static void fastprop_products_##TYPE(                                                            \
+ * by strips of rows. With sigmoid_outputs (S, m x n), then C := C * S * (1 - S). With          \
+ * column_sums, A.T @ B only, also column_sums (m) := alpha * A.T.sum(1) + beta * column_sums; \
+ * returns whether it did (only in strips; otherwise the caller sums). */                       \
+static int fastprop_products_##TYPE(                                                             \
     fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const TYPE* A,                   \
-    ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, TYPE alpha, TYPE beta, TYPE* C) \
+    ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, TYPE alpha, TYPE beta, TYPE* C, \
+    const TYPE* sigmoid_outputs, TYPE* column_sums)                                              \
 {                                                                                                \
+    const int strips = row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH         \
+                       && sigmoid_outputs == NULL;                                               \
     fastprop_products_##TYPE##_arguments arguments = {m, n, k, row_stride, inner_stride, A, B,   \
-                                                      alpha, beta, C};                           \
-    if (row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH)                       \
+                                                      alpha, beta, C, sigmoid_outputs,           \
+                                                      strips ? column_sums : NULL};              \
+    if (strips)                                                                                  \
         fastprop_team_run(team, fastprop_products_##TYPE##_strip_task, &arguments,               \
                           (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS);                  \
     else                                                                                         \
         fastprop_team_run(team, fastprop_products_##TYPE##_task, &arguments,                     \
                           FASTPROP_PANELS(n, FASTPROP_LANES_##TYPE));                            \
+    return strips && column_sums != NULL;                                                        \
 }
 
 FASTPROP_DEFINE_PRODUCTS(float)
@@ -542,9 +571,10 @@ FASTPROP_DEFINE_DENSE_SIGMOID(double)
 static int fastprop_cpu_has_avx2_fma(void) { return 0; }
 
 #define FASTPROP_STUBS(TYPE)                                                                     \
-static void fastprop_products_##TYPE(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, \
-                                     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, \
-                                     const TYPE* B, TYPE alpha, TYPE beta, TYPE* C) {}            \
+static int fastprop_products_##TYPE(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,  \
+                                    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, \
+                                    const TYPE* B, TYPE alpha, TYPE beta, TYPE* C,               \
+                                    const TYPE* sigmoid_outputs, TYPE* column_sums) { return 0; } \
 static void fastprop_dense_sigmoid_##TYPE(fastprop_team* team, ptrdiff_t m, ptrdiff_t n,          \
                                           ptrdiff_t k, const TYPE* A, const TYPE* W,              \
                                           const TYPE* bias, TYPE* C) {}                           \
