@@ -405,7 +405,11 @@ def test_hidden_delta_edge_shapes(dtype, any_path, shape):
     rng = np.random.default_rng(sum(shape) + 1)
     delta_next, W_next = random_arrays(rng, dtype, (rows, n_next), (n_next, n_this))
     (A,) = random_arrays(rng, dtype, (rows, n_this), low=0.0, high=1.0)
-    delta = nan_filled((rows, n_this), dtype)
+    check_hidden_delta_against_numpy(delta_next, W_next, A, dtype)
+
+
+def check_hidden_delta_against_numpy(delta_next, W_next, A, dtype):
+    delta = nan_filled(A.shape, dtype)
     _kernels.hidden_delta(delta_next, W_next, A, delta)
     derivative = f64(A) * (1 - f64(A))
     scale = (np.abs(f64(delta_next)) @ np.abs(f64(W_next))) * derivative

@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import product_path
 
 import fastprop
-from conftest import product_path
 from fastprop import _kernels
 
 needs_vector_products = pytest.mark.skipif(

@@ -16,14 +16,19 @@ products.
 """
 import numpy as np
 import pytest
+from conftest import product_path
 from hypothesis import given
 from hypothesis import strategies as st
+from test_kernels import (
+    assert_close,
+    check_hidden_delta_against_numpy,
+    f64,
+    nan_filled,
+    np_sigmoid,
+)
 
 import fastprop
 from fastprop import _kernels
-
-from conftest import product_path
-from test_kernels import assert_close, f64, nan_filled, np_sigmoid
 
 pytestmark = pytest.mark.skipif(not _kernels.vector_products_available(),
                                 reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
@@ -60,11 +65,7 @@ def test_hidden_delta_product(dtype, data):
     rows, n_next, n_this = data.draw(sides), data.draw(sides), data.draw(sides)
     delta_next, W_next = draw_arrays(data, dtype, (rows, n_next), (n_next, n_this))
     (A,) = draw_arrays(data, dtype, (rows, n_this), low=0.0, high=1.0)
-    delta = nan_filled((rows, n_this), dtype)
-    _kernels.hidden_delta(delta_next, W_next, A, delta)
-    derivative = f64(A) * (1 - f64(A))
-    scale = (np.abs(f64(delta_next)) @ np.abs(f64(W_next))) * derivative
-    assert_close(delta, (f64(delta_next) @ f64(W_next)) * derivative, dtype, scale)
+    check_hidden_delta_against_numpy(delta_next, W_next, A, dtype)
 
 
 @given(data=st.data())
