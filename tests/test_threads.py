@@ -136,3 +136,13 @@ def test_fastprop_num_threads_rejects_bad_values(value):
                          env=environment)
     assert run.returncode != 0
     assert f"FASTPROP_NUM_THREADS must be a whole number from 1 to 8, got {value!r}" in run.stderr
+
+
+def test_helper_task_count_is_a_running_total():
+    # A diagnostic: how many tasks helper threads took, summed over the process.
+    # How many they take depends on the OS's scheduling, so only its form is tested.
+    _kernels.set_parallel_min_multiply_adds(0)
+    before = _kernels.helper_task_count()
+    train([40, 48, 5], np.float32, 2, batch_size=16, epochs=3)
+    after = _kernels.helper_task_count()
+    assert isinstance(before, int) and isinstance(after, int) and after >= before >= 0
