@@ -71,7 +71,8 @@ def _measure_gemm_rates(size: int, repeats: int, max_wait_for_quiet: float = 0.0
 def profile_cases_with_unmet_goals(results, implementations, repeats: int = 3) -> dict[str, str]:
     """Case name -> perf_summary.py's account of where fastprop's training time goes
     (and, for a goal against PyTorch, PyTorch's), for every case with a goal not met."""
-    unmet = sorted({o.case_name for o in goal_outcomes(results) if o.met is False})
+    missed = [o for o in goal_outcomes(results) if o.met is False]
+    unmet = sorted({o.case_name for o in missed})
     if not unmet:
         return {}
     if shutil.which("perf") is None:
@@ -79,8 +80,7 @@ def profile_cases_with_unmet_goals(results, implementations, repeats: int = 3) -
     profiles = {}
     for name in unmet:
         parts = []
-        against_torch = any(o.case_name == name and o.met is False and "PyTorch" in o.goal
-                            for o in goal_outcomes(results))
+        against_torch = any(o.case_name == name and "PyTorch" in o.goal for o in missed)
         for implementation in [FASTPROP] + ([TORCH] if against_torch and TORCH in implementations else []):
             print(f"profiling case {name}, {implementation}", file=sys.stderr)
             command = [sys.executable, str(HERE / "perf_summary.py"), name, "--implementation",

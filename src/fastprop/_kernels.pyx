@@ -199,6 +199,13 @@ def set_threads(n):
     THREADS = n
 
 
+cdef int _require_nonnegative(Py_ssize_t value) except -1:
+    """The check every threshold setter makes."""
+    if value < 0:
+        raise ValueError(f"value must be >= 0, got {value}")
+    return 0
+
+
 def parallel_min_multiply_adds():
     """The product size from which a vector-range product is shared out over the threads."""
     return PARALLEL_MIN_MULTIPLY_ADDS
@@ -207,8 +214,7 @@ def parallel_min_multiply_adds():
 def set_parallel_min_multiply_adds(Py_ssize_t value):
     """Change the one-thread/team crossover (for measuring it)."""
     global PARALLEL_MIN_MULTIPLY_ADDS
-    if value < 0:
-        raise ValueError(f"value must be >= 0, got {value}")
+    _require_nonnegative(value)
     PARALLEL_MIN_MULTIPLY_ADDS = value
 
 
@@ -220,13 +226,17 @@ def helper_task_count():
     return HELPER_TASKS
 
 
+cdef inline bint _shares_out(Py_ssize_t batch_rows, Py_ssize_t multiply_adds) noexcept nogil:
+    """Whether a vector-range product of a step on batch_rows samples is shared out"""
+    return (multiply_adds >= PARALLEL_MIN_MULTIPLY_ADDS
+            and batch_rows >= PARALLEL_MIN_BATCH_ROWS)
+
+
 cdef inline fastprop_team* _team_for(Py_ssize_t batch_rows, Py_ssize_t multiply_adds,
                                      fastprop_team* team) noexcept nogil:
     """The team for a product of a step on batch_rows samples, or NULL to run it
     on the calling thread"""
-    if multiply_adds >= PARALLEL_MIN_MULTIPLY_ADDS and batch_rows >= PARALLEL_MIN_BATCH_ROWS:
-        return team
-    return NULL
+    return team if _shares_out(batch_rows, multiply_adds) else NULL
 
 
 cdef enum ProductRoute:
@@ -281,8 +291,7 @@ def set_blas_min_multiply_adds(Py_ssize_t value, dtype=None):
     """Change the BLAS crossover for dtype, or for both dtypes when dtype is None
     (for measuring it; 0 sends every product to BLAS)."""
     global BLAS_MIN_MULTIPLY_ADDS_FLOAT, BLAS_MIN_MULTIPLY_ADDS_DOUBLE
-    if value < 0:
-        raise ValueError(f"value must be >= 0, got {value}")
+    _require_nonnegative(value)
     if dtype is None or _is_float32(dtype):
         BLAS_MIN_MULTIPLY_ADDS_FLOAT = value
     if dtype is None or not _is_float32(dtype):
@@ -298,8 +307,7 @@ def alone_blas_min_multiply_adds():
 def set_alone_blas_min_multiply_adds(Py_ssize_t value):
     """Change the one-thread vector/BLAS crossover (for measuring it)."""
     global ALONE_BLAS_MIN_MULTIPLY_ADDS
-    if value < 0:
-        raise ValueError(f"value must be >= 0, got {value}")
+    _require_nonnegative(value)
     ALONE_BLAS_MIN_MULTIPLY_ADDS = value
 
 
@@ -313,8 +321,7 @@ def set_vector_min_multiply_adds(Py_ssize_t value):
     """Change the loops/vector crossover (for measuring it; 0 sends every product
     below the BLAS crossover to the vector kernels)."""
     global VECTOR_MIN_MULTIPLY_ADDS
-    if value < 0:
-        raise ValueError(f"value must be >= 0, got {value}")
+    _require_nonnegative(value)
     if not VECTOR_PRODUCTS_AVAILABLE and value < NEVER:
         raise ValueError("the AVX2/FMA product kernels are not available on this CPU or build; "
                          "see vector_products_available()")
@@ -1219,8 +1226,7 @@ cdef class Trainer:
         for layer in range(self.pointers.n_layers):
             multiply_adds = rows * sizes[layer] * sizes[layer + 1]
             if (VECTOR_MIN_MULTIPLY_ADDS <= multiply_adds < blas_min
-                    and multiply_adds >= PARALLEL_MIN_MULTIPLY_ADDS
-                    and rows >= PARALLEL_MIN_BATCH_ROWS):
+                    and _shares_out(rows, multiply_adds)):
                 return True
         return False
 
