@@ -72,99 +72,161 @@ FASTPROP_AVX2_NO_FMA_INLINE __m256i fastprop_mask_double(ptrdiff_t count)
 /* twice. (See _kernels.pyx for the algorithm and its accuracy.)             */
 /* ------------------------------------------------------------------------ */
 
-FASTPROP_AVX2_NO_FMA_INLINE __m256 fastprop_exp_nonpositive_float8(__m256 x)
+#ifndef FASTPROP_SIGMOID_CHAINS
+#define FASTPROP_SIGMOID_CHAINS 4
+#endif
+
+/* v[c] := sigmoid(v[c]) for c < count (a constant once inlined). Each    */
+/* statement runs over all count vectors before the next: one vector's      */
+/* sigmoid is a chain of about 40 dependent operations, longer than the     */
+/* out-of-order window (a 256-bit operation is two micro-ops on Zen 1), and */
+/* GCC keeps the source's order on x86, so the chains of several vectors    */
+/* only overlap if they are interleaved here.                               */
+#define FASTPROP_EACH for (int c = 0; c < count; ++c)
+
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_float_vectors(__m256* v, const int count)
 {
 #define F(value) _mm256_set1_ps((float) (value))
-    x = _mm256_max_ps(F(-104.0), x);                      /* (-104 > x) ? -104 : x; NaN stays */
-    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(x, F(1.44269504088896341)), F(12582912.0));
-    const __m256 n = _mm256_sub_ps(shifted, F(12582912.0));
-    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, F(0.693359375)));
-    r = _mm256_add_ps(r, _mm256_mul_ps(n, F(2.12194440e-4)));
-    __m256 p = _mm256_add_ps(_mm256_mul_ps(F(1.9875691500e-4), r), F(1.3981999507e-3));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), F(8.3334519073e-3));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), F(4.1665795894e-2));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), F(1.6666665459e-1));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), F(5.0000001201e-1));
-    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r), F(1));
-#undef F
+    __m256 x[FASTPROP_SIGMOID_CHAINS], shifted[FASTPROP_SIGMOID_CHAINS], n[FASTPROP_SIGMOID_CHAINS];
+    __m256 r[FASTPROP_SIGMOID_CHAINS], p[FASTPROP_SIGMOID_CHAINS];
+    __m256i bits[FASTPROP_SIGMOID_CHAINS], n_1[FASTPROP_SIGMOID_CHAINS];
     const __m256i zero = _mm256_setzero_si256();
-    __m256i bits = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
-    __m256i n_1 = _mm256_sub_epi32(zero, _mm256_srli_epi32(_mm256_sub_epi32(zero, bits), 1));
-    bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(bits, n_1), _mm256_set1_epi32(127)), 23);
-    n_1 = _mm256_slli_epi32(_mm256_add_epi32(n_1, _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(n_1)), _mm256_castsi256_ps(bits));
+    /* exp(x) of x = -|z|, as _exp_nonpositive_float */
+    FASTPROP_EACH x[c] = _mm256_or_ps(v[c], F(-0.0));
+    FASTPROP_EACH x[c] = _mm256_max_ps(F(-104.0), x[c]);    /* (-104 > x) ? -104 : x; NaN stays */
+    FASTPROP_EACH shifted[c] = _mm256_add_ps(_mm256_mul_ps(x[c], F(1.44269504088896341)),
+                                             F(12582912.0));
+    FASTPROP_EACH n[c] = _mm256_sub_ps(shifted[c], F(12582912.0));
+    FASTPROP_EACH r[c] = _mm256_sub_ps(x[c], _mm256_mul_ps(n[c], F(0.693359375)));
+    FASTPROP_EACH r[c] = _mm256_add_ps(r[c], _mm256_mul_ps(n[c], F(2.12194440e-4)));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(F(1.9875691500e-4), r[c]), F(1.3981999507e-3));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(p[c], r[c]), F(8.3334519073e-3));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(p[c], r[c]), F(4.1665795894e-2));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(p[c], r[c]), F(1.6666665459e-1));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(p[c], r[c]), F(5.0000001201e-1));
+    FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p[c], _mm256_mul_ps(r[c], r[c])),
+                                                     r[c]), F(1));
+    FASTPROP_EACH bits[c] = _mm256_sub_epi32(_mm256_castps_si256(shifted[c]),
+                                             _mm256_set1_epi32(0x4B400000));
+    FASTPROP_EACH n_1[c] = _mm256_sub_epi32(zero, _mm256_srli_epi32(_mm256_sub_epi32(zero, bits[c]), 1));
+    FASTPROP_EACH bits[c] = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(bits[c], n_1[c]),
+                                                               _mm256_set1_epi32(127)), 23);
+    FASTPROP_EACH n_1[c] = _mm256_slli_epi32(_mm256_add_epi32(n_1[c], _mm256_set1_epi32(127)), 23);
+    /* e = p * 2**n_1 * 2**(n - n_1), then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
+    FASTPROP_EACH p[c] = _mm256_mul_ps(_mm256_mul_ps(p[c], _mm256_castsi256_ps(n_1[c])),
+                                       _mm256_castsi256_ps(bits[c]));
+    FASTPROP_EACH r[c] = _mm256_div_ps(F(1), _mm256_add_ps(F(1), p[c]));
+    FASTPROP_EACH v[c] = _mm256_blendv_ps(_mm256_mul_ps(p[c], r[c]), r[c],
+                                          _mm256_cmp_ps(v[c], _mm256_setzero_ps(), _CMP_GE_OQ));
+#undef F
 }
 
-FASTPROP_AVX2_NO_FMA_INLINE __m256d fastprop_exp_nonpositive_double4(__m256d x)
+FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_double_vectors(__m256d* v, const int count)
 {
 #define D(value) _mm256_set1_pd(value)
-    x = _mm256_max_pd(D(-746.0), x);                      /* (-746 > x) ? -746 : x; NaN stays */
-    const __m256d shifted = _mm256_add_pd(_mm256_mul_pd(x, D(1.4426950408889634)),
-                                          D(6755399441055744.0));
-    const __m256d n = _mm256_sub_pd(shifted, D(6755399441055744.0));
-    __m256d r = _mm256_sub_pd(x, _mm256_mul_pd(n, D(6.93145751953125e-1)));
-    r = _mm256_sub_pd(r, _mm256_mul_pd(n, D(1.42860682030941723212e-6)));
-    const __m256d rr = _mm256_mul_pd(r, r);
-    __m256d p = _mm256_add_pd(_mm256_mul_pd(D(1.26177193074810590878e-4), rr),
-                              D(3.02994407707441961300e-2));
-    p = _mm256_mul_pd(r, _mm256_add_pd(_mm256_mul_pd(p, rr), D(9.99999999999999999910e-1)));
-    __m256d q = _mm256_add_pd(_mm256_mul_pd(D(3.00198505138664455042e-6), rr),
-                              D(2.52448340349684104192e-3));
-    q = _mm256_add_pd(_mm256_mul_pd(q, rr), D(2.27265548208155028766e-1));
-    q = _mm256_add_pd(_mm256_mul_pd(q, rr), D(2.00000000000000000009e0));
-    const __m256d value = _mm256_add_pd(D(1), _mm256_div_pd(_mm256_mul_pd(D(2), p),
-                                                            _mm256_sub_pd(q, p)));
-#undef D
+    __m256d x[FASTPROP_SIGMOID_CHAINS], shifted[FASTPROP_SIGMOID_CHAINS], n[FASTPROP_SIGMOID_CHAINS];
+    __m256d r[FASTPROP_SIGMOID_CHAINS], rr[FASTPROP_SIGMOID_CHAINS], p[FASTPROP_SIGMOID_CHAINS];
+    __m256d q[FASTPROP_SIGMOID_CHAINS];
+    __m256i bits[FASTPROP_SIGMOID_CHAINS], n_1[FASTPROP_SIGMOID_CHAINS];
     const __m256i zero = _mm256_setzero_si256();
-    __m256i bits = _mm256_sub_epi64(_mm256_castpd_si256(shifted),
-                                    _mm256_set1_epi64x(0x4338000000000000LL));
-    __m256i n_1 = _mm256_sub_epi64(zero, _mm256_srli_epi64(_mm256_sub_epi64(zero, bits), 1));
-    bits = _mm256_slli_epi64(_mm256_add_epi64(_mm256_sub_epi64(bits, n_1),
-                                              _mm256_set1_epi64x(1023)), 52);
-    n_1 = _mm256_slli_epi64(_mm256_add_epi64(n_1, _mm256_set1_epi64x(1023)), 52);
-    return _mm256_mul_pd(_mm256_mul_pd(value, _mm256_castsi256_pd(n_1)), _mm256_castsi256_pd(bits));
+    /* exp(x) of x = -|z|, as _exp_nonpositive_double */
+    FASTPROP_EACH x[c] = _mm256_or_pd(v[c], D(-0.0));
+    FASTPROP_EACH x[c] = _mm256_max_pd(D(-746.0), x[c]);    /* (-746 > x) ? -746 : x; NaN stays */
+    FASTPROP_EACH shifted[c] = _mm256_add_pd(_mm256_mul_pd(x[c], D(1.4426950408889634)),
+                                             D(6755399441055744.0));
+    FASTPROP_EACH n[c] = _mm256_sub_pd(shifted[c], D(6755399441055744.0));
+    FASTPROP_EACH r[c] = _mm256_sub_pd(x[c], _mm256_mul_pd(n[c], D(6.93145751953125e-1)));
+    FASTPROP_EACH r[c] = _mm256_sub_pd(r[c], _mm256_mul_pd(n[c], D(1.42860682030941723212e-6)));
+    FASTPROP_EACH rr[c] = _mm256_mul_pd(r[c], r[c]);
+    FASTPROP_EACH p[c] = _mm256_add_pd(_mm256_mul_pd(D(1.26177193074810590878e-4), rr[c]),
+                                       D(3.02994407707441961300e-2));
+    FASTPROP_EACH p[c] = _mm256_mul_pd(r[c], _mm256_add_pd(_mm256_mul_pd(p[c], rr[c]),
+                                                           D(9.99999999999999999910e-1)));
+    FASTPROP_EACH q[c] = _mm256_add_pd(_mm256_mul_pd(D(3.00198505138664455042e-6), rr[c]),
+                                       D(2.52448340349684104192e-3));
+    FASTPROP_EACH q[c] = _mm256_add_pd(_mm256_mul_pd(q[c], rr[c]), D(2.27265548208155028766e-1));
+    FASTPROP_EACH q[c] = _mm256_add_pd(_mm256_mul_pd(q[c], rr[c]), D(2.00000000000000000009e0));
+    FASTPROP_EACH p[c] = _mm256_add_pd(D(1), _mm256_div_pd(_mm256_mul_pd(D(2), p[c]),
+                                                           _mm256_sub_pd(q[c], p[c])));
+    FASTPROP_EACH bits[c] = _mm256_sub_epi64(_mm256_castpd_si256(shifted[c]),
+                                             _mm256_set1_epi64x(0x4338000000000000LL));
+    FASTPROP_EACH n_1[c] = _mm256_sub_epi64(zero, _mm256_srli_epi64(_mm256_sub_epi64(zero, bits[c]), 1));
+    FASTPROP_EACH bits[c] = _mm256_slli_epi64(_mm256_add_epi64(_mm256_sub_epi64(bits[c], n_1[c]),
+                                                               _mm256_set1_epi64x(1023)), 52);
+    FASTPROP_EACH n_1[c] = _mm256_slli_epi64(_mm256_add_epi64(n_1[c], _mm256_set1_epi64x(1023)), 52);
+    /* e = value * 2**n_1 * 2**(n - n_1), then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
+    FASTPROP_EACH p[c] = _mm256_mul_pd(_mm256_mul_pd(p[c], _mm256_castsi256_pd(n_1[c])),
+                                       _mm256_castsi256_pd(bits[c]));
+    FASTPROP_EACH r[c] = _mm256_div_pd(D(1), _mm256_add_pd(D(1), p[c]));
+    FASTPROP_EACH v[c] = _mm256_blendv_pd(_mm256_mul_pd(p[c], r[c]), r[c],
+                                          _mm256_cmp_pd(v[c], _mm256_setzero_pd(), _CMP_GE_OQ));
+#undef D
 }
 
-FASTPROP_AVX2_NO_FMA_INLINE __m256 fastprop_sigmoid_float8(__m256 z)
-{
-    const __m256 e = fastprop_exp_nonpositive_float8(_mm256_or_ps(z, _mm256_set1_ps(-0.0f)));
-    const __m256 s = _mm256_div_ps(_mm256_set1_ps(1), _mm256_add_ps(_mm256_set1_ps(1), e));
-    /* z >= 0 ? s : e * s (NaN: e * s, as in the scalar code) */
-    return _mm256_blendv_ps(_mm256_mul_ps(e, s), s, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GE_OQ));
+#undef FASTPROP_EACH
+
+/* out := sigmoid(z), elementwise; out may be z. Each vector's sigmoid is one
+ * long chain of dependent operations (about 90 cycles on Zen 1), so the main
+ * loop runs FASTPROP_SIGMOID_CHAINS vectors side by side for the out-of-order
+ * core to overlap; each element's operations are unchanged. */
+
+#define FASTPROP_DEFINE_SIGMOID_ARRAY(TYPE, LANES, VEC, LOAD, STORE, MASK, MASKLOAD, MASKSTORE)  \
+__attribute__((target("avx2"))) static void fastprop_sigmoid_##TYPE(const TYPE* z, TYPE* out,   \
+                                                                   ptrdiff_t size)              \
+{                                                                                                \
+    ptrdiff_t i = 0;                                                                             \
+    VEC v[FASTPROP_SIGMOID_CHAINS];                                                              \
+    for (; i + FASTPROP_SIGMOID_CHAINS * LANES <= size; i += FASTPROP_SIGMOID_CHAINS * LANES) {  \
+        for (int chain = 0; chain < FASTPROP_SIGMOID_CHAINS; ++chain)                            \
+            v[chain] = LOAD(z + i + chain * LANES);                                              \
+        fastprop_sigmoid_##TYPE##_vectors(v, FASTPROP_SIGMOID_CHAINS);                           \
+        for (int chain = 0; chain < FASTPROP_SIGMOID_CHAINS; ++chain)                            \
+            STORE(out + i + chain * LANES, v[chain]);                                            \
+    }                                                                                            \
+    for (; i + LANES <= size; i += LANES) {                                                      \
+        v[0] = LOAD(z + i);                                                                      \
+        fastprop_sigmoid_##TYPE##_vectors(v, 1);                                                 \
+        STORE(out + i, v[0]);                                                                    \
+    }                                                                                            \
+    if (i < size) {                                                                              \
+        const __m256i mask = MASK(size - i);                                                     \
+        v[0] = MASKLOAD(z + i, mask);                                                            \
+        fastprop_sigmoid_##TYPE##_vectors(v, 1);                                                 \
+        MASKSTORE(out + i, mask, v[0]);                                                          \
+    }                                                                                            \
 }
 
-FASTPROP_AVX2_NO_FMA_INLINE __m256d fastprop_sigmoid_double4(__m256d z)
-{
-    const __m256d e = fastprop_exp_nonpositive_double4(_mm256_or_pd(z, _mm256_set1_pd(-0.0)));
-    const __m256d s = _mm256_div_pd(_mm256_set1_pd(1), _mm256_add_pd(_mm256_set1_pd(1), e));
-    return _mm256_blendv_pd(_mm256_mul_pd(e, s), s, _mm256_cmp_pd(z, _mm256_setzero_pd(), _CMP_GE_OQ));
+FASTPROP_DEFINE_SIGMOID_ARRAY(float, 8, __m256, _mm256_loadu_ps, _mm256_storeu_ps,
+                              fastprop_mask_float, _mm256_maskload_ps, _mm256_maskstore_ps)
+FASTPROP_DEFINE_SIGMOID_ARRAY(double, 4, __m256d, _mm256_loadu_pd, _mm256_storeu_pd,
+                              fastprop_mask_double, _mm256_maskload_pd, _mm256_maskstore_pd)
+
+/* sigmoid of a column panel of C (rows x width, row stride ldc) in place: */
+/* full panels (2 vectors wide) two rows at a time, so that 4 vectors' chains */
+/* overlap as in the main loop of fastprop_sigmoid_TYPE. */
+#define FASTPROP_DEFINE_SIGMOID_PANEL(TYPE, LANES, VEC, LOAD, STORE)                             \
+__attribute__((target("avx2"))) static void fastprop_sigmoid_panel_##TYPE(                       \
+    TYPE* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)                                     \
+{                                                                                                \
+    ptrdiff_t i = 0;                                                                             \
+    if (width == 2 * LANES && FASTPROP_SIGMOID_CHAINS >= 4) {                                    \
+        VEC v[FASTPROP_SIGMOID_CHAINS];                                                          \
+        for (; i + 2 <= rows; i += 2) {                                                          \
+            TYPE* row_0 = C + i * ldc;                                                           \
+            TYPE* row_1 = row_0 + ldc;                                                           \
+            v[0] = LOAD(row_0); v[1] = LOAD(row_0 + LANES);                                      \
+            v[2] = LOAD(row_1); v[3] = LOAD(row_1 + LANES);                                      \
+            fastprop_sigmoid_##TYPE##_vectors(v, 4);                                             \
+            STORE(row_0, v[0]); STORE(row_0 + LANES, v[1]);                                      \
+            STORE(row_1, v[2]); STORE(row_1 + LANES, v[3]);                                      \
+        }                                                                                        \
+    }                                                                                            \
+    for (; i < rows; ++i)                                                                        \
+        fastprop_sigmoid_##TYPE(C + i * ldc, C + i * ldc, width);                                \
 }
 
-/* out := sigmoid(z), elementwise; out may be z */
-__attribute__((target("avx2"))) static void fastprop_sigmoid_float(const float* z, float* out,
-                                                                  ptrdiff_t size)
-{
-    ptrdiff_t i = 0;
-    for (; i + 8 <= size; i += 8)
-        _mm256_storeu_ps(out + i, fastprop_sigmoid_float8(_mm256_loadu_ps(z + i)));
-    if (i < size) {
-        const __m256i mask = fastprop_mask_float(size - i);
-        _mm256_maskstore_ps(out + i, mask, fastprop_sigmoid_float8(_mm256_maskload_ps(z + i, mask)));
-    }
-}
-
-/* out := sigmoid(z), elementwise; out may be z */
-__attribute__((target("avx2"))) static void fastprop_sigmoid_double(const double* z, double* out,
-                                                                   ptrdiff_t size)
-{
-    ptrdiff_t i = 0;
-    for (; i + 4 <= size; i += 4)
-        _mm256_storeu_pd(out + i, fastprop_sigmoid_double4(_mm256_loadu_pd(z + i)));
-    if (i < size) {
-        const __m256i mask = fastprop_mask_double(size - i);
-        _mm256_maskstore_pd(out + i, mask, fastprop_sigmoid_double4(_mm256_maskload_pd(z + i, mask)));
-    }
-}
+FASTPROP_DEFINE_SIGMOID_PANEL(float, 8, __m256, _mm256_loadu_ps, _mm256_storeu_ps)
+FASTPROP_DEFINE_SIGMOID_PANEL(double, 4, __m256d, _mm256_loadu_pd, _mm256_storeu_pd)
 
 /* ------------------------------------------------------------------------ */
 /* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
@@ -533,8 +595,7 @@ FASTPROP_AVX2 static void fastprop_dense_sigmoid_##TYPE##_task(void* arguments, 
                                        width, lanes, m, depth, x->A + p0, k, 1, strip, 2 * lanes, \
                                        x->bias + j0, 1, 0, x->C + j0, n);                        \
     }                                                                                            \
-    for (ptrdiff_t i = 0; i < m; ++i)                                                            \
-        fastprop_sigmoid_##TYPE(x->C + i * n + j0, x->C + i * n + j0, width);                    \
+    fastprop_sigmoid_panel_##TYPE(x->C + j0, n, m, width);                                      \
 }                                                                                                \
                                                                                                  \
 FASTPROP_AVX2 static void fastprop_narrow_dense_sigmoid_##TYPE##_task(void* arguments, ptrdiff_t row) \
