@@ -93,20 +93,92 @@ def test_default_settings_give_the_same_network_with_one_or_two_threads(dtype, s
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
-def test_helper_threads_end_with_each_chunk_of_training():
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+
+
+def thread_ids():
+    return set(os.listdir("/proc/self/task"))
+
+
+@needs_proc
+def test_a_fit_keeps_one_team_of_helpers_across_its_chunks_and_stops_it_at_the_end():
     # A callback after every epoch returns to Python, so each epoch is a chunk
-    # with its own team: 60 teams started and stopped, none left behind.
+    # of compiled work. The helper started by the first chunk is the same thread
+    # in every later one (no thread is created and joined per chunk), and none
+    # is left when fit returns.
     _kernels.set_parallel_min_multiply_adds(0)
-    counts = []
+    helpers_seen = []
+    before = thread_ids()
 
-    def count_threads(epoch, loss):
-        counts.append(len(os.listdir("/proc/self/task")))
+    def record_helpers(epoch, loss):
+        helpers_seen.append(thread_ids() - before)
 
-    before = len(os.listdir("/proc/self/task"))
-    train([20, 30, 5], np.float64, 2, batch_size=8, epochs=60, callback=count_threads)
-    assert len(counts) == 60
-    assert max(counts) == before and len(os.listdir("/proc/self/task")) == before
+    train([20, 30, 5], np.float64, 2, batch_size=16, epochs=60, callback=record_helpers)
+    assert len(helpers_seen) == 60
+    assert len(helpers_seen[0]) == 1 and all(seen == helpers_seen[0] for seen in helpers_seen)
+    assert thread_ids() == before
+
+
+@needs_proc
+def test_set_threads_in_a_callback_applies_to_the_next_chunk_and_changes_no_result(dtype):
+    _kernels.set_parallel_min_multiply_adds(0)
+    helper_counts = []
+    before = thread_ids()
+
+    def change_threads(epoch, loss):
+        helper_counts.append(len(thread_ids() - before))
+        _kernels.set_threads({2: 3, 5: 1}.get(epoch, _kernels.threads()))
+
+    with product_path("vector"):
+        changed, changed_losses = train([9, 40, 24, 3], dtype, 2, batch_size=16, epochs=8,
+                                        callback=change_threads)
+        alone, alone_losses = train([9, 40, 24, 3], dtype, 1, batch_size=16, epochs=8)
+    # Epochs 0-2 ran with one helper, 3-5 with two, 6-7 with none.
+    assert helper_counts == [1, 1, 1, 2, 2, 2, 0, 0]
+    assert thread_ids() == before
+    np.testing.assert_array_equal(changed_losses, alone_losses)
+    for a, b in zip(alone.weights + alone.biases, changed.weights + changed.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_proc
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_helpers_are_stopped_when_a_fit_is_interrupted(error):
+    _kernels.set_parallel_min_multiply_adds(0)
+    before = thread_ids()
+
+    def interrupt(epoch, loss):
+        if epoch == 3:
+            assert len(thread_ids() - before) == 1
+            raise error("stop")
+
+    with pytest.raises(error, match="stop"):
+        train([20, 30, 5], np.float32, 2, batch_size=16, epochs=10, callback=interrupt)
+    assert thread_ids() == before
+
+
+@needs_proc
+def test_trainer_stop_threads_can_be_called_any_time_and_a_later_run_restarts_them():
+    _kernels.set_parallel_min_multiply_adds(0)
+    _kernels.set_threads(2)
+    rng = np.random.default_rng(0)
+    sizes = [6, 20, 2]
+    weights = [rng.normal(size=(b, a)) for a, b in zip(sizes, sizes[1:])]
+    biases = [np.zeros(b) for b in sizes[1:]]
+    X, Y = rng.normal(size=(64, 6)), rng.uniform(size=(64, 2))
+    buffers = [[np.empty((16, b)) for b in sizes[1:]] for _ in range(2)]
+    before = thread_ids()
+    trainer = _kernels.Trainer(sizes, weights, biases, X, Y, 16, True, *buffers)
+    trainer.stop_threads()                              # none started yet: nothing to do
+    trainer.run(None, 0, 64, 0.1, np.zeros(1))
+    assert len(thread_ids() - before) == 1
+    trainer.stop_threads()
+    trainer.stop_threads()
+    assert thread_ids() == before
+    trainer.run(None, 0, 64, 0.1, np.zeros(1))
+    assert len(thread_ids() - before) == 1
+    del trainer                                         # deallocation stops them too
+    assert thread_ids() == before
 
 
 def test_threads_are_part_of_the_public_api():

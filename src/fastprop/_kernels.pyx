@@ -1136,6 +1136,13 @@ cdef class Trainer:
     cdef readonly Py_ssize_t n_samples, batch_size
     cdef readonly bint mean_loss, shuffled
     cdef bint is_float32
+    # The helper threads, started by the first run that shares products out and
+    # kept until stop_threads (fit calls it when it ends), so that a fit's chunks
+    # do not each create and join threads: a helper that exits leaves its core
+    # idle, and a virtual machine's idle core can take milliseconds to be fast again.
+    cdef fastprop_team team
+    cdef bint team_started
+    cdef int team_threads
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None):
@@ -1198,23 +1205,38 @@ cdef class Trainer:
             raise ValueError("orders must be None: this trainer was built without batch buffers")
         if n_epochs == 0 or start == stop:
             return
-        cdef _LayerPointers p = self.pointers
         cdef double* losses = <double*> _data_pointer(epoch_losses)
-        cdef fastprop_team team
-        cdef fastprop_team* team_pointer = NULL
-        cdef int n_helpers = THREADS - 1 if self._has_parallel_products() else 0
+        self._run(order_data, n_epochs, start, stop, lr, losses, self._ready_team())
+
+    def stop_threads(self):
+        """Stop the helper threads this trainer started (a later run starts them again)."""
         cdef long helper_tasks
+        if not self.team_started:
+            return
         with nogil:
-            if n_helpers > 0 and fastprop_team_start(&team, n_helpers) > 0:
-                team_pointer = &team
-        try:
-            self._run(order_data, n_epochs, start, stop, lr, losses, team_pointer)
-        finally:
-            if team_pointer != NULL:
-                with nogil:
-                    helper_tasks = fastprop_team_stop(team_pointer)
-                global HELPER_TASKS
-                HELPER_TASKS += helper_tasks
+            helper_tasks = fastprop_team_stop(&self.team)
+        self.team_started = False
+        global HELPER_TASKS
+        HELPER_TASKS += helper_tasks
+
+    def __dealloc__(self):
+        global HELPER_TASKS
+        if self.team_started:
+            # The helpers never take the GIL, so joining them here cannot deadlock.
+            HELPER_TASKS += fastprop_team_stop(&self.team)
+            self.team_started = False
+
+    cdef fastprop_team* _ready_team(self):
+        """The team for this run's products (started now if need be), or NULL for none."""
+        cdef int started
+        if self.team_started and self.team_threads != THREADS:
+            self.stop_threads()          # set_threads was called since the team started
+        if not self.team_started and THREADS > 1 and self._has_parallel_products():
+            with nogil:
+                started = fastprop_team_start(&self.team, THREADS - 1)
+            self.team_started = started > 0
+            self.team_threads = THREADS
+        return &self.team if self.team_started else NULL
 
     cdef bint _has_parallel_products(self):
         """Whether any layer's products are large enough to share out over threads
@@ -1268,4 +1290,7 @@ def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssiz
         batch_X = batch_Y = None
     trainer = Trainer(sizes, weights, biases, X, Y, batch_size, mean_loss, activations, deltas,
                       batch_X, batch_Y)
-    trainer.run(orders, start, stop, lr, epoch_losses)
+    try:
+        trainer.run(orders, start, stop, lr, epoch_losses)
+    finally:
+        trainer.stop_threads()

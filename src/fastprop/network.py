@@ -206,7 +206,10 @@ class Network:
         lr = check_learning_rate(lr)
         workspace = _Workspace(self, samples, targets, samples.shape[0], shuffled=False)
         losses = np.zeros(1)
-        workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
+        try:
+            workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
+        finally:
+            workspace.trainer.stop_threads()
         return float(losses[0]) * self._scale(samples.shape[0])
 
     def fit(self, X, Y, epochs, lr, batch_size=None, shuffle=True, seed=None,
@@ -289,6 +292,7 @@ class Network:
                 if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
                     return history[:epoch].copy()
         finally:
+            workspace.trainer.stop_threads()
             if bar is not None:
                 bar.close()
         return history
