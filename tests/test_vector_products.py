@@ -142,11 +142,12 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     assert differs or sizes == [5, 1, 7], "the two paths should not be the same code"
 
 
-@pytest.mark.parametrize("n_in", [255, 256, 257, 513, 600])
+@pytest.mark.parametrize("n_in", [255, 256, 257, 513, 600, 784])
 @pytest.mark.parametrize("rows, n_out", [(1, 1), (5, 7), (4, 8), (6, 17), (9, 33)])
 def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
-    # The forward kernel transposes W into panels at most 256 inputs deep; deeper
-    # sums continue from the partial sums already stored in the output.
+    # The forward kernel transposes W into panels at most 256 inputs deep (k in
+    # equal chunks: 784 as 200, 200, 200, 184); deeper sums continue from the
+    # partial sums already stored in the output.
     rng = np.random.default_rng(rows * n_in * n_out)
     A_in = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
     W = (rng.uniform(-1, 1, (n_out, n_in)) / np.sqrt(n_in)).astype(dtype)

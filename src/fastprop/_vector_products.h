@@ -583,8 +583,12 @@ FASTPROP_AVX2 static void fastprop_dense_sigmoid_##TYPE##_task(void* arguments, 
     const ptrdiff_t lanes = FASTPROP_LANES_##TYPE, m = x->m, n = x->n, k = x->k;                 \
     const ptrdiff_t j0 = panel * 2 * lanes, width = n - j0 < 2 * lanes ? n - j0 : 2 * lanes;     \
     TYPE strip[FASTPROP_PANEL_DEPTH * 2 * FASTPROP_LANES_##TYPE] __attribute__((aligned(32)));   \
-    for (ptrdiff_t p0 = 0; p0 < k; p0 += FASTPROP_PANEL_DEPTH) {                                 \
-        const ptrdiff_t depth = k - p0 < FASTPROP_PANEL_DEPTH ? k - p0 : FASTPROP_PANEL_DEPTH;   \
+    /* k in equal chunks (a multiple of 8 deep, at most PANEL_DEPTH): 784 as 4 x 196 -> 200, 200, \
+     * 200, 184 rather than 256, 256, 256, 16, whose last pass would be mostly overhead. */     \
+    const ptrdiff_t chunks = (k + FASTPROP_PANEL_DEPTH - 1) / FASTPROP_PANEL_DEPTH;              \
+    const ptrdiff_t chunk_depth = ((k + chunks - 1) / chunks + 7) / 8 * 8;                       \
+    for (ptrdiff_t p0 = 0; p0 < k; p0 += chunk_depth) {                                          \
+        const ptrdiff_t depth = k - p0 < chunk_depth ? k - p0 : chunk_depth;                     \
         fastprop_pack_##TYPE(x->W + j0 * k + p0, k, width, depth, strip);                        \
         if (p0 == 0)                                                                             \
             fastprop_row_blocks_##TYPE(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM, \
