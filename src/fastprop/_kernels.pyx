@@ -1125,7 +1125,8 @@ cdef class Trainer:
     Everything is checked once, here; ``run`` then only checks its own
     arguments, so a training loop that returns to Python often (a callback
     after every epoch) pays microseconds per call. The trainer keeps references
-    to every array it was given, so the pointers it holds stay valid.
+    to every array it was given, so the pointers it holds stay valid. Helper
+    threads started by ``run`` stay (asleep between runs) until ``stop_threads``.
     """
     cdef _LayerPointers pointers
     cdef list keep_alive
