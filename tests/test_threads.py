@@ -20,6 +20,13 @@ needs_vector_products = pytest.mark.skipif(
     reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
 
 
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+
+
+def thread_ids():
+    return set(os.listdir("/proc/self/task"))
+
+
 @pytest.fixture(autouse=True)
 def restore_thread_settings():
     before = _kernels.threads(), _kernels.parallel_min_multiply_adds()
@@ -79,6 +86,28 @@ def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, 
         np.testing.assert_array_equal(a, b)
 
 
+@needs_proc
+@pytest.mark.parametrize("sizes", [[30, 70, 300, 4], [5, 600, 1]], ids=str)
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_elementwise_passes_after_blas_are_shared_out_and_change_no_bit(dtype, sizes, n_threads):
+    # Every product to BLAS; the bias and sigmoid, sigma' and bias sums after
+    # them are shared out in blocks of rows (of columns for the sums): 300 and
+    # 600 wide, more than one block of each. The team must start for them (a
+    # network with no product in the vector kernels), and change nothing.
+    _kernels.set_parallel_min_multiply_adds(0)
+    before = thread_ids()
+    helpers_seen = []
+    with product_path("blas"):
+        team, team_losses = train(sizes, dtype, n_threads, batch_size=64, epochs=6,
+                                  callback=lambda epoch, loss: helpers_seen.append(
+                                      len(thread_ids() - before)))
+        alone, alone_losses = train(sizes, dtype, 1, batch_size=64, epochs=6)
+    assert helpers_seen == [n_threads - 1] * 6
+    np.testing.assert_array_equal(team_losses, alone_losses)
+    for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("sizes", [[32, 64, 64, 1], [2, 2, 1], [100, 40, 10]], ids=str)
 def test_default_settings_give_the_same_network_with_one_or_two_threads(dtype, sizes):
     # At the default thresholds, whichever products are shared out (none for
@@ -91,13 +120,6 @@ def test_default_settings_give_the_same_network_with_one_or_two_threads(dtype, s
     np.testing.assert_array_equal(team_losses, alone_losses)
     for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
         np.testing.assert_array_equal(a, b)
-
-
-needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
-
-
-def thread_ids():
-    return set(os.listdir("/proc/self/task"))
 
 
 @needs_proc

@@ -38,6 +38,7 @@ Design
 """
 from cython cimport floating
 from libc.math cimport fabs, fabsf, isfinite
+from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -51,7 +52,10 @@ cdef extern from "_team.h" nogil:
     # A team of threads sharing the tasks of each phase (see the header).
     ctypedef struct fastprop_team:
         pass
+    ctypedef void (*fastprop_task_function)(void* arguments, ptrdiff_t task) noexcept nogil
     int fastprop_team_start(fastprop_team* team, int n_helpers)
+    void fastprop_team_run(fastprop_team* team, fastprop_task_function function, void* arguments,
+                           ptrdiff_t n_tasks)
     long fastprop_team_stop(fastprop_team* team)
 
 cdef extern from "_vector_products.h" nogil:
@@ -543,6 +547,9 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
+        if sigmoid_outputs != NULL and shared != NULL:
+            _shared_multiply_sigmoid_derivative(C, sigmoid_outputs, m, n, shared)
+            return
     else:
         for r in range(m):
             c_row = C + r * n
@@ -595,7 +602,10 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
                 else:
                     C[i * n + j] = C[i * n + j] + alpha * total
     if column_sums != NULL and not summed:
-        _column_sums_accumulate(k, m, alpha, A, beta, column_sums)
+        if shared != NULL:
+            _shared_column_sums_accumulate(k, m, alpha, A, beta, column_sums, shared)
+        else:
+            _column_sums_accumulate(k, m, alpha, A, beta, column_sums)
 
 
 # Columns summed per pass of _column_sums_accumulate: its partial sums live on the stack.
@@ -606,27 +616,133 @@ cdef enum:
 cdef void _column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alpha,
                                   const floating* D, floating beta, floating* out) noexcept nogil:
     """out (cols,) := alpha * D.sum(0) + beta * out, beta 0 or 1"""
+    cdef Py_ssize_t first = 0
+    while first < cols:
+        _column_block_sums(rows, cols, first, min(<Py_ssize_t> COLUMN_BLOCK, cols - first), alpha,
+                           D, beta, out)
+        first += COLUMN_BLOCK
+
+
+cdef void _column_block_sums(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t first, Py_ssize_t width,
+                             floating alpha, const floating* D, floating beta,
+                             floating* out) noexcept nogil:
+    """out[first:first + width] := alpha * D[:, first:first + width].sum(0) + beta * out[...]"""
     # Each column is summed over the rows in order, as in the textbook, but a
     # block of columns at a time and row by row, so the reads are contiguous and
     # the loop vectorises (column by column it would stride a whole row per read).
     cdef floating totals[COLUMN_BLOCK]
-    cdef Py_ssize_t r, j, first, width
+    cdef Py_ssize_t r, j
     cdef const floating* row
-    first = 0
-    while first < cols:
-        width = min(<Py_ssize_t> COLUMN_BLOCK, cols - first)
+    for j in range(width):
+        totals[j] = 0
+    for r in range(rows):
+        row = D + r * cols + first
         for j in range(width):
-            totals[j] = 0
-        for r in range(rows):
-            row = D + r * cols + first
-            for j in range(width):
-                totals[j] = totals[j] + row[j]
-        for j in range(width):
-            if beta == 0:
-                out[first + j] = alpha * totals[j]
-            else:
-                out[first + j] = out[first + j] + alpha * totals[j]
-        first += width
+            totals[j] = totals[j] + row[j]
+    for j in range(width):
+        if beta == 0:
+            out[first + j] = alpha * totals[j]
+        else:
+            out[first + j] = out[first + j] + alpha * totals[j]
+
+
+# ---------------------------------------------------------------------------
+# The elementwise passes after a BLAS product, shared out over the team
+# ---------------------------------------------------------------------------
+# Alone, the pass after an OpenBLAS product (bias and sigmoid, sigma', bias
+# sums) runs on the main thread while BLAS's threads wait. With a team, blocks
+# of its rows (of its columns, for the sums) are the tasks of one phase. Every
+# element is computed by the same code as alone, so the result is the same bits.
+
+cdef enum:
+    ELEMENTS_PER_TASK = 16384
+
+ctypedef struct _ElementwiseWork:
+    bint is_float
+    void* target                # rows x cols in place; for the column sums, out (cols)
+    const void* source          # the bias (cols), the sigmoid outputs or the deltas (rows x cols)
+    Py_ssize_t rows, cols, rows_per_task
+    double alpha, beta          # column sums only; exact for float values too
+
+
+cdef void _bias_sigmoid_task(void* arguments, ptrdiff_t task) noexcept nogil:
+    """rows of task: Z := sigmoid(Z + b)"""
+    cdef _ElementwiseWork* work = <_ElementwiseWork*> arguments
+    cdef Py_ssize_t first = task * work.rows_per_task
+    cdef Py_ssize_t rows = min(work.rows_per_task, work.rows - first)
+    if work.is_float:
+        _add_bias_sigmoid(<float*> work.target + first * work.cols, <const float*> work.source,
+                          rows, work.cols)
+    else:
+        _add_bias_sigmoid(<double*> work.target + first * work.cols, <const double*> work.source,
+                          rows, work.cols)
+
+
+cdef void _sigmoid_derivative_task(void* arguments, ptrdiff_t task) noexcept nogil:
+    """rows of task: D := D * S * (1 - S)"""
+    cdef _ElementwiseWork* work = <_ElementwiseWork*> arguments
+    cdef Py_ssize_t offset = task * work.rows_per_task * work.cols
+    cdef Py_ssize_t size = min(work.rows_per_task, work.rows - task * work.rows_per_task) * work.cols
+    if work.is_float:
+        _multiply_sigmoid_derivative(<float*> work.target + offset,
+                                     <const float*> work.source + offset, size)
+    else:
+        _multiply_sigmoid_derivative(<double*> work.target + offset,
+                                     <const double*> work.source + offset, size)
+
+
+cdef void _column_sums_task(void* arguments, ptrdiff_t task) noexcept nogil:
+    """columns of task: out := alpha * D.sum(0) + beta * out"""
+    cdef _ElementwiseWork* work = <_ElementwiseWork*> arguments
+    cdef Py_ssize_t first = task * COLUMN_BLOCK
+    cdef Py_ssize_t width = min(<Py_ssize_t> COLUMN_BLOCK, work.cols - first)
+    if work.is_float:
+        _column_block_sums(work.rows, work.cols, first, width, <float> work.alpha,
+                           <const float*> work.source, <float> work.beta, <float*> work.target)
+    else:
+        _column_block_sums(work.rows, work.cols, first, width, work.alpha,
+                           <const double*> work.source, work.beta, <double*> work.target)
+
+
+cdef inline void _run_over_rows(fastprop_team* team, fastprop_task_function task, bint is_float,
+                                void* target, const void* source, Py_ssize_t rows,
+                                Py_ssize_t cols) noexcept nogil:
+    """task over blocks of rows (about ELEMENTS_PER_TASK elements each), shared out"""
+    cdef _ElementwiseWork work
+    work.is_float = is_float
+    work.target = target
+    work.source = source
+    work.rows = rows
+    work.cols = cols
+    work.rows_per_task = max(1, ELEMENTS_PER_TASK // max(1, cols))
+    fastprop_team_run(team, task, &work, (rows + work.rows_per_task - 1) // work.rows_per_task)
+
+
+cdef void _shared_add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows,
+                                   Py_ssize_t cols, fastprop_team* team) noexcept nogil:
+    """Z := sigmoid(Z + b), in place, b broadcast over rows; shared out over team"""
+    _run_over_rows(team, _bias_sigmoid_task, floating is float, Z, b, rows, cols)
+
+
+cdef void _shared_multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t rows,
+                                              Py_ssize_t cols, fastprop_team* team) noexcept nogil:
+    """D := D * A * (1 - A); shared out over team"""
+    _run_over_rows(team, _sigmoid_derivative_task, floating is float, D, A, rows, cols)
+
+
+cdef void _shared_column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alpha,
+                                         const floating* D, floating beta, floating* out,
+                                         fastprop_team* team) noexcept nogil:
+    """out (cols,) := alpha * D.sum(0) + beta * out, beta 0 or 1; shared out over team"""
+    cdef _ElementwiseWork work
+    work.is_float = floating is float
+    work.target = out
+    work.source = D
+    work.rows = rows
+    work.cols = cols
+    work.alpha = alpha
+    work.beta = beta
+    fastprop_team_run(team, _column_sums_task, &work, (cols + COLUMN_BLOCK - 1) // COLUMN_BLOCK)
 
 
 # ---------------------------------------------------------------------------
@@ -646,7 +762,10 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
         # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
         _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
               A_in, <int> n_in, <floating> 0, A_out, <int> n_out)
-        _add_bias_sigmoid(A_out, b, rows, n_out)
+        if shared != NULL:
+            _shared_add_bias_sigmoid(A_out, b, rows, n_out, shared)
+        else:
+            _add_bias_sigmoid(A_out, b, rows, n_out)
         return
     if route == ROUTE_VECTOR:
         # The bias goes into the sums, the sigmoid into each column panel's task.
@@ -1240,16 +1359,17 @@ cdef class Trainer:
         return &self.team if self.team_started else NULL
 
     cdef bint _has_parallel_products(self):
-        """Whether any layer's products are large enough to share out over threads
-        (every product of a layer has batch * n_in * n_out multiply-adds)."""
+        """Whether any layer's work is large enough to share out over threads
+        (every product of a layer has batch * n_in * n_out multiply-adds): its
+        products in the vector kernels, or the elementwise passes after BLAS."""
         cdef Py_ssize_t layer, multiply_adds, rows = min(self.batch_size, self.n_samples)
         cdef Py_ssize_t blas_min = (BLAS_MIN_MULTIPLY_ADDS_FLOAT if self.is_float32
                                     else BLAS_MIN_MULTIPLY_ADDS_DOUBLE)
         cdef const Py_ssize_t* sizes = self.pointers.sizes
         for layer in range(self.pointers.n_layers):
             multiply_adds = rows * sizes[layer] * sizes[layer + 1]
-            if (VECTOR_MIN_MULTIPLY_ADDS <= multiply_adds < blas_min
-                    and _shares_out(rows, multiply_adds)):
+            if (_shares_out(rows, multiply_adds)
+                    and (multiply_adds >= VECTOR_MIN_MULTIPLY_ADDS or multiply_adds >= blas_min)):
                 return True
         return False
 
