@@ -350,13 +350,15 @@ def default_product_thresholds(dtype=np.float64):
 # reduction x = n ln2 + r with |r| <= ln2 / 2, then Cephes' approximations of
 # exp(r): a Pade form for double, a degree-7 polynomial for float, each within
 # an ulp or two. Adding 1.5 * 2**52 (1.5 * 2**23 for float) rounds x / ln2 to the
-# integer n and leaves n in the low bits of the sum; 2**n is then applied as two
-# factors 2**n1 * 2**n2 with n1 + n2 = n, each a normal number, so results that
-# are subnormal come out right and those below the smallest subnormal are 0.
+# integer n and leaves n in the low bits of the sum; 2**n is then applied as
+# (p * 2**(n + 64)) * 2**-64 (2**(n + 512) and 2**-512 for double): the first
+# product is exact, as 2**(n + 64) is a normal number for every n here, so the
+# one rounding is that of p * 2**n itself, and results that are subnormal come
+# out right and those below the smallest subnormal are 0.
 # The argument is clamped where exp(x) is already 0 in the type.
 cdef inline double _exp_nonpositive_double(double x) noexcept nogil:
-    cdef double shifted, n, r, rr, p, q, scale_1, scale_2
-    cdef long long bits, n_1
+    cdef double shifted, n, r, rr, p, q, scale
+    cdef long long bits
     x = -746.0 if x < -746.0 else x          # NaN stays NaN
     shifted = x * 1.4426950408889634 + 6755399441055744.0
     n = shifted - 6755399441055744.0
@@ -368,18 +370,15 @@ cdef inline double _exp_nonpositive_double(double x) noexcept nogil:
     q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
          + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0
     memcpy(&bits, &shifted, sizeof(double))
-    bits = bits - 0x4338000000000000LL                               # n, in [-1077, 0]
-    n_1 = -<long long> ((<unsigned long long> (-bits)) >> 1)       # ceil(n / 2)
-    bits = ((bits - n_1) + 1023) << 52
-    n_1 = (n_1 + 1023) << 52
-    memcpy(&scale_1, &n_1, sizeof(double))
-    memcpy(&scale_2, &bits, sizeof(double))
-    return (1 + 2 * p / (q - p)) * scale_1 * scale_2
+    # n, in [-1077, 0], is bits - 0x4338000000000000; 2**(n + 512) has exponent field n + 1535
+    bits = <long long> ((<unsigned long long> (bits - (0x4338000000000000LL - 1535))) << 52)
+    memcpy(&scale, &bits, sizeof(double))
+    return ((1 + 2 * p / (q - p)) * scale) * 7.458340731200206743e-155   # 2**-512
 
 
 cdef inline float _exp_nonpositive_float(float x) noexcept nogil:
-    cdef float shifted, n, r, p, scale_1, scale_2
-    cdef int bits, n_1
+    cdef float shifted, n, r, p, scale
+    cdef int bits
     x = <float> -104.0 if x < <float> -104.0 else x          # NaN stays NaN
     shifted = x * <float> 1.44269504088896341 + <float> 12582912.0
     n = shifted - <float> 12582912.0
@@ -389,13 +388,10 @@ cdef inline float _exp_nonpositive_float(float x) noexcept nogil:
             + <float> 8.3334519073e-3) * r + <float> 4.1665795894e-2) * r
           + <float> 1.6666665459e-1) * r + <float> 5.0000001201e-1) * (r * r) + r + <float> 1
     memcpy(&bits, &shifted, sizeof(float))
-    bits = bits - 0x4B400000                                        # n, in [-150, 0]
-    n_1 = -<int> ((<unsigned int> (-bits)) >> 1)                    # ceil(n / 2)
-    bits = ((bits - n_1) + 127) << 23
-    n_1 = (n_1 + 127) << 23
-    memcpy(&scale_1, &n_1, sizeof(float))
-    memcpy(&scale_2, &bits, sizeof(float))
-    return p * scale_1 * scale_2
+    # n, in [-150, 0], is bits - 0x4B400000; 2**(n + 64) has exponent field n + 191
+    bits = <int> ((<unsigned int> (bits - (0x4B400000 - 191))) << 23)
+    memcpy(&scale, &bits, sizeof(float))
+    return (p * scale) * <float> 5.42101086242752217e-20                # 2**-64
 
 
 cdef inline floating _sigmoid(floating z) noexcept nogil:

@@ -89,8 +89,7 @@ FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_float_vectors(__m256* v, const
 #define F(value) _mm256_set1_ps((float) (value))
     __m256 x[FASTPROP_SIGMOID_CHAINS], shifted[FASTPROP_SIGMOID_CHAINS], n[FASTPROP_SIGMOID_CHAINS];
     __m256 r[FASTPROP_SIGMOID_CHAINS], p[FASTPROP_SIGMOID_CHAINS];
-    __m256i bits[FASTPROP_SIGMOID_CHAINS], n_1[FASTPROP_SIGMOID_CHAINS];
-    const __m256i zero = _mm256_setzero_si256();
+    __m256i bits[FASTPROP_SIGMOID_CHAINS];
     /* exp(x) of x = -|z|, as _exp_nonpositive_float */
     FASTPROP_EACH x[c] = _mm256_or_ps(v[c], F(-0.0));
     FASTPROP_EACH x[c] = _mm256_max_ps(F(-104.0), x[c]);    /* (-104 > x) ? -104 : x; NaN stays */
@@ -106,15 +105,12 @@ FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_float_vectors(__m256* v, const
     FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_mul_ps(p[c], r[c]), F(5.0000001201e-1));
     FASTPROP_EACH p[c] = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p[c], _mm256_mul_ps(r[c], r[c])),
                                                      r[c]), F(1));
-    FASTPROP_EACH bits[c] = _mm256_sub_epi32(_mm256_castps_si256(shifted[c]),
-                                             _mm256_set1_epi32(0x4B400000));
-    FASTPROP_EACH n_1[c] = _mm256_sub_epi32(zero, _mm256_srli_epi32(_mm256_sub_epi32(zero, bits[c]), 1));
-    FASTPROP_EACH bits[c] = _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(bits[c], n_1[c]),
-                                                               _mm256_set1_epi32(127)), 23);
-    FASTPROP_EACH n_1[c] = _mm256_slli_epi32(_mm256_add_epi32(n_1[c], _mm256_set1_epi32(127)), 23);
-    /* e = p * 2**n_1 * 2**(n - n_1), then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
-    FASTPROP_EACH p[c] = _mm256_mul_ps(_mm256_mul_ps(p[c], _mm256_castsi256_ps(n_1[c])),
-                                       _mm256_castsi256_ps(bits[c]));
+    /* 2**(n + 64): exponent field n + 191, n = bits(shifted) - 0x4B400000 */
+    FASTPROP_EACH bits[c] = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(shifted[c]),
+                                                               _mm256_set1_epi32(0x4B400000 - 191)), 23);
+    /* e = (p * 2**(n + 64)) * 2**-64, then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
+    FASTPROP_EACH p[c] = _mm256_mul_ps(_mm256_mul_ps(p[c], _mm256_castsi256_ps(bits[c])),
+                                       F(5.42101086242752217e-20));
     FASTPROP_EACH r[c] = _mm256_div_ps(F(1), _mm256_add_ps(F(1), p[c]));
     FASTPROP_EACH v[c] = _mm256_blendv_ps(_mm256_mul_ps(p[c], r[c]), r[c],
                                           _mm256_cmp_ps(v[c], _mm256_setzero_ps(), _CMP_GE_OQ));
@@ -127,8 +123,7 @@ FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_double_vectors(__m256d* v, con
     __m256d x[FASTPROP_SIGMOID_CHAINS], shifted[FASTPROP_SIGMOID_CHAINS], n[FASTPROP_SIGMOID_CHAINS];
     __m256d r[FASTPROP_SIGMOID_CHAINS], rr[FASTPROP_SIGMOID_CHAINS], p[FASTPROP_SIGMOID_CHAINS];
     __m256d q[FASTPROP_SIGMOID_CHAINS];
-    __m256i bits[FASTPROP_SIGMOID_CHAINS], n_1[FASTPROP_SIGMOID_CHAINS];
-    const __m256i zero = _mm256_setzero_si256();
+    __m256i bits[FASTPROP_SIGMOID_CHAINS];
     /* exp(x) of x = -|z|, as _exp_nonpositive_double */
     FASTPROP_EACH x[c] = _mm256_or_pd(v[c], D(-0.0));
     FASTPROP_EACH x[c] = _mm256_max_pd(D(-746.0), x[c]);    /* (-746 > x) ? -746 : x; NaN stays */
@@ -148,15 +143,13 @@ FASTPROP_AVX2_NO_FMA_INLINE void fastprop_sigmoid_double_vectors(__m256d* v, con
     FASTPROP_EACH q[c] = _mm256_add_pd(_mm256_mul_pd(q[c], rr[c]), D(2.00000000000000000009e0));
     FASTPROP_EACH p[c] = _mm256_add_pd(D(1), _mm256_div_pd(_mm256_mul_pd(D(2), p[c]),
                                                            _mm256_sub_pd(q[c], p[c])));
-    FASTPROP_EACH bits[c] = _mm256_sub_epi64(_mm256_castpd_si256(shifted[c]),
-                                             _mm256_set1_epi64x(0x4338000000000000LL));
-    FASTPROP_EACH n_1[c] = _mm256_sub_epi64(zero, _mm256_srli_epi64(_mm256_sub_epi64(zero, bits[c]), 1));
-    FASTPROP_EACH bits[c] = _mm256_slli_epi64(_mm256_add_epi64(_mm256_sub_epi64(bits[c], n_1[c]),
-                                                               _mm256_set1_epi64x(1023)), 52);
-    FASTPROP_EACH n_1[c] = _mm256_slli_epi64(_mm256_add_epi64(n_1[c], _mm256_set1_epi64x(1023)), 52);
-    /* e = value * 2**n_1 * 2**(n - n_1), then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
-    FASTPROP_EACH p[c] = _mm256_mul_pd(_mm256_mul_pd(p[c], _mm256_castsi256_pd(n_1[c])),
-                                       _mm256_castsi256_pd(bits[c]));
+    /* 2**(n + 512): exponent field n + 1535, n = bits(shifted) - 0x4338000000000000 */
+    FASTPROP_EACH bits[c] = _mm256_slli_epi64(
+        _mm256_sub_epi64(_mm256_castpd_si256(shifted[c]),
+                         _mm256_set1_epi64x(0x4338000000000000LL - 1535)), 52);
+    /* e = (value * 2**(n + 512)) * 2**-512, then s = 1 / (1 + e); z >= 0 ? s : e * s (NaN: e * s) */
+    FASTPROP_EACH p[c] = _mm256_mul_pd(_mm256_mul_pd(p[c], _mm256_castsi256_pd(bits[c])),
+                                       D(7.458340731200206743e-155));
     FASTPROP_EACH r[c] = _mm256_div_pd(D(1), _mm256_add_pd(D(1), p[c]));
     FASTPROP_EACH v[c] = _mm256_blendv_pd(_mm256_mul_pd(p[c], r[c]), r[c],
                                           _mm256_cmp_pd(v[c], _mm256_setzero_pd(), _CMP_GE_OQ));
