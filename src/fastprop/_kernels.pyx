@@ -428,7 +428,7 @@ cdef void _sigmoid_array(const floating* z, floating* out, Py_ssize_t size) noex
         out[i] = _sigmoid(z[i])
 
 
-cdef void _add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+cdef inline void _add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """Z := sigmoid(Z + b), in place, b broadcast over rows"""
     cdef Py_ssize_t r, j
     cdef floating* row
@@ -443,7 +443,7 @@ cdef void _add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows, Py_
                 row[j] = _sigmoid(row[j] + b[j])
 
 
-cdef void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t size) noexcept nogil:
+cdef inline void _multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t size) noexcept nogil:
     """D := D * A * (1 - A)"""
     # sigma'(z) is taken from the layer's output a = sigma(z) as a * (1 - a), as
     # the seeds do: no z is stored and no second exp is evaluated.
@@ -619,16 +619,26 @@ cdef void _column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alp
         first += COLUMN_BLOCK
 
 
-cdef void _column_block_sums(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t first, Py_ssize_t width,
-                             floating alpha, const floating* D, floating beta,
-                             floating* out) noexcept nogil:
+cdef inline void _column_block_sums(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t first, Py_ssize_t width,
+                                    floating alpha, const floating* D, floating beta,
+                                    floating* out) noexcept nogil:
     """out[first:first + width] := alpha * D[:, first:first + width].sum(0) + beta * out[...]"""
     # Each column is summed over the rows in order, as in the textbook, but a
     # block of columns at a time and row by row, so the reads are contiguous and
     # the loop vectorises (column by column it would stride a whole row per read).
     cdef floating totals[COLUMN_BLOCK]
+    cdef floating total
     cdef Py_ssize_t r, j
     cdef const floating* row
+    if width < 4:
+        # Narrower than a vector (an output layer of a unit or two): column by
+        # column, the same sums without the vector loop's set-up.
+        for j in range(first, first + width):
+            total = 0
+            for r in range(rows):
+                total = total + D[r * cols + j]
+            out[j] = alpha * total if beta == 0 else out[j] + alpha * total
+        return
     for j in range(width):
         totals[j] = 0
     for r in range(rows):
