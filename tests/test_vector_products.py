@@ -142,6 +142,25 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     assert differs or sizes == [5, 1, 7], "the two paths should not be the same code"
 
 
+@pytest.mark.parametrize("n_next", [1023, 1024, 1025, 1500])
+@pytest.mark.parametrize("rows, n_this", [(1, 1), (5, 7), (9, 16), (6, 17), (4, 33)])
+def test_hidden_delta_up_to_and_beyond_the_packed_panel_depth(dtype, rows, n_next, n_this):
+    # Each column panel of W_next is copied contiguous (its rows lie n_this apart)
+    # when it is at most 1024 deep; deeper panels are read in place.
+    rng = np.random.default_rng(rows * n_next * n_this)
+    delta_next = rng.uniform(-1, 1, (rows, n_next)).astype(dtype)
+    W_next = (rng.uniform(-1, 1, (n_next, n_this)) / np.sqrt(n_next)).astype(dtype)
+    A = rng.uniform(0, 1, (rows, n_this)).astype(dtype)
+    delta = nan_filled((rows, n_this), dtype)
+    _kernels.hidden_delta(delta_next, W_next, A, delta)
+    derivative = f64(A) * (1 - f64(A))
+    expected = (f64(delta_next) @ f64(W_next)) * derivative
+    scale = (np.abs(f64(delta_next)) @ np.abs(f64(W_next))) * derivative
+    # Sums of up to 1500 terms: the bound grows with their number (k * eps).
+    error = np.abs(f64(delta) - expected)
+    assert np.all(error <= n_next * np.finfo(dtype).eps * (np.abs(expected) + scale))
+
+
 @pytest.mark.parametrize("n_in", [255, 256, 257, 513, 600, 784])
 @pytest.mark.parametrize("rows, n_out", [(1, 1), (5, 7), (4, 8), (6, 17), (9, 33)])
 def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):

@@ -337,12 +337,44 @@ FASTPROP_DEFINE_ROW_BLOCKS(double)
 #define FASTPROP_LANES_double 4
 #define FASTPROP_PANELS(n, lanes) (((n) + 2 * (lanes) - 1) / (2 * (lanes)))
 
+/* A column panel of B copied contiguous: panel[p * 2 LANES + j] := B[p * ldb + j] for j <     */
+/* width (zero past it) and p < depth. Read in place, the panel's rows lie ldb apart; when     */
+/* ldb is a multiple of 1 KiB or so (widths 256, 512, 1024 in float32), its cache lines fall   */
+/* into a few L1 and L2 sets and evict each other between the blocks of rows that reuse them. */
+#define FASTPROP_DEFINE_PACK_ROWS(TYPE, LANES, LOAD, STORE, MASKLOAD, MASK)                      \
+FASTPROP_AVX2_INLINE void fastprop_pack_rows_##TYPE(const TYPE* B, ptrdiff_t ldb, ptrdiff_t width, \
+                                                   ptrdiff_t depth, TYPE* panel)                 \
+{                                                                                                \
+    if (width == 2 * LANES) {                                                                    \
+        for (ptrdiff_t p = 0; p < depth; ++p) {                                                  \
+            STORE(panel + p * 2 * LANES, LOAD(B + p * ldb));                                     \
+            STORE(panel + p * 2 * LANES + LANES, LOAD(B + p * ldb + LANES));                     \
+        }                                                                                        \
+        return;                                                                                  \
+    }                                                                                            \
+    const __m256i mask0 = MASK(width), mask1 = MASK(width - LANES);                              \
+    for (ptrdiff_t p = 0; p < depth; ++p) {                                                      \
+        STORE(panel + p * 2 * LANES, MASKLOAD(B + p * ldb, mask0));                              \
+        STORE(panel + p * 2 * LANES + LANES, MASKLOAD(B + p * ldb + LANES, mask1));              \
+    }                                                                                            \
+}
+
+FASTPROP_DEFINE_PACK_ROWS(float, 8, _mm256_loadu_ps, _mm256_store_ps, _mm256_maskload_ps,
+                          fastprop_mask_float)
+FASTPROP_DEFINE_PACK_ROWS(double, 4, _mm256_loadu_pd, _mm256_store_pd, _mm256_maskload_pd,
+                          fastprop_mask_double)
+
+/* Deepest B panel packed on the stack by the backward products (64 KiB); deeper sums read B  */
+/* in place. */
+#define FASTPROP_PACK_DEPTH 1024
+
 /* ------------------------------------------------------------------------ */
 /* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
 /* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
 /* One task is one column panel of C, all rows: the panel's k x 2-vector     */
-/* strip of B is read from memory once and then from L1 for every block of   */
-/* rows. Each output is one sum over p, in order, as in the plain loops.     */
+/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep)    */
+/* and then read from L1 for every block of rows. Each output is one sum     */
+/* over p, in order, as in the plain loops.                                  */
 /* ------------------------------------------------------------------------ */
 
 #define FASTPROP_STRIP_ROWS 16
@@ -365,9 +397,18 @@ FASTPROP_AVX2 static void fastprop_products_##TYPE##_task(void* arguments, ptrdi
     const fastprop_products_##TYPE##_arguments* x = (const fastprop_products_##TYPE##_arguments*) arguments; \
     const ptrdiff_t lanes = FASTPROP_LANES_##TYPE, j0 = panel * 2 * lanes;                       \
     const ptrdiff_t width = x->n - j0 < 2 * lanes ? x->n - j0 : 2 * lanes;                       \
-    fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED, \
-                               width, lanes, x->m, x->k, x->A, x->row_stride, x->inner_stride,   \
-                               x->B + j0, x->n, NULL, x->alpha, x->beta, x->C + j0, x->n);       \
+    if (x->k <= FASTPROP_PACK_DEPTH) {                                                           \
+        TYPE panel[FASTPROP_PACK_DEPTH * 2 * FASTPROP_LANES_##TYPE] __attribute__((aligned(32))); \
+        fastprop_pack_rows_##TYPE(x->B + j0, x->n, width, x->k, panel);                          \
+        fastprop_row_blocks_##TYPE(FASTPROP_MASK_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED, \
+                                   width, lanes, x->m, x->k, x->A, x->row_stride,                \
+                                   x->inner_stride, panel, 2 * lanes, NULL, x->alpha, x->beta,   \
+                                   x->C + j0, x->n);                                             \
+    } else                                                                                       \
+        fastprop_row_blocks_##TYPE(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,                   \
+                                   FASTPROP_FINISH_SCALED, width, lanes, x->m, x->k, x->A,       \
+                                   x->row_stride, x->inner_stride, x->B + j0, x->n, NULL,        \
+                                   x->alpha, x->beta, x->C + j0, x->n);                          \
     if (x->sigmoid_outputs != NULL)                                                              \
         /* sigma' from the layer's outputs, as _multiply_sigmoid_derivative, on the panel */     \
         for (ptrdiff_t i = 0; i < x->m; ++i) {                                                   \
