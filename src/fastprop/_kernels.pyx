@@ -104,11 +104,15 @@ cdef extern from "_vector_products.h" nogil:
 #   the loops stay at least as fast (an earlier run, before this rule: m 256,
 #   w 4, float32: 28 against 65), and BLAS overtakes them at about 8192;
 # * vector (shared out over the team) against BLAS: in float64 the vector
-#   kernels win up to about 4 million multiply-adds (m 16, w 512: 2196 against
-#   2486) and lose from about 8 million (m 32, w 512: 4179 against 4062; m 128,
-#   w 256: 3971 against 3636); in float32 they stay ahead up to 16 million
-#   (m 256, w 256: 3049 against 3423) and tie at 33 million (m 128, w 512: 6354
-#   against 6390). So BLAS takes over at 2**22 in float64 and 2**25 in float32;
+#   kernels win up to about 8 million multiply-adds (m 32, w 512: 2864 against
+#   3982; m 128, w 256: 3328 against 3395) and lose from about 16 million (m 256,
+#   w 256: 5872 against 5543); in float32 they stay ahead up to 33 million (m 128,
+#   w 512: 5910 against 6465) and tie at 67 million (m 256, w 512: 13097 against
+#   13486); on case D's shapes (m 128, 784 and 1024 wide, 2**26.6 and 2**27)
+#   OpenBLAS was about 15% faster. So BLAS takes over at 2**24 in float64 and
+#   2**26 in float32. (Before the backward products copied their panels of B
+#   contiguous, widths of 256 and more lost to cache-set conflicts and the
+#   crossovers were at 2**22 and 2**25.);
 # * a product that is not shared out over a team (a batch below 16, one thread,
 #   or a call from outside fit such as Network.forward) runs the vector kernels
 #   on one core, and two-thread BLAS catches up from about 2**20 (m 16, w 256:
@@ -119,8 +123,8 @@ cdef extern from "_vector_products.h" nogil:
 cdef bint VECTOR_PRODUCTS_AVAILABLE = FASTPROP_VECTOR_PRODUCTS and fastprop_cpu_has_avx2_fma()
 cdef Py_ssize_t LOOPS_ONLY_BLAS_MIN = 1024
 cdef Py_ssize_t VECTOR_DEFAULT_MIN = 256
-cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_DOUBLE = 1 << 22
-cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_FLOAT = 1 << 25
+cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_DOUBLE = 1 << 24
+cdef Py_ssize_t VECTOR_DEFAULT_BLAS_MIN_FLOAT = 1 << 26
 cdef Py_ssize_t NARROW_BLAS_MIN_MULTIPLY_ADDS = 8192
 cdef Py_ssize_t ALONE_DEFAULT_BLAS_MIN = 1 << 19
 cdef Py_ssize_t NEVER = (<Py_ssize_t> 1) << 62
