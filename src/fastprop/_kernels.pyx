@@ -153,11 +153,12 @@ def set_vector_sigmoid(bint enabled):
     VECTOR_SIGMOID = enabled
 
 
-# Threads: Trainer.run starts a team of THREADS threads (itself and THREADS - 1
-# helpers, _team.h) for each chunk of training in which some layer's products
-# are shared out: products in the vector range with at least
+# Threads: the first Trainer.run of a fit in which some layer's work is shared
+# out starts a team of THREADS threads (itself and THREADS - 1 helpers,
+# _team.h), kept until Trainer.stop_threads. Shared out: products with at least
 # PARALLEL_MIN_MULTIPLY_ADDS multiply-adds, in steps on at least
-# PARALLEL_MIN_BATCH_ROWS samples. A shared-out product gives the same bits
+# PARALLEL_MIN_BATCH_ROWS samples (in the vector kernels, their panels; after
+# BLAS, the elementwise pass that follows). A shared-out product gives the same bits
 # whichever thread computes which panel. Measured with
 # benchmarks/product_crossover.py (PRODUCT_CROSSOVER.md; 2 threads against 1, us
 # per step): the team wins from about 32768 multiply-adds (m 32, w 32: 14.0
@@ -635,8 +636,8 @@ cdef inline void _column_block_sums(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t
     cdef Py_ssize_t r, j
     cdef const floating* row
     if width < 4:
-        # Narrower than a vector (an output layer of a unit or two): column by
-        # column, the same sums without the vector loop's set-up.
+        # A few columns (an output layer of a unit or two): column by column,
+        # the same sums without the vectorised loop's set-up.
         for j in range(first, first + width):
             total = 0
             for r in range(rows):

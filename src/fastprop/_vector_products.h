@@ -72,9 +72,7 @@ FASTPROP_AVX2_NO_FMA_INLINE __m256i fastprop_mask_double(ptrdiff_t count)
 /* twice. (See _kernels.pyx for the algorithm and its accuracy.)             */
 /* ------------------------------------------------------------------------ */
 
-#ifndef FASTPROP_SIGMOID_CHAINS
 #define FASTPROP_SIGMOID_CHAINS 4
-#endif
 
 /* v[c] := sigmoid(v[c]) for c < count (a constant once inlined). Each    */
 /* statement runs over all count vectors before the next: one vector's      */
@@ -202,7 +200,7 @@ __attribute__((target("avx2"))) static void fastprop_sigmoid_panel_##TYPE(      
     TYPE* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)                                     \
 {                                                                                                \
     ptrdiff_t i = 0;                                                                             \
-    if (width == 2 * LANES && FASTPROP_SIGMOID_CHAINS >= 4) {                                    \
+    if (width == 2 * LANES) {                                                                    \
         VEC v[FASTPROP_SIGMOID_CHAINS];                                                          \
         for (; i + 2 <= rows; i += 2) {                                                          \
             TYPE* row_0 = C + i * ldc;                                                           \
