@@ -548,19 +548,18 @@ cdef void _matmul_a_b(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     if route == ROUTE_BLAS:
         _gemm(c'N', c'N', <int> n, <int> m, <int> k, <floating> 1, B, <int> n,
               A, <int> k, <floating> 0, C, <int> n)
-        if sigmoid_outputs != NULL and shared != NULL:
+        if sigmoid_outputs != NULL:
             _shared_multiply_sigmoid_derivative(C, sigmoid_outputs, m, n, shared)
-            return
-    else:
-        for r in range(m):
-            c_row = C + r * n
+        return
+    for r in range(m):
+        c_row = C + r * n
+        for j in range(n):
+            c_row[j] = 0
+        for p in range(k):
+            a_value = A[r * k + p]
+            b_row = B + p * n
             for j in range(n):
-                c_row[j] = 0
-            for p in range(k):
-                a_value = A[r * k + p]
-                b_row = B + p * n
-                for j in range(n):
-                    c_row[j] = c_row[j] + a_value * b_row[j]
+                c_row[j] = c_row[j] + a_value * b_row[j]
     if sigmoid_outputs != NULL:
         _multiply_sigmoid_derivative(C, sigmoid_outputs, m * n)
 
@@ -603,10 +602,7 @@ cdef void _matmul_at_b_accumulate(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floa
                 else:
                     C[i * n + j] = C[i * n + j] + alpha * total
     if column_sums != NULL and not summed:
-        if shared != NULL:
-            _shared_column_sums_accumulate(k, m, alpha, A, beta, column_sums, shared)
-        else:
-            _column_sums_accumulate(k, m, alpha, A, beta, column_sums)
+        _shared_column_sums_accumulate(k, m, alpha, A, beta, column_sums, shared)
 
 
 # Columns summed per pass of _column_sums_accumulate: its partial sums live on the stack.
@@ -731,21 +727,31 @@ cdef inline void _run_over_rows(fastprop_team* team, fastprop_task_function task
 
 cdef void _shared_add_bias_sigmoid(floating* Z, const floating* b, Py_ssize_t rows,
                                    Py_ssize_t cols, fastprop_team* team) noexcept nogil:
-    """Z := sigmoid(Z + b), in place, b broadcast over rows; shared out over team"""
+    """Z := sigmoid(Z + b), in place, b broadcast over rows; shared out over team (NULL: here)"""
+    if team == NULL:
+        _add_bias_sigmoid(Z, b, rows, cols)
+        return
     _run_over_rows(team, _bias_sigmoid_task, floating is float, Z, b, rows, cols)
 
 
 cdef void _shared_multiply_sigmoid_derivative(floating* D, const floating* A, Py_ssize_t rows,
                                               Py_ssize_t cols, fastprop_team* team) noexcept nogil:
-    """D := D * A * (1 - A); shared out over team"""
+    """D := D * A * (1 - A); shared out over team (NULL: here)"""
+    if team == NULL:
+        _multiply_sigmoid_derivative(D, A, rows * cols)
+        return
     _run_over_rows(team, _sigmoid_derivative_task, floating is float, D, A, rows, cols)
 
 
 cdef void _shared_column_sums_accumulate(Py_ssize_t rows, Py_ssize_t cols, floating alpha,
                                          const floating* D, floating beta, floating* out,
                                          fastprop_team* team) noexcept nogil:
-    """out (cols,) := alpha * D.sum(0) + beta * out, beta 0 or 1; shared out over team"""
+    """out (cols,) := alpha * D.sum(0) + beta * out, beta 0 or 1; shared out over team
+    (NULL: here)"""
     cdef _ElementwiseWork work
+    if team == NULL:
+        _column_sums_accumulate(rows, cols, alpha, D, beta, out)
+        return
     work.is_float = floating is float
     work.target = out
     work.source = D
@@ -773,10 +779,7 @@ cdef void _dense_sigmoid_forward(Py_ssize_t rows, Py_ssize_t n_in, Py_ssize_t n_
         # Column-major A_out.T (n_out, rows) := W (as its transpose) @ A_in.T
         _gemm(c'T', c'N', <int> n_out, <int> rows, <int> n_in, <floating> 1, W, <int> n_in,
               A_in, <int> n_in, <floating> 0, A_out, <int> n_out)
-        if shared != NULL:
-            _shared_add_bias_sigmoid(A_out, b, rows, n_out, shared)
-        else:
-            _add_bias_sigmoid(A_out, b, rows, n_out)
+        _shared_add_bias_sigmoid(A_out, b, rows, n_out, shared)
         return
     if route == ROUTE_VECTOR:
         # The bias goes into the sums, the sigmoid into each column panel's task.
