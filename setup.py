@@ -1,8 +1,14 @@
 """Declares the compiled extension; all metadata lives in pyproject.toml.
 
 Build switches (environment variables, read at build time):
-  FASTPROP_DEBUG_CHECKS=1  turn Cython's bounds, wraparound and initialisation checks back on
-  FASTPROP_NATIVE=1        compile with -march=native (never for wheels you share)
+  FASTPROP_DEBUG_CHECKS=1                  turn Cython's bounds, wraparound and initialisation
+                                           checks back on
+  FASTPROP_NATIVE=1                        compile with -march=native (never for wheels you share)
+  FASTPROP_BUILD_WITHOUT_VECTOR_KERNELS=1  compile the vector kernels' stubs instead: only the
+                                           baseline CPU path exists (as on non-x86 machines)
+  FASTPROP_BUILD_WITHOUT_THREADS=1         compile the thread team's stub: fit runs on one thread
+                                           (as where there are no POSIX threads)
+CI builds and tests each of the last two.
 """
 import os
 
@@ -25,21 +31,42 @@ debug_checks = _flag("FASTPROP_DEBUG_CHECKS")
 # -ffp-contract=off: a multiply and an add are never fused behind the code's
 # back (only where _vector_products.h asks for an FMA), so the AVX2 sigmoid gives
 # the scalar sigmoid's bits, and -march=native builds the same results as others.
-compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
+# -fvisibility=hidden: the C kernels' functions stay inside the extension (Python's
+# module init is exported by its own macro).
+compile_args = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+                "-fvisibility=hidden"]
 link_args = []
-if os.name == "posix":  # the helper threads of _team.h
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")]
+if os.name == "posix":  # the helper threads of _team.c
     compile_args.append("-pthread")
     link_args.append("-pthread")
 if _flag("FASTPROP_NATIVE"):
     compile_args.append("-march=native")
+if _flag("FASTPROP_BUILD_WITHOUT_VECTOR_KERNELS"):
+    macros.append(("FASTPROP_WITHOUT_VECTOR_KERNELS", "1"))
+if _flag("FASTPROP_BUILD_WITHOUT_THREADS"):
+    macros.append(("FASTPROP_WITHOUT_THREADS", "1"))
+# What show_config reports as the build.
+build_description = " ".join(compile_args + [f"-D{name}" for name, _ in macros[1:]])
+macros.append(("FASTPROP_BUILD_FLAGS", '"' + build_description + '"'))
+
+# The C kernels, one concern per file; each header says what its file does.
+package = "src/fastprop"
+c_sources = ["_config.c", "_routing.c", "_blas.c", "_team.c", "_sigmoid.c", "_elementwise.c",
+             "_products.c", "_steps.c", "_vector_products_avx2.c"]
+# Headers, and the templates the .c files include once per dtype or CPU path.
+c_depends = ["_config.h", "_routing.h", "_blas.h", "_team.h", "_sigmoid.h", "_elementwise.h",
+             "_products.h", "_steps.h", "_vector_products.h", "_vector_products_legacy.h", "_sigmoid_template.c",
+             "_sigmoid_arrays.c", "_elementwise_template.c", "_products_template.c",
+             "_steps_template.c", "_kernels.pxd", "_trainer.pxi"]
 
 extensions = [
     Extension(
         "fastprop._kernels",
-        sources=["src/fastprop/_kernels.pyx"],
-        depends=["src/fastprop/_vector_products.h", "src/fastprop/_team.h"],
-        include_dirs=[numpy.get_include()],  # only for PyArray_DATA
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
+        sources=[f"{package}/_kernels.pyx"] + [f"{package}/{name}" for name in c_sources],
+        depends=[f"{package}/{name}" for name in c_depends],
+        include_dirs=[numpy.get_include(), package],
+        define_macros=macros,
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )

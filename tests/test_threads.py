@@ -1,4 +1,4 @@
-"""fit's compiled loop on a team of threads (``_team.h``).
+"""fit's compiled loop on a team of threads (``_team.c``).
 
 Products in the vector range share their column panels (or, for narrow forward
 products, their rows) out over the threads; every output element is computed
@@ -10,17 +10,18 @@ import os
 
 import numpy as np
 import pytest
-from conftest import product_path
 
 import fastprop
 from fastprop import _kernels
+from fastprop._testing import NO_VECTOR_KERNELS, product_path, vector_kernels_in_use
 
-needs_vector_products = pytest.mark.skipif(
-    not _kernels.vector_products_available(),
-    reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
+needs_vector_products = pytest.mark.skipif(not vector_kernels_in_use(), reason=NO_VECTOR_KERNELS)
 
 
-needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+# Tests that count the process's threads: they need Linux's /proc, and a build with threads.
+needs_proc = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task") or not _kernels.cpu_capabilities()["threads_compiled"],
+    reason="needs Linux's /proc and a build with helper threads")
 
 
 def thread_ids():
@@ -29,36 +30,16 @@ def thread_ids():
 
 @pytest.fixture(autouse=True)
 def restore_thread_settings():
-    before = _kernels.threads(), _kernels.parallel_min_multiply_adds()
-    yield
-    _kernels.set_threads(before[0])
-    _kernels.set_parallel_min_multiply_adds(before[1])
+    with fastprop.config_context():
+        yield
 
 
-def test_thread_count_default_and_setter():
-    default = _kernels.threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert default == min(8, cores)
-    _kernels.set_threads(3)
-    assert _kernels.threads() == 3
-    for bad in (0, 9, -1):
-        with pytest.raises(ValueError, match=rf"n must be between 1 and 8, got {bad}"):
-            _kernels.set_threads(bad)
-    assert _kernels.threads() == 3
-    with pytest.raises(TypeError, match="n must be an integer, got float"):
-        _kernels.set_threads(2.5)
-
-
-def test_parallel_threshold_setter():
-    _kernels.set_parallel_min_multiply_adds(0)
-    assert _kernels.parallel_min_multiply_adds() == 0
-    with pytest.raises(ValueError, match=r"value must be >= 0, got -5"):
-        _kernels.set_parallel_min_multiply_adds(-5)
-    assert _kernels.parallel_min_multiply_adds() == 0
+def set_threads(n):
+    fastprop.set_config(threads=n)
 
 
 def train(sizes, dtype, n_threads, batch_size=16, epochs=4, shuffle=True, callback=None):
-    _kernels.set_threads(n_threads)
+    set_threads(n_threads)
     rng = np.random.default_rng(5)
     X = rng.uniform(-1, 1, (203, sizes[0])).astype(dtype)
     Y = rng.uniform(0, 1, (203, sizes[-1])).astype(dtype)
@@ -74,7 +55,7 @@ def train(sizes, dtype, n_threads, batch_size=16, epochs=4, shuffle=True, callba
 @pytest.mark.parametrize("n_threads", [2, 3, 8])
 def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, n_threads):
     # Every product in the vector kernels and shared out, however small.
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     with product_path("vector"):
         team, team_losses = train(sizes, dtype, n_threads, epochs=12)
         alone, alone_losses = train(sizes, dtype, 1, epochs=12)
@@ -94,7 +75,7 @@ def test_elementwise_passes_after_blas_are_shared_out_and_change_no_bit(dtype, s
     # them are shared out in blocks of rows (of columns for the sums): 300 and
     # 600 wide, more than one block of each. The team must start for them (a
     # network with no product in the vector kernels), and change nothing.
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     helpers_seen = []
     with product_path("blas"):
         # First alone: BLAS may start its own threads at its first large product.
@@ -115,7 +96,7 @@ def test_default_settings_give_the_same_network_with_one_or_two_threads(dtype, s
     # the tiny network, some for the others). Products below the one-thread
     # BLAS crossover, so that one thread takes the same path as two; above it,
     # one thread hands them to BLAS (same result to rounding, not to the bit).
-    assert 32 * max(a * b for a, b in zip(sizes, sizes[1:])) < _kernels.alone_blas_min_multiply_adds()
+    assert 32 * max(a * b for a, b in zip(sizes, sizes[1:])) < fastprop.get_config()["single_thread_blas_min_multiply_adds"]
     alone, alone_losses = train(sizes, dtype, 1, batch_size=32, epochs=2)
     team, team_losses = train(sizes, dtype, 2, batch_size=32, epochs=2)
     np.testing.assert_array_equal(team_losses, alone_losses)
@@ -129,7 +110,7 @@ def test_a_fit_keeps_one_team_of_helpers_across_its_chunks_and_stops_it_at_the_e
     # of compiled work. The helper started by the first chunk is the same thread
     # in every later one (no thread is created and joined per chunk), and none
     # is left when fit returns.
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     helpers_seen = []
     before = thread_ids()
 
@@ -144,13 +125,13 @@ def test_a_fit_keeps_one_team_of_helpers_across_its_chunks_and_stops_it_at_the_e
 
 @needs_proc
 def test_set_threads_in_a_callback_applies_to_the_next_chunk_and_changes_no_result(dtype):
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     helper_counts = []
     before = thread_ids()
 
     def change_threads(epoch, loss):
         helper_counts.append(len(thread_ids() - before))
-        _kernels.set_threads({2: 3, 5: 1}.get(epoch, _kernels.threads()))
+        set_threads({2: 3, 5: 1}.get(epoch, fastprop.get_config()["threads"]))
 
     with product_path("vector"):
         changed, changed_losses = train([9, 40, 24, 3], dtype, 2, batch_size=16, epochs=8,
@@ -167,7 +148,7 @@ def test_set_threads_in_a_callback_applies_to_the_next_chunk_and_changes_no_resu
 @needs_proc
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
 def test_helpers_are_stopped_when_a_fit_is_interrupted(error):
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     before = thread_ids()
 
     def interrupt(epoch, loss):
@@ -182,8 +163,8 @@ def test_helpers_are_stopped_when_a_fit_is_interrupted(error):
 
 @needs_proc
 def test_trainer_stop_threads_can_be_called_any_time_and_a_later_run_restarts_them():
-    _kernels.set_parallel_min_multiply_adds(0)
-    _kernels.set_threads(2)
+    fastprop.set_config(parallel_min_multiply_adds=0)
+    set_threads(2)
     rng = np.random.default_rng(0)
     sizes = [6, 20, 2]
     weights = [rng.normal(size=(b, a)) for a, b in zip(sizes, sizes[1:])]
@@ -204,8 +185,12 @@ def test_trainer_stop_threads_can_be_called_any_time_and_a_later_run_restarts_th
     assert thread_ids() == before
 
 
-def test_threads_are_part_of_the_public_api():
-    assert fastprop.threads is _kernels.threads and fastprop.set_threads is _kernels.set_threads
+def test_threads_and_set_threads_are_aliases_of_the_configuration():
+    fastprop.set_threads(3)
+    assert fastprop.threads() == fastprop.get_config()["threads"] == 3
+    with pytest.raises(ValueError, match="threads must be from 1 to 8, got 9"):
+        fastprop.set_threads(9)
+    assert fastprop.threads() == 3
 
 
 @pytest.mark.parametrize("value, expected", [("1", "1"), (" 3 ", "3"), ("", None)])
@@ -236,7 +221,7 @@ def test_fastprop_num_threads_rejects_bad_values(value):
 def test_helper_task_count_is_a_running_total():
     # A diagnostic: how many tasks helper threads took, summed over the process.
     # How many they take depends on the OS's scheduling, so only its form is tested.
-    _kernels.set_parallel_min_multiply_adds(0)
+    fastprop.set_config(parallel_min_multiply_adds=0)
     before = _kernels.helper_task_count()
     train([40, 48, 5], np.float32, 2, batch_size=16, epochs=3)
     after = _kernels.helper_task_count()

@@ -1,4 +1,4 @@
-"""The AVX2/FMA product kernels (``_vector_products.h``) on shapes that reach
+"""The AVX2/FMA product kernels (``_vector_products_avx2.c``) on shapes that reach
 every part of them, against NumPy in float64.
 
 The kernels work on blocks: the broadcast kernels (``A @ B`` of the hidden delta
@@ -10,28 +10,29 @@ chunk. The shapes drawn here (1 to 40 on every side) cover full blocks, every
 remainder and the width-1 and batch-1 cases; the generic kernel tests keep to
 widths up to 8, mostly edge blocks.
 
-Tolerances are those of ``test_kernels.py``: |got - expected| <= rtol * (|expected|
+Tolerances are those of ``fastprop._testing``: |got - expected| <= rtol * (|expected|
 + sum of |terms|), rtol 1e-5 (float32) or 1e-12 (float64), for sums of up to 40
 products.
 """
 import numpy as np
 import pytest
-from conftest import product_path
 from hypothesis import given
 from hypothesis import strategies as st
-from test_kernels import (
+
+import fastprop
+from fastprop import _kernels
+from fastprop._testing import (
+    NO_VECTOR_KERNELS,
     assert_close,
     check_hidden_delta_against_numpy,
     f64,
     nan_filled,
     np_sigmoid,
+    product_path,
+    vector_kernels_in_use,
 )
 
-import fastprop
-from fastprop import _kernels
-
-pytestmark = pytest.mark.skipif(not _kernels.vector_products_available(),
-                                reason="this CPU has no AVX2/FMA (or the build has no vector kernels)")
+pytestmark = pytest.mark.skipif(not vector_kernels_in_use(), reason=NO_VECTOR_KERNELS)
 
 sides = st.integers(1, 40)
 
@@ -129,10 +130,9 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     Y = rng.uniform(0, 1, (97, sizes[-1])).astype(dtype)
     nets = {}
     for path in ("vector", "loops"):
-        if path == "loops":
-            _kernels.set_vector_min_multiply_adds(2 ** 62)
-        net = fastprop.Network(sizes, seed=3, dtype=dtype)
-        net.fit(X, Y, epochs=3, lr=0.5, batch_size=batch_size, seed=11)
+        with product_path(path):
+            net = fastprop.Network(sizes, seed=3, dtype=dtype)
+            net.fit(X, Y, epochs=3, lr=0.5, batch_size=batch_size, seed=11)
         nets[path] = net
     tolerance = {np.float32: 2e-5, np.float64: 1e-12}[dtype.type]
     for W_vector, W_loops in zip(nets["vector"].weights, nets["loops"].weights):
@@ -178,44 +178,6 @@ def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
     expected = np_sigmoid(f64(A_in) @ f64(W).T + f64(b))
     error = np.abs(f64(A_out) - expected)
     assert np.all(error <= n_in * np.finfo(dtype).eps * (np.abs(expected) + scale))
-
-
-def test_vector_sigmoid_gives_the_scalar_sigmoids_bits(dtype):
-    # _vector_products.h repeats _kernels.pyx's sigmoid operation for operation,
-    # without fused multiply-adds, so the two agree to the bit: NaN payloads,
-    # infinities, zeros of either sign, subnormals and the tails included, and
-    # for every length (the last 1 to 7 elements go through masked loads).
-    rng = np.random.default_rng(11)
-    info = np.finfo(dtype)
-    z = np.concatenate([
-        rng.standard_normal(100_000) * 30,
-        np.linspace(-800, 800, 20_001),
-        [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, float(info.tiny), -float(info.tiny),
-         float(info.smallest_subnormal), -float(info.smallest_subnormal), float(info.max),
-         -float(info.max)],
-    ]).astype(dtype)
-    integer = np.uint32 if dtype == np.float32 else np.uint64
-    before = _kernels.vector_sigmoid_enabled()
-    try:
-        for size in (z.size, 1, 2, 3, 7, 8, 9, 15, 17):
-            outputs = []
-            for vector in (True, False):
-                _kernels.set_vector_sigmoid(vector)
-                out = nan_filled(size, dtype)
-                _kernels.sigmoid(z[:size].copy(), out)
-                outputs.append(out.view(integer))
-            np.testing.assert_array_equal(outputs[0], outputs[1])
-    finally:
-        _kernels.set_vector_sigmoid(before)
-
-
-def test_vector_sigmoid_switch():
-    assert _kernels.vector_sigmoid_enabled()
-    _kernels.set_vector_sigmoid(False)
-    try:
-        assert not _kernels.vector_sigmoid_enabled()
-    finally:
-        _kernels.set_vector_sigmoid(True)
 
 
 @pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513])

@@ -14,29 +14,23 @@ except ImportError as error:  # pragma: no cover - exercised only on broken inst
         "in a source checkout, build in place with 'python setup.py build_ext --inplace'."
     ) from error
 
+from . import _configuration
+from ._configuration import (
+    config_context,
+    get_config,
+    set_config,
+    set_threads,
+    show_config,
+    threads,
+)
 from .network import Network
 from .explain import explain
 from .persistence import load
 from .plotting import plot_loss
-from ._kernels import set_threads, threads
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "explain", "load", "plot_loss", "set_threads", "threads", "__version__"]
+__all__ = ["Network", "config_context", "explain", "get_config", "load", "plot_loss",
+           "set_config", "set_threads", "show_config", "threads", "__version__"]
 
-
-def _threads_from_environment():
-    """FASTPROP_NUM_THREADS, if set, replaces the default number of threads of fit."""
-    import os
-
-    value = os.environ.get("FASTPROP_NUM_THREADS", "").strip()
-    if not value:
-        return
-    try:
-        set_threads(int(value))
-    except ValueError:
-        raise ValueError(
-            f"FASTPROP_NUM_THREADS must be a whole number from 1 to 8, got {value!r}") from None
-
-
-_threads_from_environment()
+_configuration.configure_from_environment()

@@ -77,14 +77,18 @@ def as_real_array(values, name):
 
 
 def as_float_array(values, name, dtype, copy=False):
-    """values as a C-contiguous array of dtype with finite entries.
+    """values as an aligned C-contiguous array of dtype with finite entries.
 
-    A copy is made when the layout or dtype differ, or always with ``copy=True``.
+    A copy is made when the layout, alignment or dtype differ, or always with
+    ``copy=True``. (The kernels read every element as its type; numpy lets an array
+    that is C-contiguous sit at any byte offset, for instance in a structured buffer.)
     """
     array = as_real_array(values, name)
     with np.errstate(over="ignore"):
         converted = (np.array(array, dtype=dtype, order="C", copy=True) if copy
                      else np.ascontiguousarray(array, dtype=dtype))
+    if not converted.flags.aligned:
+        converted = np.array(converted, order="C", copy=True)
     if array.ndim == 0:  # ascontiguousarray makes a scalar 1-D; report the shape given
         converted = converted.reshape(())
     if not _kernels.all_finite(converted):

@@ -1,0 +1,263 @@
+"""fastprop's configuration: how many threads fit uses, which CPU path runs, and where
+each product runs.
+
+The configuration is one C struct in the compiled extension (``_config.h``), read and
+written here; it is process-wide, like the number of threads of a BLAS. Each kernel call
+and each chunk of a fit reads it once, when it starts. ``set_config`` checks every option
+before it changes anything, so a bad call leaves the configuration as it was.
+
+Environment variables set the defaults at import:
+
+* ``FASTPROP_NUM_THREADS``: the number of threads (default: the cores this process may
+  run on, at most 8);
+* ``FASTPROP_CPU``: the CPU path, "auto" (default), "avx512", "avx2" or "baseline".
+"""
+import contextlib
+import numbers
+import operator
+import os
+import platform
+import sys
+
+from . import _kernels
+
+CPU_PATHS = ("auto", "avx512", "avx2", "baseline")
+PLANS = ("fixed",)
+THRESHOLDS = _kernels.THRESHOLD_FIELDS
+KEYS = ("threads", "cpu", "plan") + THRESHOLDS
+MAX_THREADS = _kernels.MAX_THREADS
+
+# What the struct does not hold as it was asked for: "auto" is resolved to a path there.
+_requested = {"cpu": "auto", "plan": "fixed"}
+
+
+def get_config():
+    """The configuration in use, as a dict.
+
+    Keys: ``threads`` (fit's threads, 1 to 8), ``cpu`` ("auto", "avx512", "avx2" or
+    "baseline": the instruction sets fastprop may use; "auto" is the best this CPU and
+    build have), ``plan`` ("fixed": products are routed by the thresholds below, the
+    same on every machine), and the routing thresholds, each a number of
+    multiply-adds (m * n * k) of a product, or None for never:
+
+    * ``vector_min_multiply_adds``: from here a product runs in the vector kernels
+      rather than plain loops (paths avx2 and avx512);
+    * ``blas_min_multiply_adds_float32`` / ``_float64``: from here in BLAS GEMM rather
+      than the vector kernels;
+    * ``loops_blas_min_multiply_adds``: from here in BLAS rather than plain loops, on
+      the baseline path;
+    * ``single_thread_blas_min_multiply_adds``: from here in BLAS, for a product that is
+      not shared out over fit's threads (BLAS has threads of its own);
+    * ``narrow_blas_min_multiply_adds``: from here in BLAS, for a product too narrow to
+      fill a vector (fewer than 8 floats or 4 doubles across);
+    * ``parallel_min_multiply_adds`` and ``parallel_min_batch_rows``: a product is shared
+      out over fit's threads from this size, in steps on at least this many samples.
+
+    Which path ran and what the CPU has: :func:`show_config`.
+    """
+    values = _kernels.read_config()
+    config = {"threads": values["threads"], "cpu": _requested["cpu"], "plan": _requested["plan"]}
+    for name in THRESHOLDS:
+        config[name] = None if values[name] >= _kernels.NEVER else values[name]
+    return config
+
+
+def set_config(**options):
+    """Change the configuration: ``set_config(threads=1, cpu="avx2")``.
+
+    Keys and meanings as :func:`get_config` returns them. An unknown key, a bad value,
+    or a CPU path this CPU or build cannot run raises ``ValueError`` (``TypeError`` for
+    a value of the wrong type) and changes nothing. Results do not depend on
+    ``threads``; they agree to rounding across paths and thresholds (a sum runs in
+    another order in BLAS than in the loops).
+    """
+    unknown = [key for key in options if key not in KEYS]
+    if unknown:
+        raise ValueError(f"unknown configuration key{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; the keys are {', '.join(KEYS)}")
+    values = _kernels.read_config()
+    requested = dict(_requested)
+    if "threads" in options:
+        values["threads"] = _check_threads(options["threads"], "threads")
+    if "cpu" in options:
+        requested["cpu"] = _check_cpu(options["cpu"], "cpu")
+        values["cpu"] = _resolve_cpu(requested["cpu"], "cpu")
+    if "plan" in options:
+        plan = options["plan"]
+        if not isinstance(plan, str) or plan not in PLANS:
+            raise ValueError(f"plan must be one of {', '.join(map(repr, PLANS))}, got {plan!r}")
+        requested["plan"] = plan
+    for name in THRESHOLDS:
+        if name in options:
+            values[name] = _check_threshold(options[name], name)
+    _kernels.write_config(values)
+    _requested.update(requested)
+
+
+@contextlib.contextmanager
+def config_context(**options):
+    """Within the ``with`` block, the configuration is changed as by
+    ``set_config(**options)``; on leaving it, also by an exception, it is restored.
+
+    >>> with fastprop.config_context(threads=1, cpu="baseline"):
+    ...     net.fit(X, Y, epochs=10)
+    """
+    saved = get_config()
+    set_config(**options)
+    try:
+        yield get_config()
+    finally:
+        set_config(**saved)
+
+
+def show_config(file=None):
+    """Print fastprop's version and build, the CPU and the path in use, the BLAS
+    (name, version, threads), the number of threads and the plan."""
+    print(config_report(), file=sys.stdout if file is None else file)
+
+
+def config_report():
+    """The text :func:`show_config` prints."""
+    from . import __version__
+
+    capabilities = _kernels.cpu_capabilities()
+    config = get_config()
+    resolved = _kernels.read_config()["cpu"]
+    yes = {True: "yes", False: "no"}
+    lines = [
+        f"fastprop {__version__}",
+        f"  build: {_kernels.BUILD_FLAGS}",
+        f"  vector kernels compiled: {yes[capabilities['vector_kernels_compiled']]}; "
+        f"threads compiled: {yes[capabilities['threads_compiled']]}",
+        f"CPU: {_cpu_model()} ({platform.machine()})",
+        f"  AVX2 and FMA: {yes[capabilities['avx2_fma']]}; "
+        f"AVX-512 (F, DQ, BW, VL): {yes[capabilities['avx512']]}",
+        f"  path: cpu={config['cpu']!r} runs {resolved!r}: {_path_in_use(resolved)}",
+    ]
+    lines += [f"BLAS: {entry}" for entry in _blas_report()]
+    lines.append(f"threads: {config['threads']} (of at most {MAX_THREADS})")
+    lines.append(f"plan: {config['plan']!r}, products routed by these thresholds "
+                 f"(multiply-adds; None: never):")
+    lines += [f"  {name} = {config[name]}" for name in THRESHOLDS]
+    return "\n".join(lines)
+
+
+def _path_in_use(path):
+    if path == "baseline":
+        return "no vector kernels: plain loops and BLAS; the sigmoid in 16-byte vectors"
+    if path == "avx2":
+        return "AVX2/FMA vector kernels"
+    return "AVX2/FMA vector kernels (fastprop has no AVX-512 kernels yet)"
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _blas_report():
+    """One line per BLAS library loaded in this process (threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["threadpoolctl is not installed: BLAS not inspected"]
+    import scipy.linalg  # noqa: F401  (loads the BLAS that fastprop calls, if not yet loaded)
+
+    entries = []
+    for library in threadpool_info():
+        if library.get("user_api") != "blas":
+            continue
+        entries.append(f"{library.get('internal_api')} {library.get('version')}, "
+                       f"{library.get('num_threads')} threads, "
+                       f"{library.get('architecture', '?')} kernels ({library.get('filepath')})")
+    return entries or ["none found by threadpoolctl"]
+
+
+def _check_threads(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer from 1 to {MAX_THREADS}, got {value!r}")
+    value = operator.index(value)
+    if not 1 <= value <= MAX_THREADS:
+        raise ValueError(f"{name} must be from 1 to {MAX_THREADS}, got {value}")
+    return value
+
+
+def _check_cpu(value, name):
+    if not isinstance(value, str) or value not in CPU_PATHS:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, CPU_PATHS))}, got {value!r}")
+    return value
+
+
+def _resolve_cpu(requested, name):
+    """The path that runs for a requested one; ValueError where the CPU or build lacks it."""
+    capabilities = _kernels.cpu_capabilities()
+    if requested == "auto":
+        return capabilities["best_path"]
+    if requested == "baseline":
+        return "baseline"
+    needs = {"avx2": ("avx2_fma", "AVX2 and FMA"), "avx512": ("avx512", "AVX-512 (F, DQ, BW, VL)")}
+    feature, description = needs[requested]
+    if not capabilities["vector_kernels_compiled"]:
+        raise ValueError(f"{name}={requested!r}: this build of fastprop has no vector kernels "
+                         f"(built with FASTPROP_BUILD_WITHOUT_VECTOR_KERNELS or for a CPU without "
+                         f"them); the only path is 'baseline'")
+    if not capabilities[feature]:
+        raise ValueError(f"{name}={requested!r} needs {description}, which this CPU does not "
+                         f"have; the best path here is {capabilities['best_path']!r}")
+    return requested
+
+
+def _check_threshold(value, name):
+    if value is None:
+        return _kernels.NEVER
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number of multiply-adds or None (never), "
+                        f"got {value!r}")
+    value = operator.index(value)
+    if not 0 <= value <= _kernels.NEVER:
+        raise ValueError(f"{name} must be from 0 to 2**62 or None (never), got {value}")
+    return value
+
+
+def _available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def configure_from_environment():
+    """The defaults at import: every core (at most 8) and the best CPU path, unless
+    FASTPROP_NUM_THREADS or FASTPROP_CPU say otherwise."""
+    threads = min(MAX_THREADS, _available_cores())
+    cpu = "auto"
+    value = os.environ.get("FASTPROP_NUM_THREADS", "").strip()
+    if value:
+        try:
+            threads = _check_threads(int(value), "FASTPROP_NUM_THREADS")
+        except (TypeError, ValueError):
+            raise ValueError(f"FASTPROP_NUM_THREADS must be a whole number from 1 to "
+                             f"{MAX_THREADS}, got {value!r}") from None
+    value = os.environ.get("FASTPROP_CPU", "").strip()
+    if value:
+        cpu = _check_cpu(value, "FASTPROP_CPU")
+        _resolve_cpu(cpu, "FASTPROP_CPU")
+    set_config(threads=threads, cpu=cpu)
+
+
+# Thin aliases of the configuration, kept from earlier releases.
+
+def threads():
+    """``get_config()["threads"]`` (an alias kept from earlier releases)."""
+    return get_config()["threads"]
+
+
+def set_threads(n):
+    """``set_config(threads=n)`` (an alias kept from earlier releases)."""
+    set_config(threads=n)

@@ -1,0 +1,141 @@
+# The C kernels' declarations, from their headers (each header says what its file does).
+# Cython reads this file with _kernels.pyx; nothing else cimports it.
+from libc.stddef cimport ptrdiff_t
+
+
+cdef extern from "_config.h" nogil:
+    enum: FASTPROP_MAX_THREADS
+    ptrdiff_t FASTPROP_NEVER
+    ctypedef enum fastprop_cpu_path:
+        FASTPROP_CPU_BASELINE
+        FASTPROP_CPU_AVX2
+        FASTPROP_CPU_AVX512
+    ctypedef struct fastprop_config:
+        int threads
+        fastprop_cpu_path cpu
+        ptrdiff_t vector_min_multiply_adds
+        ptrdiff_t blas_min_multiply_adds_float32
+        ptrdiff_t blas_min_multiply_adds_float64
+        ptrdiff_t loops_blas_min_multiply_adds
+        ptrdiff_t single_thread_blas_min_multiply_adds
+        ptrdiff_t narrow_blas_min_multiply_adds
+        ptrdiff_t parallel_min_multiply_adds
+        ptrdiff_t parallel_min_batch_rows
+    fastprop_config fastprop_default_config()
+    fastprop_cpu_path fastprop_cpu_best_path()
+    int fastprop_cpu_has_avx2_fma()
+    int fastprop_cpu_has_avx512()
+    int fastprop_vector_kernels_compiled()
+
+cdef extern from "_routing.h" nogil:
+    int fastprop_network_uses_team(const fastprop_config* config, ptrdiff_t n_layers,
+                                   const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float)
+
+cdef extern from "_team.h" nogil:
+    int FASTPROP_TEAM_HAS_THREADS
+    ctypedef struct fastprop_team:
+        pass
+    int fastprop_team_start(fastprop_team* team, int n_helpers)
+    long fastprop_team_stop(fastprop_team* team)
+
+cdef extern from "_blas.h" nogil:
+    ctypedef void (*fastprop_sgemm_function)(char*, char*, int*, int*, int*, float*, float*, int*,
+                                             float*, int*, float*, float*, int*) noexcept nogil
+    ctypedef void (*fastprop_dgemm_function)(char*, char*, int*, int*, int*, double*, double*,
+                                             int*, double*, int*, double*, double*,
+                                             int*) noexcept nogil
+    void fastprop_blas_install(fastprop_sgemm_function sgemm, fastprop_dgemm_function dgemm)
+
+cdef extern from "_sigmoid.h" nogil:
+    void fastprop_sigmoid_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
+    void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out,
+                                 ptrdiff_t size)
+
+cdef extern from "_elementwise.h" nogil:
+    double fastprop_output_delta_float(ptrdiff_t size, const float* A, const float* Y, float* delta)
+    double fastprop_output_delta_double(ptrdiff_t size, const double* A, const double* Y,
+                                        double* delta)
+    void fastprop_sgd_update_float(ptrdiff_t size, float lr, const float* grad, float* param)
+    void fastprop_sgd_update_double(ptrdiff_t size, double lr, const double* grad, double* param)
+    int fastprop_all_finite_float(const float* values, ptrdiff_t size)
+    int fastprop_all_finite_double(const double* values, ptrdiff_t size)
+
+cdef extern from "_products.h" nogil:
+    void fastprop_dense_sigmoid_forward_float(const fastprop_config* config, fastprop_team* team,
+                                              ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                              const float* A_in, const float* W, const float* b,
+                                              float* A_out)
+    void fastprop_dense_sigmoid_forward_double(const fastprop_config* config, fastprop_team* team,
+                                               ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                               const double* A_in, const double* W,
+                                               const double* b, double* A_out)
+
+cdef extern from "_steps.h" nogil:
+    ctypedef struct fastprop_network_float:
+        ptrdiff_t n_layers
+        const ptrdiff_t* sizes
+        float** weights
+        float** biases
+        float** activations
+        float** deltas
+    ctypedef struct fastprop_network_double:
+        ptrdiff_t n_layers
+        const ptrdiff_t* sizes
+        double** weights
+        double** biases
+        double** activations
+        double** deltas
+    ctypedef struct fastprop_training_set_float:
+        const float* X
+        const float* Y
+        ptrdiff_t n_samples, batch_size
+        int mean_loss
+        float* batch_X
+        float* batch_Y
+    ctypedef struct fastprop_training_set_double:
+        const double* X
+        const double* Y
+        ptrdiff_t n_samples, batch_size
+        int mean_loss
+        double* batch_X
+        double* batch_Y
+    void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
+                                     ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
+                                     const float* delta_next, const float* W_next, const float* A,
+                                     float* delta)
+    void fastprop_hidden_delta_double(const fastprop_config* config, fastprop_team* team,
+                                      ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
+                                      const double* delta_next, const double* W_next,
+                                      const double* A, double* delta)
+    void fastprop_weight_gradient_float(const fastprop_config* config, ptrdiff_t rows,
+                                        ptrdiff_t n_in, ptrdiff_t n_out, const float* delta,
+                                        const float* A_prev, float* grad_W, float* grad_b)
+    void fastprop_weight_gradient_double(const fastprop_config* config, ptrdiff_t rows,
+                                         ptrdiff_t n_in, ptrdiff_t n_out, const double* delta,
+                                         const double* A_prev, double* grad_W, double* grad_b)
+    void fastprop_gradient_step_float(const fastprop_config* config, fastprop_team* team,
+                                      ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, float lr,
+                                      const float* delta, const float* A_prev, float* W, float* b)
+    void fastprop_gradient_step_double(const fastprop_config* config, fastprop_team* team,
+                                       ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, double lr,
+                                       const double* delta, const double* A_prev, double* W,
+                                       double* b)
+    void fastprop_network_forward_float(const fastprop_config* config, fastprop_team* team,
+                                        ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
+                                        const float* X, float** weights, float** biases,
+                                        float** activations)
+    void fastprop_network_forward_double(const fastprop_config* config, fastprop_team* team,
+                                         ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                         ptrdiff_t rows, const double* X, double** weights,
+                                         double** biases, double** activations)
+    void fastprop_train_epochs_float(const fastprop_config* config, fastprop_team* team,
+                                     const fastprop_network_float* network,
+                                     const fastprop_training_set_float* data,
+                                     const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
+                                     ptrdiff_t stop, float lr, double* epoch_losses)
+    void fastprop_train_epochs_double(const fastprop_config* config, fastprop_team* team,
+                                      const fastprop_network_double* network,
+                                      const fastprop_training_set_double* data,
+                                      const long long* orders, ptrdiff_t n_epochs,
+                                      ptrdiff_t start, ptrdiff_t stop, double lr,
+                                      double* epoch_losses)

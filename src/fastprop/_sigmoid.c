@@ -1,0 +1,128 @@
+/* The sigmoid on every CPU path, from the one source _sigmoid_template.c (see _sigmoid.h). */
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "_sigmoid.h"
+
+#define FASTPROP_CAT_(a, b) a##_##b
+#define FASTPROP_CAT(a, b) FASTPROP_CAT_(a, b)
+#define FASTPROP_CAT3_(a, b, c) a##_##b##_##c
+#define FASTPROP_CAT3(a, b, c) FASTPROP_CAT3_(a, b, c)
+
+/* exp(x), x <= 0, in float: Cephes' expf */
+#define EXP_FLOAT_LOWEST (-104.0f)                /* exp(x) rounds to 0 in float below it */
+#define LOG2E_FLOAT 1.44269504088896341f
+#define ROUNDING_SHIFT_FLOAT 12582912.0f          /* 1.5 * 2**23 */
+#define FLOAT_ROUNDING_SHIFT_BITS 0x4B400000      /* its bits */
+#define LN2_HIGH_FLOAT 0.693359375f               /* ln 2 = LN2_HIGH - LN2_LOW, in two parts */
+#define LN2_LOW_FLOAT 2.12194440e-4f
+#define EXP_FLOAT_P0 1.9875691500e-4f
+#define EXP_FLOAT_P1 1.3981999507e-3f
+#define EXP_FLOAT_P2 8.3334519073e-3f
+#define EXP_FLOAT_P3 4.1665795894e-2f
+#define EXP_FLOAT_P4 1.6666665459e-1f
+#define EXP_FLOAT_P5 5.0000001201e-1f
+#define TWO_TO_MINUS_64 5.42101086242752217e-20f
+
+/* exp(x), x <= 0, in double: Cephes' exp (a Pade form) */
+#define EXP_DOUBLE_LOWEST (-746.0)                /* exp(x) rounds to 0 in double below it */
+#define LOG2E_DOUBLE 1.4426950408889634
+#define ROUNDING_SHIFT_DOUBLE 6755399441055744.0  /* 1.5 * 2**52 */
+#define DOUBLE_ROUNDING_SHIFT_BITS 0x4338000000000000LL
+#define LN2_HIGH_DOUBLE 6.93145751953125e-1       /* ln 2 = LN2_HIGH + LN2_LOW, in two parts */
+#define LN2_LOW_DOUBLE 1.42860682030941723212e-6
+#define EXP_DOUBLE_P0 1.26177193074810590878e-4
+#define EXP_DOUBLE_P1 3.02994407707441961300e-2
+#define EXP_DOUBLE_P2 9.99999999999999999910e-1
+#define EXP_DOUBLE_Q0 3.00198505138664455042e-6
+#define EXP_DOUBLE_Q1 2.52448340349684104192e-3
+#define EXP_DOUBLE_Q2 2.27265548208155028766e-1
+#define EXP_DOUBLE_Q3 2.00000000000000000009e0
+#define TWO_TO_MINUS_512 7.458340731200206743e-155
+
+/* mask ? a : b for GCC vectors, a mask being all ones or zero in each lane */
+#define BIT_SELECT(bits, mask, a, b) ((__typeof__(a)) (((bits) (mask) & (bits) (a)) | (~(bits) (mask) & (bits) (b))))
+
+/* baseline: 16-byte vectors (SSE2 on x86-64, whatever the target has elsewhere) */
+#define PATH baseline
+#define VECTOR_BYTES 16
+#define PATH_TARGET
+#if defined(__GNUC__) && defined(__x86_64__)
+#define MAX_FLOAT(a, b) ((__typeof__(a)) _mm_max_ps(a, b))
+#define MAX_DOUBLE(a, b) ((__typeof__(a)) _mm_max_pd(a, b))
+#else
+#define MAX_FLOAT(a, b) SELECT_FLOAT((a) > (b), a, b)
+#define MAX_DOUBLE(a, b) SELECT_DOUBLE((a) > (b), a, b)
+#endif
+#define SELECT_FLOAT(mask, a, b) BIT_SELECT(float_bits_baseline, mask, a, b)
+#define SELECT_DOUBLE(mask, a, b) BIT_SELECT(double_bits_baseline, mask, a, b)
+#include "_sigmoid_template.c"
+#undef PATH
+#undef VECTOR_BYTES
+#undef PATH_TARGET
+#undef MAX_FLOAT
+#undef MAX_DOUBLE
+#undef SELECT_FLOAT
+#undef SELECT_DOUBLE
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(FASTPROP_WITHOUT_VECTOR_KERNELS)
+
+/* avx2: 32-byte vectors; AVX2 without FMA, so no multiply and add could be fused */
+#define PATH avx2
+#define VECTOR_BYTES 32
+#define PATH_TARGET __attribute__((target("avx2")))
+#define MAX_FLOAT(a, b) ((__typeof__(a)) _mm256_max_ps(a, b))
+#define MAX_DOUBLE(a, b) ((__typeof__(a)) _mm256_max_pd(a, b))
+#define SELECT_FLOAT(mask, a, b) ((__typeof__(a)) _mm256_blendv_ps(b, a, (__m256) (mask)))
+#define SELECT_DOUBLE(mask, a, b) ((__typeof__(a)) _mm256_blendv_pd(b, a, (__m256d) (mask)))
+#include "_sigmoid_template.c"
+#undef PATH
+#undef VECTOR_BYTES
+#undef PATH_TARGET
+
+#else  /* never called: the avx2 path does not exist in this build */
+
+void fastprop_sigmoid_avx2_float(const float* z, float* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_float(z, out, size);
+}
+
+void fastprop_sigmoid_avx2_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_double(z, out, size);
+}
+
+void fastprop_sigmoid_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                        ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
+}
+
+#endif
+
+void fastprop_sigmoid_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_sigmoid_avx2_float(z, out, size);
+    else
+        fastprop_sigmoid_baseline_float(z, out, size);
+}
+
+void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_sigmoid_avx2_double(z, out, size);
+    else
+        fastprop_sigmoid_baseline_double(z, out, size);
+}

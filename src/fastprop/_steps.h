@@ -1,0 +1,109 @@
+/* The backpropagation steps, and whole networks: the forward pass and epochs
+ * of minibatch gradient descent. Sigmoid after every layer, loss 1/2 * sum of
+ * squared errors (or its mean over the batch), plain gradient descent.
+ *
+ * The caller allocates everything and passes it in (a network's per-layer
+ * arrays, the workspace of activations and deltas, the batch buffers); these
+ * functions write only into the outputs they are given, allocate nothing and
+ * check nothing. Samples are rows, weights (n_out, n_in), all row-major. */
+#ifndef FASTPROP_STEPS_H
+#define FASTPROP_STEPS_H
+
+#include <stddef.h>
+
+#include "_config.h"
+#include "_team.h"
+
+/* A network's arrays: n_layers layers of sizes[l] inputs and sizes[l + 1]
+ * outputs; activations and deltas (rows of a batch x sizes[l + 1]) are the
+ * workspace. */
+typedef struct {
+    ptrdiff_t n_layers;
+    const ptrdiff_t* sizes;
+    float* const* weights;
+    float* const* biases;
+    float* const* activations;
+    float* const* deltas;
+} fastprop_network_float;
+
+typedef struct {
+    ptrdiff_t n_layers;
+    const ptrdiff_t* sizes;
+    double* const* weights;
+    double* const* biases;
+    double* const* activations;
+    double* const* deltas;
+} fastprop_network_double;
+
+/* A training set (n_samples rows of X and Y), read in place; batch_X and
+ * batch_Y (batch_size rows) receive the rows of a shuffled batch. */
+typedef struct {
+    const float* X;
+    const float* Y;
+    ptrdiff_t n_samples, batch_size;
+    int mean_loss;
+    float* batch_X;
+    float* batch_Y;
+} fastprop_training_set_float;
+
+typedef struct {
+    const double* X;
+    const double* Y;
+    ptrdiff_t n_samples, batch_size;
+    int mean_loss;
+    double* batch_X;
+    double* batch_Y;
+} fastprop_training_set_double;
+
+/* delta := (delta_next @ W_next) * A * (1 - A) */
+void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
+                                 ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
+                                 const float* delta_next, const float* W_next, const float* A,
+                                 float* delta);
+void fastprop_hidden_delta_double(const fastprop_config* config, fastprop_team* team,
+                                  ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
+                                  const double* delta_next, const double* W_next, const double* A,
+                                  double* delta);
+
+/* grad_W := delta.T @ A_prev; grad_b := delta.sum(0) */
+void fastprop_weight_gradient_float(const fastprop_config* config, ptrdiff_t rows, ptrdiff_t n_in,
+                                    ptrdiff_t n_out, const float* delta, const float* A_prev,
+                                    float* grad_W, float* grad_b);
+void fastprop_weight_gradient_double(const fastprop_config* config, ptrdiff_t rows,
+                                     ptrdiff_t n_in, ptrdiff_t n_out, const double* delta,
+                                     const double* A_prev, double* grad_W, double* grad_b);
+
+/* W := W - lr * delta.T @ A_prev; b := b - lr * delta.sum(0) */
+void fastprop_gradient_step_float(const fastprop_config* config, fastprop_team* team,
+                                  ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, float lr,
+                                  const float* delta, const float* A_prev, float* W, float* b);
+void fastprop_gradient_step_double(const fastprop_config* config, fastprop_team* team,
+                                   ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, double lr,
+                                   const double* delta, const double* A_prev, double* W,
+                                   double* b);
+
+/* activations[l] := sigmoid(activations[l - 1] @ weights[l].T + biases[l]), activations[-1] = X */
+void fastprop_network_forward_float(const fastprop_config* config, fastprop_team* team,
+                                    ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
+                                    const float* X, float* const* weights, float* const* biases,
+                                    float* const* activations);
+void fastprop_network_forward_double(const fastprop_config* config, fastprop_team* team,
+                                     ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
+                                     const double* X, double* const* weights,
+                                     double* const* biases, double* const* activations);
+
+/* For each epoch, one step per batch of positions [start, stop) of that epoch's
+ * order (orders + epoch * n_samples; NULL: the samples in order, read in place);
+ * epoch_losses[e] += the batches' 1/2 * sums of squared errors, before each step. */
+void fastprop_train_epochs_float(const fastprop_config* config, fastprop_team* team,
+                                 const fastprop_network_float* network,
+                                 const fastprop_training_set_float* data, const long long* orders,
+                                 ptrdiff_t n_epochs, ptrdiff_t start, ptrdiff_t stop, float lr,
+                                 double* epoch_losses);
+void fastprop_train_epochs_double(const fastprop_config* config, fastprop_team* team,
+                                  const fastprop_network_double* network,
+                                  const fastprop_training_set_double* data,
+                                  const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
+                                  ptrdiff_t stop, double lr, double* epoch_losses);
+
+#endif  /* FASTPROP_STEPS_H */

@@ -1,0 +1,151 @@
+"""Helpers shared by fastprop's tests (they need the ``test`` extra: hypothesis).
+
+Test modules import these from here, never from one another, so that the suite runs
+under any pytest import mode.
+
+* Tolerances. The references are evaluated in float64 from the very same inputs
+  (float32 inputs are exactly representable in float64), so what is measured is a
+  kernel's own rounding. A sum of k products carries an error of at most about
+  k * eps * sum(|terms|); every comparison is
+  ``|got - expected| <= rtol * (|expected| + scale)`` with rtol 1e-12 (float64) or
+  1e-5 (float32) and ``scale`` the sum of the magnitudes of the terms added up.
+* Paths. ``product_path(name)`` sends every product to the plain loops, the vector
+  kernels or BLAS, through ``fastprop.config_context``.
+"""
+import hypothesis.extra.numpy as hnp
+import numpy as np
+from hypothesis import strategies as st
+
+from . import _kernels
+from ._configuration import config_context, get_config
+
+RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+# Below the smallest normal number only absolute precision is left (products of
+# tiny inputs underflow to zero): a floor far below any value that matters.
+UNDERFLOW = {dtype: 16 * float(np.finfo(dtype).tiny) for dtype in RTOL}
+OTHER = {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.float64): np.dtype(np.float32)}
+
+
+def assert_close(actual, expected, dtype, scale=0.0):
+    """|actual - expected| <= rtol * (|expected| + scale) + underflow floor, elementwise."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape
+    rtol = RTOL[np.dtype(dtype)]
+    bound = rtol * (np.abs(expected) + scale) + UNDERFLOW[np.dtype(dtype)]
+    error = np.abs(actual - expected)
+    worst = np.argmax(error - bound) if error.size else 0
+    assert np.all(error <= bound), (
+        f"max violation at flat index {worst}: got {actual.flat[worst]!r}, "
+        f"expected {expected.flat[worst]!r}, bound {bound.flat[worst]!r}")
+
+
+def f64(array):
+    return np.asarray(array, dtype=np.float64)
+
+
+def np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))  # only ever given moderate z in the tests
+
+
+def element_floats(dtype, low=-4.0, high=4.0):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False,
+                     width=8 * np.dtype(dtype).itemsize)
+
+
+def arrays(dtype, shape, low=-4.0, high=4.0):
+    return hnp.arrays(dtype, shape, elements=element_floats(dtype, low, high))
+
+
+widths = st.integers(1, 8)
+learning_rates = st.floats(1e-3, 2.0)
+
+
+def nan_filled(shape, dtype):
+    """An output buffer full of NaN, so that any element a kernel forgets to write shows."""
+    return np.full(shape, np.nan, dtype=dtype)
+
+
+def random_arrays(rng, dtype, *shapes, low=-2.0, high=2.0):
+    return [rng.uniform(low, high, size=shape).astype(dtype) for shape in shapes]
+
+
+def ulp_distance_ok(got, exact, n_ulps):
+    return abs(got - exact) <= n_ulps * np.spacing(type(got)(abs(exact)))
+
+
+def check_hidden_delta_against_numpy(delta_next, W_next, A, dtype):
+    """hidden_delta against (delta_next @ W_next) * A * (1 - A) in float64."""
+    delta = nan_filled(A.shape, dtype)
+    _kernels.hidden_delta(delta_next, W_next, A, delta)
+    derivative = f64(A) * (1 - f64(A))
+    scale = (np.abs(f64(delta_next)) @ np.abs(f64(W_next))) * derivative
+    assert_close(delta, (f64(delta_next) @ f64(W_next)) * derivative, dtype, scale)
+
+
+def train_buffers(sizes, dtype, batch_rows, shuffled, extra_rows=0):
+    """NaN-filled (activations, deltas, batch_X, batch_Y) for Trainer / train_epochs."""
+    rows = batch_rows + extra_rows
+    activations = [nan_filled((rows, width), dtype) for width in sizes[1:]]
+    deltas = [nan_filled((rows, width), dtype) for width in sizes[1:]]
+    if shuffled:
+        return activations, deltas, nan_filled((rows, sizes[0]), dtype), nan_filled((rows, sizes[-1]), dtype)
+    return activations, deltas, None, None
+
+
+def make_training_problem(dtype, sizes=(3, 4, 2), n=10, seed=0):
+    """(sizes, weights, biases, X, Y) of a small random training problem."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-1, 1, (n_out, n_in)).astype(dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.uniform(-0.5, 0.5, n_out).astype(dtype) for n_out in sizes[1:]]
+    X = rng.uniform(-1, 1, (n, sizes[0])).astype(dtype)
+    Y = rng.uniform(0, 1, (n, sizes[-1])).astype(dtype)
+    return list(sizes), weights, biases, X, Y
+
+
+# --- CPU paths and product routes ------------------------------------------------
+
+def session_cpu_path():
+    """The path this test run runs on ("baseline", "avx2" or "avx512"; FASTPROP_CPU sets it)."""
+    return _kernels.read_config()["cpu"]
+
+
+def vector_kernels_in_use():
+    """Whether this run's CPU path has the vector kernels."""
+    return session_cpu_path() != "baseline"
+
+
+NO_VECTOR_KERNELS = "this run's CPU path (FASTPROP_CPU) has no vector kernels"
+
+# Options of config_context that send every product to one route.
+PATH_OPTIONS = {
+    "loops": dict(vector_min_multiply_adds=None, blas_min_multiply_adds_float32=None,
+                  blas_min_multiply_adds_float64=None, loops_blas_min_multiply_adds=None,
+                  single_thread_blas_min_multiply_adds=None),
+    "vector": dict(vector_min_multiply_adds=0, blas_min_multiply_adds_float32=None,
+                   blas_min_multiply_adds_float64=None, single_thread_blas_min_multiply_adds=None),
+    "blas": dict(blas_min_multiply_adds_float32=0, blas_min_multiply_adds_float64=0,
+                 loops_blas_min_multiply_adds=0, single_thread_blas_min_multiply_adds=0),
+}
+
+
+def product_path(name):
+    """A context in which every product runs in "loops", "vector" or "blas"."""
+    if name == "vector" and not vector_kernels_in_use():
+        raise ValueError(NO_VECTOR_KERNELS)
+    return config_context(**PATH_OPTIONS[name])
+
+
+def default_thresholds():
+    """The default thresholds that pick a route on this run's path (sorted, never excluded)."""
+    defaults = _kernels.default_config()
+    names = (["vector_min_multiply_adds", "blas_min_multiply_adds_float32",
+              "blas_min_multiply_adds_float64", "narrow_blas_min_multiply_adds"]
+             if vector_kernels_in_use() else ["loops_blas_min_multiply_adds"])
+    names.append("single_thread_blas_min_multiply_adds")
+    return sorted({defaults[name] for name in names})
+
+
+def configuration():
+    """Everything that picks a route or a thread count, to check a test restored it."""
+    return get_config()

@@ -1,0 +1,300 @@
+# Whole networks: the forward pass and the Trainer of fit. Part of _kernels.pyx
+# (included there): the checks of the per-layer arrays, and the C arrays of
+# their data pointers that the network kernels of _steps.h take.
+
+
+cdef class _LayerPointers:
+    """C arrays of the data pointers of a network's per-layer arrays.
+
+    Built from lists of C-contiguous arrays that were checked by the caller;
+    holds references to them so the pointers stay valid.
+    """
+    cdef Py_ssize_t n_layers
+    cdef ptrdiff_t* sizes
+    cdef void** weights
+    cdef void** biases
+    cdef void** activations
+    cdef void** deltas
+    cdef list keep_alive
+
+    def __cinit__(self, sizes, weights, biases, activations, deltas):
+        cdef Py_ssize_t layer
+        self.n_layers = len(weights)
+        # Our own lists: the caller replacing an entry of theirs must not free
+        # an array we point into.
+        self.keep_alive = [list(arrays) for arrays in (weights, biases, activations, deltas)
+                           if arrays is not None]
+        self.sizes = <ptrdiff_t*> malloc((self.n_layers + 1) * sizeof(ptrdiff_t))
+        self.weights = <void**> malloc(self.n_layers * sizeof(void*))
+        self.biases = <void**> malloc(self.n_layers * sizeof(void*))
+        self.activations = <void**> malloc(self.n_layers * sizeof(void*))
+        self.deltas = <void**> malloc(self.n_layers * sizeof(void*))
+        if (self.sizes == NULL or self.weights == NULL or self.biases == NULL
+                or self.activations == NULL or self.deltas == NULL):
+            raise MemoryError()
+        for layer in range(self.n_layers + 1):
+            self.sizes[layer] = sizes[layer]
+        for layer in range(self.n_layers):
+            self.weights[layer] = _data_pointer(weights[layer])
+            self.biases[layer] = _data_pointer(biases[layer])
+            self.activations[layer] = (_data_pointer(activations[layer])
+                                       if activations is not None else NULL)
+            self.deltas[layer] = _data_pointer(deltas[layer]) if deltas is not None else NULL
+
+    def __dealloc__(self):
+        free(self.sizes)
+        free(self.weights)
+        free(self.biases)
+        free(self.activations)
+        free(self.deltas)
+
+
+def _check_network_buffers(sizes, dtype, weights, biases, rows, **buffer_lists):
+    """Check sizes and every per-layer array: dtype, contiguity, alignment, writability, shape.
+
+    Each keyword names a list with one (rows or more, n_out) buffer per layer.
+    """
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a list or tuple of at least two widths, got {sizes!r}")
+    for size in sizes:
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"layer sizes must be >= 1, got {tuple(sizes)}")
+    n_layers = len(sizes) - 1
+    lists = dict(weights=weights, biases=biases, **buffer_lists)
+    for name, arrays in lists.items():
+        if not isinstance(arrays, (list, tuple)):
+            raise TypeError(f"{name} must be a list with one array per layer, "
+                            f"got {type(arrays).__name__}")
+        if len(arrays) != n_layers:
+            raise ValueError(f"{name} must have one entry per layer ({n_layers}), got {len(arrays)}")
+    for layer in range(n_layers):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        _require_floating_c_array(f"weights[{layer}]", weights[layer], 2, dtype, writable=True)
+        _require_floating_c_array(f"biases[{layer}]", biases[layer], 1, dtype, writable=True)
+        _require_shape(f"weights[{layer}]", weights[layer], (n_out, n_in))
+        _require_shape(f"biases[{layer}]", biases[layer], (n_out,))
+        for name, buffers in buffer_lists.items():
+            _require_floating_c_array(f"{name}[{layer}]", buffers[layer], 2, dtype, writable=True)
+            if buffers[layer].shape[0] < rows or buffers[layer].shape[1] != n_out:
+                raise ValueError(f"{name}[{layer}] must have at least {rows} rows and {n_out} "
+                                 f"columns, got shape {buffers[layer].shape}")
+
+
+def network_forward(sizes, weights, biases, X, activations):
+    """activations[l] := sigmoid(activations[l-1] @ weights[l].T + biases[l]) for every layer, from X."""
+    dtype = _floating_dtype_of("X", X)
+    _require_floating_c_array("X", X, 2, dtype)
+    _require_nonempty("X", X)
+    _check_network_buffers(sizes, dtype, weights, biases, X.shape[0], activations=activations)
+    if X.shape[1] != sizes[0]:
+        raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
+    pointers = _LayerPointers(sizes, weights, biases, activations, None)
+    if dtype == np.float32:
+        _network_forward_wrapper[float](pointers, X)
+    else:
+        _network_forward_wrapper[double](pointers, X)
+
+
+cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X):
+    cdef fastprop_config config = CONFIG
+    with nogil:
+        if floating is float:
+            fastprop_network_forward_float(&config, NULL, pointers.n_layers, pointers.sizes,
+                                           X.shape[0], &X[0, 0], <float**> pointers.weights,
+                                           <float**> pointers.biases,
+                                           <float**> pointers.activations)
+        else:
+            fastprop_network_forward_double(&config, NULL, pointers.n_layers, pointers.sizes,
+                                            X.shape[0], &X[0, 0], <double**> pointers.weights,
+                                            <double**> pointers.biases,
+                                            <double**> pointers.activations)
+
+
+cdef class Trainer:
+    """Minibatch gradient descent on one network's arrays and one training set.
+
+    Everything is checked once, here; ``run`` then only checks its own
+    arguments, so a training loop that returns to Python often (a callback
+    after every epoch) pays microseconds per call. The trainer keeps references
+    to every array it was given, so the pointers it holds stay valid. Each
+    ``run`` reads the configuration once, when it starts. Helper threads
+    started by ``run`` stay (asleep between runs) until ``stop_threads``, so
+    that a fit's chunks do not each create and join threads.
+    """
+    cdef _LayerPointers pointers
+    cdef list keep_alive
+    cdef void* X_data
+    cdef void* Y_data
+    cdef void* batch_X_data
+    cdef void* batch_Y_data
+    cdef readonly Py_ssize_t n_samples, batch_size
+    cdef readonly bint mean_loss, shuffled
+    cdef bint is_float32
+    cdef fastprop_team team
+    cdef bint team_started
+    cdef int team_threads
+
+    def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
+                  activations, deltas, batch_X=None, batch_Y=None):
+        dtype = _floating_dtype_of("X", X)
+        _require_floating_c_array("X", X, 2, dtype)
+        _require_floating_c_array("Y", Y, 2, dtype)
+        _require_nonempty("X", X)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.n_samples = X.shape[0]
+        self.batch_size = batch_size
+        batch_rows = min(batch_size, self.n_samples)
+        _check_network_buffers(sizes, dtype, weights, biases, batch_rows,
+                               activations=activations, deltas=deltas)
+        n_in, n_out = sizes[0], sizes[len(sizes) - 1]
+        if X.shape[1] != n_in:
+            raise ValueError(f"X must have {n_in} columns, got {X.shape[1]}")
+        _require_shape("Y", Y, (self.n_samples, n_out))
+        self.shuffled = batch_X is not None or batch_Y is not None
+        if self.shuffled:
+            _require_floating_c_array("batch_X", batch_X, 2, dtype, writable=True)
+            _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
+            if batch_X.shape[0] < batch_rows or batch_X.shape[1] != n_in:
+                raise ValueError(f"batch_X must have at least {batch_rows} rows and {n_in} columns")
+            if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != n_out:
+                raise ValueError(f"batch_Y must have at least {batch_rows} rows and {n_out} columns")
+            self.batch_X_data = _data_pointer(batch_X)
+            self.batch_Y_data = _data_pointer(batch_Y)
+        self.pointers = _LayerPointers(sizes, weights, biases, activations, deltas)
+        self.keep_alive = [X, Y, batch_X, batch_Y]
+        self.X_data = _data_pointer(X)
+        self.Y_data = _data_pointer(Y)
+        self.mean_loss = mean_loss
+        self.is_float32 = dtype == np.float32
+
+    def run(self, orders, Py_ssize_t start, Py_ssize_t stop, double lr, epoch_losses):
+        """For each epoch e (one per entry of epoch_losses), one step per batch of
+        positions start..stop of that epoch's order (orders[e], a permutation of
+        the samples, required when shuffled; in order when orders is None);
+        epoch_losses[e] += the batches' 1/2 * sums of squared errors before each step.
+        """
+        if not (isinstance(epoch_losses, np.ndarray)
+                and cnp.PyArray_TYPE(<cnp.ndarray> epoch_losses) == cnp.NPY_DOUBLE
+                and cnp.PyArray_NDIM(<cnp.ndarray> epoch_losses) == 1
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> epoch_losses)
+                and cnp.PyArray_ISALIGNED(<cnp.ndarray> epoch_losses)
+                and cnp.PyArray_ISWRITEABLE(<cnp.ndarray> epoch_losses)):
+            raise TypeError("epoch_losses must be a writable aligned C-contiguous 1-D float64 array")
+        cdef Py_ssize_t n_epochs = cnp.PyArray_DIM(<cnp.ndarray> epoch_losses, 0)
+        if not 0 <= start <= stop <= self.n_samples:
+            raise ValueError(f"need 0 <= start <= stop <= {self.n_samples}, "
+                             f"got start={start}, stop={stop}")
+        cdef const long long* order_data = NULL
+        if self.shuffled:
+            _require_floating_c_array("orders", orders, 2, np.int64)
+            _require_shape("orders", orders, (n_epochs, self.n_samples))
+            if orders.size and (orders.min() < 0 or orders.max() >= self.n_samples):
+                raise ValueError(f"orders must hold sample indices in [0, {self.n_samples})")
+            order_data = <const long long*> _data_pointer(orders)
+        elif orders is not None:
+            raise ValueError("orders must be None: this trainer was built without batch buffers")
+        if n_epochs == 0 or start == stop:
+            return
+        cdef fastprop_config config = CONFIG
+        cdef double* losses = <double*> _data_pointer(epoch_losses)
+        self._run(&config, order_data, n_epochs, start, stop, lr, losses,
+                  self._ready_team(&config))
+
+    def stop_threads(self):
+        """Stop the helper threads this trainer started (a later run starts them again)."""
+        cdef long helper_tasks
+        if not self.team_started:
+            return
+        with nogil:
+            helper_tasks = fastprop_team_stop(&self.team)
+        self.team_started = False
+        global HELPER_TASKS
+        HELPER_TASKS += helper_tasks
+
+    def __dealloc__(self):
+        global HELPER_TASKS
+        if self.team_started:
+            # The helpers never take the GIL, so joining them here cannot deadlock.
+            HELPER_TASKS += fastprop_team_stop(&self.team)
+            self.team_started = False
+
+    cdef fastprop_team* _ready_team(self, const fastprop_config* config):
+        """The team for this run's products (started now if need be), or NULL for none."""
+        cdef int started
+        cdef Py_ssize_t batch_rows = min(self.batch_size, self.n_samples)
+        if self.team_started and self.team_threads != config.threads:
+            self.stop_threads()          # the thread count changed since the team started
+        if (not self.team_started and config.threads > 1
+                and fastprop_network_uses_team(config, self.pointers.n_layers,
+                                               self.pointers.sizes, batch_rows,
+                                               self.is_float32)):
+            with nogil:
+                started = fastprop_team_start(&self.team, config.threads - 1)
+            self.team_started = started > 0
+            self.team_threads = config.threads
+        return &self.team if self.team_started else NULL
+
+    cdef void _run(self, const fastprop_config* config, const long long* order_data,
+                   Py_ssize_t n_epochs, Py_ssize_t start, Py_ssize_t stop, double lr,
+                   double* losses, fastprop_team* team):
+        cdef _LayerPointers p = self.pointers
+        cdef fastprop_network_float network_float
+        cdef fastprop_network_double network_double
+        cdef fastprop_training_set_float data_float
+        cdef fastprop_training_set_double data_double
+        if self.is_float32:
+            network_float.n_layers = p.n_layers
+            network_float.sizes = p.sizes
+            network_float.weights = <float**> p.weights
+            network_float.biases = <float**> p.biases
+            network_float.activations = <float**> p.activations
+            network_float.deltas = <float**> p.deltas
+            data_float.X = <const float*> self.X_data
+            data_float.Y = <const float*> self.Y_data
+            data_float.n_samples = self.n_samples
+            data_float.batch_size = self.batch_size
+            data_float.mean_loss = self.mean_loss
+            data_float.batch_X = <float*> self.batch_X_data
+            data_float.batch_Y = <float*> self.batch_Y_data
+            with nogil:
+                fastprop_train_epochs_float(config, team, &network_float, &data_float, order_data,
+                                            n_epochs, start, stop, <float> lr, losses)
+        else:
+            network_double.n_layers = p.n_layers
+            network_double.sizes = p.sizes
+            network_double.weights = <double**> p.weights
+            network_double.biases = <double**> p.biases
+            network_double.activations = <double**> p.activations
+            network_double.deltas = <double**> p.deltas
+            data_double.X = <const double*> self.X_data
+            data_double.Y = <const double*> self.Y_data
+            data_double.n_samples = self.n_samples
+            data_double.batch_size = self.batch_size
+            data_double.mean_loss = self.mean_loss
+            data_double.batch_X = <double*> self.batch_X_data
+            data_double.batch_Y = <double*> self.batch_Y_data
+            with nogil:
+                fastprop_train_epochs_double(config, team, &network_double, &data_double,
+                                             order_data, n_epochs, start, stop, lr, losses)
+
+
+def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,
+                 Py_ssize_t batch_size, double lr, bint mean_loss, activations, deltas,
+                 batch_X, batch_Y, epoch_losses):
+    """Minibatch gradient descent in place on weights and biases: ``Trainer(...).run(...)``.
+
+    For each epoch e (one per entry of epoch_losses), take positions start..stop of
+    that epoch's sample order (orders[e], or 0, 1, 2, ... when orders is None) in
+    batches of batch_size, and make one step per batch. epoch_losses[e] is
+    increased by the batches' 1/2 * sums of squared errors measured before each
+    step. With mean_loss, each step's gradient is divided by its batch's size.
+    """
+    if orders is None:
+        batch_X = batch_Y = None
+    trainer = Trainer(sizes, weights, biases, X, Y, batch_size, mean_loss, activations, deltas,
+                      batch_X, batch_Y)
+    try:
+        trainer.run(orders, start, stop, lr, epoch_losses)
+    finally:
+        trainer.stop_threads()
