@@ -16,7 +16,7 @@ except ImportError as error:  # pragma: no cover - exercised only on broken inst
 
 from .network import Network
 from .explain import explain
-from .persistence import load
+from .network import load
 from .plotting import plot_loss
 from ._kernels import set_threads, threads
 

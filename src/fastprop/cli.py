@@ -222,7 +222,7 @@ def run_explain(args):
 
 def run_train(args):
     from .network import Network
-    from .persistence import save_network, validate_save_path
+    from .persistence import validate_save_path, write_model
 
     header, rows, lines = read_csv(args.data)
     _check_columns(args.data, header, args.target, "to use as --target")
@@ -254,7 +254,8 @@ def run_train(args):
                       seed=args.seed, progress=not args.no_progress)
     if len(history):
         print(f"Loss: {history[0]:.6g} after the first epoch, {history[-1]:.6g} after the last.")
-    save_network(net, args.out, input_names=inputs, output_names=args.target)
+    write_model(args.out, net.sizes, net.dtype, net.loss, net.weights, net.biases,
+                input_names=inputs, output_names=args.target)
     print(f"Wrote the model to {args.out}")
     if args.plot is not None:
         if len(history) == 0:
@@ -266,7 +267,7 @@ def run_train(args):
 
 
 def run_predict(args):
-    from .persistence import load_with_names
+    from .network import load_with_names
 
     net, input_names, output_names = load_with_names(args.model)
     header, rows, lines = read_csv(args.data)
