@@ -49,7 +49,8 @@ class Network:
         Every computation runs in this precision.
     loss : "sse" (default) or "mse"
         ``"sse"``: L = 1/2 * sum over samples and outputs of (y - y_hat)**2, the
-        seeds' convention, so gradients are sums over the batch. ``"mse"``: the
+        convention of the tutorials in docs/worked-examples.md, so gradients are
+        sums over the batch. ``"mse"``: the
         same divided by the number of samples in the batch.
     """
 
