@@ -107,8 +107,9 @@ class BenchmarkCase:
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 XOR_TARGETS = np.array([[0], [1], [1], [0]], dtype=np.float64)
 
-# Seed 001's XOR set-up. Its standard-normal start only converges for some
-# draws (seed-notes.md); seed 3 is one whose four predictions end within 0.1.
+# The NumPy XOR tutorial's XOR set-up. Its standard-normal start only converges
+# for some draws (docs/worked-examples.md, NumPy XOR); seed 3 is one whose four
+# predictions end within 0.1.
 XOR_WEIGHT_SEED = 3
 
 FULL_CASES = (
@@ -192,7 +193,7 @@ def make_training_data(case: BenchmarkCase) -> tuple[np.ndarray, np.ndarray]:
 def make_initial_parameters(case: BenchmarkCase) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Initial ``(weights, biases)`` of the case, in its dtype.
 
-    XOR: seed 001's standard-normal draws. Larger nets: normal with standard
+    XOR: the NumPy XOR tutorial's standard-normal draws. Larger nets: normal with standard
     deviation 1/sqrt(n_in), so the sigmoids start unsaturated.
     """
     rng = np.random.default_rng(case.data_seed + 1_000)

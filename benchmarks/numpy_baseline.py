@@ -1,16 +1,17 @@
-"""The NumPy baseline: seed 001's ``SimpleNeuralNetwork``, in the seed's own style.
+"""The NumPy baseline: the NumPy XOR tutorial's ``SimpleNeuralNetwork``, in its own style.
 
-Changes from the seed, each needed to do the benchmark's work and nothing more:
+The tutorial is described in docs/worked-examples.md. Changes from its class,
+each needed to do the benchmark's work and nothing more:
 
 * any number of layers (lists of weights and biases instead of W1, W2);
 * samples are rows (fastprop's notation): ``z = a_prev @ W.T + b`` instead of
   ``W @ x + b``, so it trains on the same C-contiguous arrays as fastprop;
-* minibatches in order (the seed trains full-batch), the short last batch kept;
+* minibatches in order (the tutorial trains full-batch), the short last batch kept;
 * the dtype of the case (the arithmetic stays in float32 for float32 data);
-* loss ``"mse"`` divides the gradients by the batch size (the seed sums: ``"sse"``);
+* loss ``"mse"`` divides the gradients by the batch size (the tutorial sums: ``"sse"``);
 * no loss printing every 1000 epochs.
 
-Like the seed it allocates new arrays for every intermediate result.
+Like the tutorial's class it allocates new arrays for every intermediate result.
 """
 from __future__ import annotations
 

@@ -106,10 +106,10 @@ def main(argv=None) -> int:
     load_before = load_average()
 
     print(f"implementations: {', '.join(implementations)}; quick mode: {args.quick}", file=sys.stderr)
-    # The rate of a large square GEMM drifts on a shared host (62-75 GFLOP/s seen
-    # in quiet runs here). The floor of each case uses the square products timed
-    # in that case's own rotation (measurements.py); these readings before the
-    # run and after every case are the record of the drift.
+    # The rate of a large square GEMM drifts on a shared host (benchmarks/README.md).
+    # The floor of each case uses the square products timed in that case's own
+    # rotation (measurements.py); these readings before the run and after every
+    # case are the record of the drift.
     readings = [_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet)]
     results = []
     for case in cases:

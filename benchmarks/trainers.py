@@ -23,7 +23,7 @@ NUMPY = "numpy"
 TORCH = "torch"
 IMPLEMENTATIONS = (FASTPROP, NUMPY, TORCH)
 
-DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (seed 001)", TORCH: "PyTorch eager"}
+DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (NumPy XOR tutorial)", TORCH: "PyTorch eager"}
 
 
 class FastpropTrainer:

@@ -1,9 +1,11 @@
-"""fastprop.explain against the seed tutorials' worked examples, number for number.
+"""fastprop.explain against the tutorials' worked examples, number for number.
 
-Each printed figure of a seed is checked as a string: the exact value fastprop
-computes must round to it at the digits the tutorial printed. Where a tutorial's
-own arithmetic is wrong (see shared/seed-notes.md), the comment says which figure
-differs and why, and the test checks the correct value instead.
+The tutorials (Step by Step, NumPy XOR, Forward & Backpropagation) and their
+errata are described in docs/worked-examples.md. Each figure a tutorial prints
+is checked as a string: the exact value fastprop computes must round to it at
+the digits the tutorial printed. Where a tutorial's own arithmetic is wrong, the
+comment says which figure differs and why, and the test checks the correct
+value instead.
 """
 import math
 import re
@@ -29,7 +31,8 @@ def rounds_to(exact: float, printed: str) -> bool:
 
 
 def assert_printed(exact: float, printed: str, what: str):
-    assert rounds_to(exact, printed), f"{what}: fastprop computes {exact!r}, the seed prints {printed}"
+    assert rounds_to(exact, printed), (
+        f"{what}: fastprop computes {exact!r}, the tutorial prints {printed}")
 
 
 def half_unit(printed: str) -> float:
@@ -41,7 +44,7 @@ def trace_of(example):
     return fastprop.explain(net, example.x, example.y, example.lr)
 
 
-# ------------------------------------------------------------------- seed 002
+# ------------------------------------------ Forward & Backpropagation tutorial
 @pytest.fixture(scope="module")
 def trace_002():
     return trace_of(seed_002())
@@ -67,7 +70,7 @@ def test_seed_002_deltas(trace_002):
     assert_printed(h1.dL_da, "0.0554", "0.1385 * 0.40")
     assert_printed(h2.dL_da, "0.0623", "0.1385 * 0.45")
     assert_printed(h1.da_dz, "0.2413", "da_h1/dz_h1")
-    # Erratum: the seed prints 0.5969 * 0.4031 ≈ 0.2407; that product is 0.24061,
+    # Erratum: the tutorial prints 0.5969 * 0.4031 ≈ 0.2407; that product is 0.24061,
     # and the exact a_h2 (1 − a_h2) = 0.240613.
     assert_printed(h2.da_dz, "0.2406", "da_h2/dz_h2")
     assert not rounds_to(h2.da_dz, "0.2407")
@@ -94,7 +97,8 @@ def test_seed_002_chain_rule_factors_of_w1_are_the_tutorials(trace_002):
 
 
 def test_seed_002_weight_names_map_to_the_tutorial(trace_002):
-    expected = {  # seed 002: w1: x1→h1, w2: x2→h1, w3: x1→h2, w4: x2→h2, w5: h1→out, w6: h2→out
+    # The tutorial's names: w1: x1→h1, w2: x2→h1, w3: x1→h2, w4: x2→h2, w5: h1→out, w6: h2→out
+    expected = {
         "w1": ("W1[1,1]", 1, 1, 1, "x1 → h1"), "w2": ("W1[1,2]", 1, 1, 2, "x2 → h1"),
         "w3": ("W1[2,1]", 1, 2, 1, "x1 → h2"), "w4": ("W1[2,2]", 1, 2, 2, "x2 → h2"),
         "w5": ("W2[1,1]", 2, 1, 1, "h1 → out"), "w6": ("W2[1,2]", 2, 1, 2, "h2 → out"),
@@ -113,7 +117,7 @@ def test_seed_002_gradients(trace_002):
     printed = {"w1": "0.00067", "w3": "0.00075", "w4": "0.00150", "w5": "0.0822", "w6": "0.0827"}
     for name, figure in printed.items():
         assert_printed(trace_002.parameter(name).gradient, figure, f"dL/d{name}")
-    # Erratum: the seed prints dL/dw2 ≈ 0.00135 (from 0.0134 * 0.10, which is
+    # Erratum: the tutorial prints dL/dw2 ≈ 0.00135 (from 0.0134 * 0.10, which is
     # 0.00134); the exact gradient is 0.0013368.
     assert_printed(trace_002.parameter("w2").gradient, "0.00134", "dL/dw2")
     assert_printed(trace_002.parameter("b2[1]").gradient, "0.1385", "dL/db2")
@@ -129,7 +133,8 @@ def test_seed_002_shared_hidden_bias_is_the_sum_of_the_per_neuron_biases(trace_0
     assert_printed(0.35 - 0.5 * hidden.bias_gradient_sum, "0.3358", "b1_new")
     text = " ".join(str(trace_002).split())  # paragraphs are wrapped
     assert ("Note: layer 1's biases all start at 0.35. Read as one bias b1 shared by h1, h2 "
-            "(as seed 002 does), its gradient is the sum 0.0133679 + 0.0149961 = 0.028364, "
+            "(as the Forward & Backpropagation tutorial does), its gradient is the sum "
+            "0.0133679 + 0.0149961 = 0.028364, "
             "and its update 0.35 − 0.5 · 0.028364 = 0.335818.") in text
 
 
@@ -137,7 +142,7 @@ def test_seed_002_updated_values(trace_002):
     # Figures in the text body, rounded correctly from the exact gradients:
     for name, figure in {"w5": "0.3589", "w6": "0.4087", "w4": "0.2993", "w3": "0.2496"}.items():
         assert_printed(trace_002.parameter(name).new, figure, f"{name}_new")
-    # Erratum (rounding): the seed computes b2_new as 0.60 − 0.0693 = 0.5307,
+    # Erratum (rounding): the tutorial computes b2_new as 0.60 − 0.0693 = 0.5307,
     # rounding 0.5 · 0.1385 = 0.06925 up first; exact 0.530751, i.e. 0.5308.
     assert_printed(trace_002.parameter("b2[1]").new, "0.5308", "b2_new")
     # The final table computes old − 0.5 · (printed, rounded gradient), so each
@@ -172,7 +177,7 @@ def test_seed_002_text_ends_with_the_weight_table(trace_002):
             assert float(cell) == float(f"{value:.6g}")
     assert rows[2] == ["w1 = W1[1,1] (x1 → h1)", "0.15", "0.000668396", "0.149666"]
     assert rows[7] == ["w6 = W2[1,2] (h2 → out)", "0.45", "0.0826676", "0.408666"]
-    # Every seed figure appears in the text at six significant digits:
+    # Every figure the tutorial prints appears in the text at six significant digits:
     for figure in ["0.3775", "0.3925", "0.59327", "0.596884", "1.10591", "0.751365", "0.274811",
                    "0.741365", "0.186816", "0.241301", "0.240613", "0.138499", "0.0133679",
                    "0.0149961", "0.000668396", "0.00133679", "0.000749804", "0.00149961",
@@ -194,7 +199,7 @@ def test_seed_002_markdown(trace_002):
     assert "`L = ½ (y − ŷ)² = ½ (0.01 − 0.751365)² = 0.274811`" in markdown
 
 
-# ------------------------------------------------------------------- seed 000
+# ------------------------------------------------------- Step by Step tutorial
 def test_seed_000_example_1_one_neuron():
     trace = trace_of(seed_000_example_1())  # y = 1.5, as every figure printed uses
     out = trace.neuron("out")
@@ -206,10 +211,10 @@ def test_seed_000_example_1_one_neuron():
     for factor, printed in zip(w.factors, ["-0.94", "0.25", "0.5"]):
         assert_printed(factor.value, printed, factor.symbol)
     assert [f.value for f in b.factors][-1] == 1.0
-    # Erratum (rounding): the seed multiplies two-digit intermediates,
+    # Erratum (rounding): the tutorial multiplies two-digit intermediates,
     # −0.94 · 0.25 · 0.5 = −0.1175 → −0.118 and −0.94 · 0.25 = −0.235, and then
-    # b_new = 0.125. Exact: −0.115415, −0.23083, b_new = 0.12308 (seed-notes.md
-    # gives −0.11541, truncated).
+    # b_new = 0.125. Exact: −0.115415, −0.23083, b_new = 0.12308 (to five
+    # digits the weight's gradient is −0.11542; −0.11541 would be truncated).
     assert_printed(w.gradient, "-0.1154", "dL/dw")
     assert_printed(b.gradient, "-0.23083", "dL/db")
     assert_printed(b.new, "0.12308", "b_new")
@@ -225,7 +230,7 @@ def test_seed_000_example_2_two_neurons_in_a_chain():
     assert_printed(out.a, "0.625", "y_hat")
     assert_printed(trace.loss, "0.38", "L")
     assert_printed(out.dL_da, "-0.875", "dL/dy_hat")
-    # Erratum: the seed evaluates σ'(z³) at 0.56 instead of z³ ≈ 0.512; at z³ it
+    # Erratum: the tutorial evaluates σ'(z³) at 0.56 instead of z³ ≈ 0.512; at z³ it
     # is 0.2343, which happens to round to the same printed 0.23.
     assert_printed(out.da_dz, "0.23", "dy_hat/dz3")
     assert_printed(out.da_dz, "0.2343", "dy_hat/dz3 at z3")
@@ -240,17 +245,18 @@ def test_seed_000_example_2_two_neurons_in_a_chain():
     assert_printed(b1.new, "0.101", "b1_new")
     w2, b2 = trace.parameter("w2"), trace.parameter("b2[1]")
     assert_printed(b2.gradient, "-0.205", "dL/db2")
-    # Erratum: the seed prints dL/dw² = −0.103, multiplying by x = 0.5 where the
+    # Erratum: the tutorial prints dL/dw² = −0.103, multiplying by x = 0.5 where the
     # chain rule needs a² = σ(0.25) ≈ 0.562; hence its w²_new = 0.2103.
     assert w2.factors[-1].value == hidden.a
     assert_printed(w2.gradient, "-0.11519", "dL/dw2")
     assert_printed(w2.new, "0.21152", "w2_new")
-    # Erratum: the seed prints b²_new = 0.3795, a sign slip: 0.4 − 0.1 · (−0.205) = 0.4205.
+    # Erratum: the tutorial prints b²_new = 0.3795, a sign slip: 0.4 − 0.1 · (−0.205) = 0.4205.
     assert_printed(b2.new, "0.4205", "b2_new")
 
 
 def test_seed_000_example_3_one_hidden_layer_of_two_matches_reference_and_finite_differences():
-    # Seed 000's third example (sizes 1-2-1) has equations only: check the structure.
+    # The Step by Step tutorial's third example (sizes 1-2-1) has equations only:
+    # check the structure.
     rng = np.random.default_rng(3)
     weights = [rng.uniform(-1, 1, (2, 1)), rng.uniform(-1, 1, (1, 2))]
     biases = [rng.uniform(-1, 1, 2), rng.uniform(-1, 1, 1)]

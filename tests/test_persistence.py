@@ -1,14 +1,19 @@
 """Network.save / fastprop.load: bit-exact round trips, atomic saves, clear errors on bad files."""
+import ast
 import os
 import stat
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastprop
 from fastprop import persistence
-from fastprop.persistence import ModelFileError, load_with_names, save_network
+from fastprop.network import load_with_names
+from fastprop.persistence import ModelData, ModelFileError, read_model, write_model
 
 
 def trained_network(sizes=(3, 4, 2), dtype=np.float64, loss="sse"):
@@ -83,17 +88,89 @@ def test_save_writes_exactly_the_given_name(tmp_path):
     assert fastprop.load(path).sizes == (3, 4, 2)
 
 
+def write_network(net, path, **names):
+    write_model(path, net.sizes, net.dtype, net.loss, net.weights, net.biases, **names)
+
+
 def test_column_names_round_trip(tmp_path):
     path = tmp_path / "model.npz"
     net = trained_network()
-    save_network(net, path, input_names=["a", "b", "c"], output_names=["p", "q"])
+    write_network(net, path, input_names=["a", "b", "c"], output_names=["p", "q"])
     loaded, inputs, outputs = load_with_names(path)
     assert_same_network(net, loaded)
     assert (inputs, outputs) == (["a", "b", "c"], ["p", "q"])
     assert load_with_names(rewrite(tmp_path, net))[1:] == (None, None)
     with pytest.raises(ValueError, match="input_names has 2 names for 3 neurons"):
-        save_network(net, tmp_path / "other.npz", input_names=["a", "b"])
+        write_network(net, tmp_path / "other.npz", input_names=["a", "b"])
     assert not (tmp_path / "other.npz").exists()
+
+
+# ------------------------------------------- the plain-array layer underneath
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_read_model_returns_the_arrays_and_metadata(tmp_path, dtype):
+    path = tmp_path / "model.npz"
+    net = trained_network((3, 4, 2), dtype, "mse")
+    write_network(net, path, output_names=["p", "q"])
+    model = read_model(path)
+    assert isinstance(model, ModelData)
+    assert model.sizes == (3, 4, 2) and model.dtype == np.dtype(dtype) and model.loss == "mse"
+    assert (model.input_names, model.output_names) == (None, ["p", "q"])
+    for got, want in zip(model.weights + model.biases, net.weights + net.biases):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    loaded = fastprop.Network.load(path)  # the classmethod behind fastprop.load
+    assert isinstance(loaded, fastprop.Network)
+    assert_same_network(net, loaded)
+
+
+def test_write_model_checks_the_arrays_against_the_sizes(tmp_path):
+    net = trained_network((3, 4, 2))
+    path = tmp_path / "model.npz"
+    with pytest.raises(ValueError, match=r"W1 has shape \(4, 3\), but a 3-5-2 network needs \(5, 3\)"):
+        write_model(path, (3, 5, 2), net.dtype, net.loss, net.weights, net.biases)
+    with pytest.raises(ValueError, match="a 3-4-2 network has 2 layers, got 1 weight matrices"):
+        write_model(path, (3, 4, 2), net.dtype, net.loss, net.weights[:1], net.biases[:1])
+    with pytest.raises(TypeError, match="cannot save a network of dtype int64"):
+        write_model(path, (3, 4, 2), np.int64, net.loss, net.weights, net.biases)
+    assert not path.exists()
+
+
+PERSISTENCE_SOURCE = Path(persistence.__file__)
+
+
+def test_persistence_source_never_imports_network():
+    # Every import statement of the module, at any depth (inside functions too).
+    tree = ast.parse(PERSISTENCE_SOURCE.read_text(encoding="utf-8"))
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            imported += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    assert imported, "the parse found no imports at all"
+    assert not [name for name in imported if "network" in name.split(".")], imported
+
+
+def test_importing_persistence_does_not_import_network():
+    # fastprop/__init__.py imports network, so the package is stood in for by an
+    # empty module with the same path: only persistence and what it imports run.
+    code = (
+        "import importlib.util, sys, types\n"
+        "spec = importlib.util.find_spec('fastprop')\n"
+        "package = types.ModuleType('fastprop')\n"
+        "package.__path__ = list(spec.submodule_search_locations)\n"
+        "sys.modules['fastprop'] = package\n"
+        "import fastprop.persistence\n"
+        "assert 'fastprop.network' not in sys.modules, sorted(sys.modules)\n"
+        "assert fastprop.persistence.__file__ == sys.argv[1], fastprop.persistence.__file__\n"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PERSISTENCE_SOURCE.parent.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
+    result = subprocess.run([sys.executable, "-c", code, str(PERSISTENCE_SOURCE)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 # -------------------------------------------------------------- atomic saving

@@ -25,7 +25,7 @@ def test_sigmoid_hand_values():
     assert reference.sigmoid(LN3) == pytest.approx(0.75, abs=1e-15)
     # σ(−ln 3) = e^(−ln 3)·σ(ln 3) = (1/3)·(3/4) = 1/4
     assert reference.sigmoid(-LN3) == pytest.approx(0.25, abs=1e-15)
-    # σ(0.25) = 1 / (1 + e^(−0.25)) = 1 / 1.7788007831 = 0.5621765009 (seed 000)
+    # σ(0.25) = 1 / (1 + e^(−0.25)) = 1 / 1.7788007831 = 0.5621765009 (Step by Step tutorial)
     assert reference.sigmoid(0.25) == pytest.approx(0.5621765009, abs=1e-10)
 
 
@@ -231,9 +231,9 @@ def central_difference(f, params, index, h=1e-6):
 
 
 SHAPES = [
-    (1, 1, 1),        # seed 000 example 2: width-1 layers everywhere
-    (1, 2, 1),        # seed 000 example 3
-    (2, 2, 1),        # seed 002
+    (1, 1, 1),        # Step by Step tutorial, example 2: width-1 layers everywhere
+    (1, 2, 1),        # Step by Step tutorial, example 3
+    (2, 2, 1),        # Forward & Backpropagation tutorial
     (3, 1, 2),        # width-1 hidden layer between wider ones
     (2, 3, 4, 2),     # two hidden layers, several outputs
     (4, 2),           # no hidden layer

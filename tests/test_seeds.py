@@ -1,4 +1,10 @@
-"""Every number the seed tutorials print, checked through fastprop.
+"""Every number the tutorials of docs/worked-examples.md print, checked through fastprop.
+
+The tutorials are Step by Step ("Backpropagation Step by Step": one neuron, a
+1-1-1 chain, a 1-2-1 network), NumPy XOR (the matrix form and a column-major
+NumPy class) and Forward & Backpropagation (a 2-2-1 network worked number by
+number); the ``seed_*`` functions of ``fastprop.examples`` and the test names
+number them 000, 001 and 002 in that order.
 
 Each figure is asserted to the number of digits the tutorial prints it with:
 ``rounds_to("0.5933")`` accepts values within half a unit of the last printed
@@ -8,7 +14,7 @@ the pure-Python ``fastprop.reference`` and through the compiled
 the kernels' plain loops and once through BLAS GEMM (the ``matmul_path``
 fixture of conftest.py).
 
-Where a tutorial's own arithmetic is wrong (see /work/shared/seed-notes.md and
+Where a tutorial's own arithmetic is wrong (see docs/worked-examples.md and
 the comments marked ERRATUM), the test asserts the correct value and names the
 printed figure that differs.
 """
@@ -100,7 +106,7 @@ def make_run(kind, example):
     return ReferenceRun(example) if kind == "reference" else NetworkRun(example, kind)
 
 
-# --- seed 000, example 1: one neuron -----------------------------------------
+# --- Step by Step tutorial, example 1: one neuron ----------------------------
 
 @pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
@@ -124,8 +130,8 @@ def test_seed_000_example_1_one_neuron(kind):
     dw, db = grads_W[0][0][0], grads_b[0][0]
     # ERRATUM: printed ∂L/∂w = −0.94·0.25·0.5 = −0.118 and ∂L/∂b = −0.235 multiply
     # factors already rounded to two digits; the exact values are −0.1154152 and
-    # −0.2308303 (−0.93782·0.24613·0.5 and −0.93782·0.24613). (seed-notes.md
-    # gives "−0.11541", truncated: to 5 digits it rounds to −0.11542.)
+    # −0.2308303 (−0.93782·0.24613·0.5 and −0.93782·0.24613); to 5 digits the
+    # first rounds to −0.11542 (−0.11541 would be truncated).
     assert dw == rounds_to("-0.11542")
     assert db == rounds_to("-0.23083")
 
@@ -137,7 +143,7 @@ def test_seed_000_example_1_one_neuron(kind):
     assert new_biases[0][0] == rounds_to("0.12308")
 
 
-# --- seed 000, example 2: two neurons in a chain (1-1-1) ---------------------
+# --- Step by Step tutorial, example 2: two neurons in a chain (1-1-1) --------
 
 @pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
@@ -186,7 +192,7 @@ def test_seed_000_example_2_two_neuron_chain(kind):
     assert new_biases[1][0] == rounds_to("0.4205")
 
 
-# --- seed 000, example 3: two neurons in one hidden layer (1-2-1) -----------
+# --- Step by Step tutorial, example 3: two neurons in one hidden layer (1-2-1)
 
 def central_difference_gradients(weights, biases, X, Y, h=1e-6):
     """∂L/∂θ ≈ (L(θ + h) − L(θ − h)) / 2h for every weight and bias, with reference.loss."""
@@ -234,7 +240,7 @@ def test_seed_000_example_3_one_two_one_structure(dtype, rtol, atol):
     assert np.sign(grads_b[0][0]) == -np.sign(grads_b[0][1])
 
 
-# --- seed 002: the 2-2-1 network worked number by number --------------------
+# --- Forward & Backpropagation tutorial: the 2-2-1 network worked number by number
 
 @pytest.mark.usefixtures("matmul_path")
 @pytest.mark.parametrize("kind", RUNS)
@@ -356,7 +362,7 @@ def test_seed_002_is_the_same_for_sse_and_mse_with_one_sample(kind):
         np.testing.assert_array_equal(got, want)
 
 
-# --- seed 001: the matrix form and its column-major NumPy class --------------
+# --- NumPy XOR tutorial: the matrix form and its column-major NumPy class ----
 
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
@@ -367,7 +373,7 @@ def sigmoid_derivative(x):
 
 
 class SimpleNeuralNetwork:
-    """Seed 001's class, transcribed: samples are the COLUMNS of X, updates summed."""
+    """The NumPy XOR tutorial's class, transcribed: samples are the COLUMNS of X, updates summed."""
 
     def __init__(self, input_size, hidden_size, output_size):
         self.W1 = np.random.randn(hidden_size, input_size)
@@ -398,7 +404,7 @@ class SimpleNeuralNetwork:
 
 
 def seed_001_problem(name):
-    """(seed 001 network with fixed weights, X, Y) with samples as ROWS of X and Y."""
+    """(the tutorial's network with fixed weights, X, Y) with samples as ROWS of X and Y."""
     rng = np.random.default_rng(1)
     if name == "xor-2-2-1":
         X, Y = examples.xor_data()

@@ -1,8 +1,9 @@
-"""XOR as seed 001 trains it: sum-of-squares loss, full batch, plain gradient descent.
+"""XOR as the NumPy XOR tutorial trains it: sum-of-squares loss, full batch, plain gradient descent.
 
-Seed 001 says the predictions "should be close to [0, 1, 1, 0]"; with its own
-2-2-1 setup that holds only for some initialisations (see seed-notes.md). With
-examples.XOR_TRAINING it must hold for every init seed tried.
+The tutorial says the predictions "should be close to [0, 1, 1, 0]"; with its
+own 2-2-1 setup that holds only for some initialisations (see the NumPy XOR
+section of docs/worked-examples.md). With examples.XOR_TRAINING it must hold for
+every init seed tried.
 """
 import numpy as np
 import pytest

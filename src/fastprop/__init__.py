@@ -25,7 +25,7 @@ from ._configuration import (
 )
 from .network import Network
 from .explain import explain
-from .persistence import load
+from .network import load
 from .plotting import plot_loss
 
 __version__ = "0.1.0"

@@ -184,8 +184,8 @@ def run_demo(args):
                        [[f"{a:g}", f"{b:g}", f"{t:g}", f"{p:.4f}"]
                         for (a, b), (t,), (p,) in zip(X, Y, predictions)]))
     print()
-    print("Seed 002's network (2-2-1, x = (0.05, 0.10), target 0.01, lr 0.5), "
-          "one training step explained:")
+    print("The Forward & Backpropagation tutorial's network (2-2-1, x = (0.05, 0.10), "
+          "target 0.01, lr 0.5), one training step explained:")
     print()
     example = seed_002()
     print(explain(network_from_example(example), example.x, example.y, example.lr), end="")
@@ -222,7 +222,7 @@ def run_explain(args):
 
 def run_train(args):
     from .network import Network
-    from .persistence import save_network, validate_save_path
+    from .persistence import validate_save_path, write_model
 
     header, rows, lines = read_csv(args.data)
     _check_columns(args.data, header, args.target, "to use as --target")
@@ -254,7 +254,8 @@ def run_train(args):
                       seed=args.seed, progress=not args.no_progress)
     if len(history):
         print(f"Loss: {history[0]:.6g} after the first epoch, {history[-1]:.6g} after the last.")
-    save_network(net, args.out, input_names=inputs, output_names=args.target)
+    write_model(args.out, net.sizes, net.dtype, net.loss, net.weights, net.biases,
+                input_names=inputs, output_names=args.target)
     print(f"Wrote the model to {args.out}")
     if args.plot is not None:
         if len(history) == 0:
@@ -266,7 +267,7 @@ def run_train(args):
 
 
 def run_predict(args):
-    from .persistence import load_with_names
+    from .network import load_with_names
 
     net, input_names, output_names = load_with_names(args.model)
     header, rows, lines = read_csv(args.data)
@@ -312,10 +313,11 @@ def build_parser():
                                      parser_class=_Parser)
 
     demo = commands.add_parser(
-        "demo", help="train XOR, then explain one step of seed 002's network",
+        "demo", help="train XOR, then explain one step of the Forward & Backpropagation "
+                     "tutorial's 2-2-1 network",
         description="Train a small network on XOR with a progress bar, show its predictions, "
                     "then print every number of one training step of the 2-2-1 network "
-                    "worked by hand in seed tutorial 002.")
+                    "worked by hand in the tutorial \"Forward & Backpropagation\".")
     demo.set_defaults(run=run_demo)
 
     explain = commands.add_parser(
@@ -323,7 +325,8 @@ def build_parser():
         description="Print every number of one gradient-descent step of a network on one "
                     "sample: z and a of each neuron, the loss, the deltas, the chain-rule "
                     "factors and gradient of every weight and bias, and the updated values.",
-        epilog="Example (seed 002): fastprop explain --sizes 2,2,1 "
+        epilog="Example (the Forward & Backpropagation tutorial's network): "
+               "fastprop explain --sizes 2,2,1 "
                "--weights 0.15,0.20,0.25,0.30,0.40,0.45 --biases 0.35,0.35,0.60 "
                "--x 0.05,0.10 --y 0.01 --lr 0.5. When a list starts with a minus sign, "
                "write it with '=': --weights=-0.5,0.3")

@@ -1,4 +1,10 @@
-"""The seed tutorials' worked examples, as data.
+"""The worked examples of the tutorials fastprop reproduces, as data.
+
+The tutorials, the figures they print and their errata are described in
+docs/worked-examples.md. The ``seed_*`` functions number the tutorials in the
+order fastprop took them up: ``seed_000_*`` is the Step by Step tutorial
+("Backpropagation Step by Step") and ``seed_002`` the Forward & Backpropagation
+tutorial; ``xor_data`` is the NumPy XOR tutorial's data set.
 
 Each ``seed_*`` function returns a fresh :class:`Example`: the starting weights
 (one ``(n_out, n_in)`` list of rows per layer), the biases (one list per layer),
@@ -23,16 +29,16 @@ class Example(NamedTuple):
 
 
 def seed_000_example_1() -> Example:
-    """Seed 000, example 1: one neuron, w = 0.3, b = 0.1, x = 0.5, α = 0.1.
+    """Step by Step tutorial, example 1: one neuron, w = 0.3, b = 0.1, x = 0.5, α = 0.1.
 
     The tutorial says y = 1 but every figure it prints is computed with y = 1.5,
-    so y = 1.5 here (see seed-notes.md).
+    so y = 1.5 here (see docs/worked-examples.md).
     """
     return Example(weights=[[[0.3]]], biases=[[0.1]], x=[0.5], y=[1.5], lr=0.1)
 
 
 def seed_000_example_2() -> Example:
-    """Seed 000, example 2: two neurons in a chain (sizes 1-1-1), y = 1.5, α = 0.1."""
+    """Step by Step tutorial, example 2: two neurons in a chain (sizes 1-1-1), y = 1.5, α = 0.1."""
     return Example(
         weights=[[[0.3]], [[0.2]]],  # w¹ = 0.3, w² = 0.2
         biases=[[0.1], [0.4]],       # b¹ = 0.1, b² = 0.4
@@ -43,7 +49,7 @@ def seed_000_example_2() -> Example:
 
 
 def seed_002() -> Example:
-    """Seed 002: the 2-2-1 network worked number by number, target 0.01, α = 0.5.
+    """Forward & Backpropagation tutorial: the 2-2-1 network, target 0.01, α = 0.5.
 
     Weight names in the tutorial: w1: x1→h1, w2: x2→h1, w3: x1→h2, w4: x2→h2,
     w5: h1→out, w6: h2→out. The tutorial shares one bias b1 = 0.35 between both
@@ -83,7 +89,7 @@ def network_from_example(example: Example, dtype=np.float64):
 
 
 def xor_data() -> tuple[np.ndarray, np.ndarray]:
-    """XOR as seed 001 trains it, samples as rows: X of shape (4, 2), Y of shape (4, 1)."""
+    """XOR as the NumPy XOR tutorial trains it, samples as rows: X (4, 2), Y (4, 1)."""
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
     return X, Y
@@ -98,19 +104,17 @@ class TrainingSetup:
     lr: float
     epochs: int
     loss: str
-    batch_size: int | None  # None: the full batch, as in seed 001
+    batch_size: int | None  # None: the full batch, as in the NumPy XOR tutorial
     seed: int
 
 
-# XOR as seed 001 trains it (sum-of-squares loss, full batch, plain gradient
-# descent), with the width and learning rate that make it converge reliably
-# from fastprop's own initialisation (Glorot uniform weights, zero biases).
-# Measured with fastprop 0.1.0: all four predictions within 0.1 of [0, 1, 1, 0]
-# for 1000 of 1000 init seeds (0..999), in float64 and in float32; the worst
-# seed (48) ends 0.027 from its target. For comparison, seed 001's own setup
-# (2-2-1, lr 0.1, 10 000 epochs) reaches that for 136 of 200 seeds, and 2-2-1
-# at lr 1.0 (5000 or 10 000 epochs) for 81 of 100: with two hidden units
-# gradient descent often settles in a local minimum.
+# XOR as the NumPy XOR tutorial trains it (sum-of-squares loss, full batch,
+# plain gradient descent), with the width and learning rate that make it
+# converge from fastprop's own initialisation (Glorot uniform weights, zero
+# biases) for every init seed tried: with the tutorial's two hidden units,
+# gradient descent often settles in a local minimum. The convergence counts
+# behind this choice are in docs/worked-examples.md (NumPy XOR);
+# tests/test_xor.py checks it.
 XOR_TRAINING = TrainingSetup(
     sizes=(2, 4, 1),
     lr=1.0,

@@ -1,4 +1,6 @@
-"""``explain(net, x, y, lr)``: the seeds' step-by-step tables for one sample.
+"""``explain(net, x, y, lr)``: the tutorials' step-by-step tables for one sample.
+
+The tutorials whose tables these reproduce are described in docs/worked-examples.md.
 
 The trace holds, layer by layer, every neuron's ``z`` and ``a``, the loss, every
 delta ``δ = ∂L/∂z``, and for every weight and bias the chain-rule factors, the
@@ -12,8 +14,9 @@ Names, chosen so that a reader can map them to the tutorials:
   neuron 1 when there are several hidden layers); outputs ``out`` (or ``out1,
   out2, …``). The output activation is ``ŷ``.
 * weights: ``w1, w2, …`` numbered layer by layer, each ``(n_out, n_in)`` matrix
-  row by row (seed 002's numbering), and ``W2[1,2]`` = layer 2, to neuron 1,
-  from neuron 2 (1-based). Biases: ``b1[2]`` = layer 1, neuron 2.
+  row by row (the Forward & Backpropagation tutorial's numbering), and
+  ``W2[1,2]`` = layer 2, to neuron 1, from neuron 2 (1-based). Biases:
+  ``b1[2]`` = layer 1, neuron 2.
 """
 import math
 import textwrap
@@ -25,7 +28,7 @@ from ._validation import as_float_array, check_learning_rate
 from .reference import sigmoid
 
 # Figures are printed with this many significant digits: enough to check every
-# figure of the seed tutorials (which print at most six).
+# figure of the tutorials in docs/worked-examples.md (which print at most six).
 SIGNIFICANT_DIGITS = 6
 # Neurons with more inputs than this get "Σ …" instead of the written-out sum.
 _MAX_TERMS_WRITTEN_OUT = 8
@@ -104,7 +107,8 @@ class LayerTrace:
 
     @property
     def bias_gradient_sum(self) -> float:
-        """The gradient of one bias shared by all neurons of the layer (seed 002's b1)."""
+        """The gradient of one bias shared by all neurons of the layer (the Forward &
+        Backpropagation tutorial's b1)."""
         return math.fsum(bias.gradient for bias in self.biases)
 
     @property
@@ -214,7 +218,7 @@ def explain(net, x, y, lr) -> Trace:
         if layer == n_layers:
             return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}",
                            dL_da[layer][j])]
-        if sizes[layer + 1] == 1:  # a single path: write out the whole chain, as the seeds do
+        if sizes[layer + 1] == 1:  # a single path: write out the whole chain, as the tutorials do
             return upstream(layer + 1, 0) + [
                 Factor(f"∂{_activation_symbol(names, layer + 1, 0, n_layers)}/∂z_"
                        f"{names[layer + 1][0]}", activations[layer + 1][0] * (1 - activations[layer + 1][0])),
@@ -386,7 +390,8 @@ def _shared_bias_note(out, layer, lr):
     parts = (" + ".join(_operand(b.gradient) for b in biases) if len(biases) <= 6
              else f"the sum of the {len(biases)} gradients")
     out.line(f"Note: layer {layer.index}'s biases all start at {_number(old)}. Read as one bias "
-             f"b{layer.index} shared by {neurons} (as seed 002 does), its gradient is the sum "
+             f"b{layer.index} shared by {neurons} (as the Forward & Backpropagation tutorial "
+             "does), its gradient is the sum "
              f"{parts} = {_number(total)}, and its update {_operand(old)} − {_operand(lr)} · "
              f"{_operand(total)} = {_number(old - lr * total)}. fastprop gives every neuron "
              "its own bias, updated as in the table.")

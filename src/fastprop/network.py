@@ -20,6 +20,7 @@ from ._validation import (
     check_loss,
     check_sizes,
 )
+from .persistence import ModelFileError, read_model, write_model
 
 # fit hands the compiled loop chunks of about this many multiply-adds (some tens
 # of milliseconds), returning to Python in between: Ctrl-C, progress bars and
@@ -48,7 +49,8 @@ class Network:
         Every computation runs in this precision.
     loss : "sse" (default) or "mse"
         ``"sse"``: L = 1/2 * sum over samples and outputs of (y - y_hat)**2, the
-        seeds' convention, so gradients are sums over the batch. ``"mse"``: the
+        convention of the tutorials in docs/worked-examples.md, so gradients are
+        sums over the batch. ``"mse"``: the
         same divided by the number of samples in the batch.
     """
 
@@ -305,8 +307,20 @@ class Network:
     # ----------------------------------------------------------- persistence
     def save(self, path):
         """Write the network to ``path`` as a versioned ``.npz`` (no pickle; atomic)."""
-        from .persistence import save_network
-        save_network(self, path)
+        write_model(path, self._sizes, self._dtype, self._loss, self._weights, self._biases)
+
+    @classmethod
+    def load(cls, path):
+        """The network in a file written by ``save``; raises ``ModelFileError`` for a bad file."""
+        return cls._from_model(read_model(path), path)
+
+    @classmethod
+    def _from_model(cls, model, path):
+        """A network holding the contents of a model file that ``read_model`` checked."""
+        try:
+            return cls.from_weights(model.weights, model.biases, loss=model.loss, dtype=model.dtype)
+        except (TypeError, ValueError) as error:  # a loss fastprop does not know
+            raise ModelFileError(f"{path}: {error}") from error
 
 
 class _Workspace:
@@ -341,3 +355,14 @@ class _Workspace:
 def _means_stop(callback_result):
     """A callback stops training by returning False (a Python or NumPy boolean)."""
     return isinstance(callback_result, (bool, np.bool_)) and not callback_result
+
+
+def load(path):
+    """Read a network written by ``Network.save``; raise ModelFileError for a bad file."""
+    return Network.load(path)
+
+
+def load_with_names(path):
+    """Read a model file: ``(network, input_names or None, output_names or None)``."""
+    model = read_model(path)
+    return Network._from_model(model, path), model.input_names, model.output_names

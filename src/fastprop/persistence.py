@@ -1,4 +1,10 @@
-"""``Network.save`` / ``fastprop.load``: a versioned ``.npz``, no pickle, atomic writes.
+"""Model files: a versioned ``.npz``, no pickle, atomic writes.
+
+This module reads and writes plain arrays and metadata only; it knows nothing
+of ``Network`` (which imports it, not the other way round).
+``write_model(path, sizes, dtype, loss, weights, biases, ...)`` writes a file,
+``read_model(path)`` checks one and returns its contents as a :class:`ModelData`;
+``Network.save``, ``Network.load`` and ``fastprop.load`` build on them.
 
 A model file is an uncompressed NumPy ``.npz`` archive holding:
 
@@ -18,6 +24,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +39,25 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: its message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """What a model file holds, as ``read_model`` checked it.
+
+    ``weights[l]`` has shape ``(sizes[l + 1], sizes[l])`` and ``biases[l]`` shape
+    ``(sizes[l + 1],)``, both of ``dtype`` with finite values. ``loss`` is the
+    string the file holds; building a network from it checks that it is a loss
+    fastprop knows. The names are ``None`` when the file has none.
+    """
+
+    sizes: tuple[int, ...]
+    dtype: np.dtype
+    loss: str
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    input_names: list[str] | None = None
+    output_names: list[str] | None = None
 
 
 def validate_save_path(path) -> Path:
@@ -51,21 +77,33 @@ def validate_save_path(path) -> Path:
     return target
 
 
-def _model_arrays(net, input_names=None, output_names=None):
-    sizes = np.asarray(net.sizes, dtype=np.int64)
-    dtype = np.dtype(net.dtype)
+def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names):
+    sizes = np.asarray(sizes, dtype=np.int64)
+    dtype = np.dtype(dtype)
     if dtype.name not in _DTYPES:
         raise TypeError(f"cannot save a network of dtype {dtype}; expected float32 or float64")
+    if sizes.ndim != 1 or len(sizes) < 2 or (sizes < 1).any():
+        raise ValueError(f"sizes must list at least two positive layer sizes, got {sizes.tolist()!r}")
+    n_layers = len(sizes) - 1
+    if len(weights) != n_layers or len(biases) != n_layers:
+        raise ValueError(f"a {_sizes_text(sizes)} network has {n_layers} layers, got "
+                         f"{len(weights)} weight matrices and {len(biases)} bias vectors")
     arrays = {
         "format": np.str_(FORMAT_NAME),
         "format_version": np.int64(FORMAT_VERSION),
         "sizes": sizes,
-        "loss": np.str_(net.loss),
+        "loss": np.str_(loss),
         "dtype": np.str_(dtype.name),
     }
-    for layer, (weight, bias) in enumerate(zip(net.weights, net.biases), start=1):
-        arrays[f"W{layer}"] = np.ascontiguousarray(weight, dtype=dtype)
-        arrays[f"b{layer}"] = np.ascontiguousarray(bias, dtype=dtype)
+    widths = [int(size) for size in sizes]
+    for layer, (weight, bias) in enumerate(zip(weights, biases), start=1):
+        for key, array, shape in ((f"W{layer}", weight, (widths[layer], widths[layer - 1])),
+                                  (f"b{layer}", bias, (widths[layer],))):
+            array = np.ascontiguousarray(array, dtype=dtype)
+            if array.shape != shape:
+                raise ValueError(f"{key} has shape {array.shape}, but a {_sizes_text(sizes)} "
+                                 f"network needs {shape}")
+            arrays[key] = array
     for key, names, count in (("input_names", input_names, sizes[0]),
                               ("output_names", output_names, sizes[-1])):
         if names is None:
@@ -77,14 +115,20 @@ def _model_arrays(net, input_names=None, output_names=None):
     return arrays
 
 
-def save_network(net, path, *, input_names=None, output_names=None) -> None:
-    """Write ``net`` to ``path`` (the exact name given; no suffix is added).
+def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
+                output_names=None) -> None:
+    """Write a model file to ``path`` (the exact name given; no suffix is added).
 
-    The file is written to a temporary file in the same directory and renamed
-    into place, so an interrupted or failed save leaves any old file intact.
+    ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
+    one ``(n_out, n_in)`` matrix and one ``(n_out,)`` vector per layer, written in
+    ``dtype`` (float32 or float64); ``loss`` is stored as given. ``input_names``
+    and ``output_names``, when given, name each input and output neuron.
+    Everything is checked before anything is written. The file is written to a
+    temporary file in the same directory and renamed into place, so an
+    interrupted or failed save leaves any old file intact.
     """
     target = validate_save_path(path)
-    arrays = _model_arrays(net, input_names, output_names)
+    arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)
     try:
@@ -127,15 +171,8 @@ def _sync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def load(path):
-    """Read a network written by ``Network.save``; raise ModelFileError for a bad file."""
-    return load_with_names(path)[0]
-
-
-def load_with_names(path):
-    """Read a model file: ``(network, input_names or None, output_names or None)``."""
-    from .network import Network
-
+def read_model(path) -> ModelData:
+    """Read and check a model file written by ``write_model``; raise ModelFileError for a bad file."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     name = str(path)
@@ -149,11 +186,8 @@ def load_with_names(path):
     if unexpected:
         raise ModelFileError(f"{name}: unexpected arrays {', '.join(unexpected)} "
                              f"for a {_sizes_text(sizes)} network")
-    try:
-        network = Network.from_weights(weights, biases, loss=loss, dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(f"{name}: {error}") from error
-    return network, names[0], names[1]
+    return ModelData(sizes=tuple(sizes), dtype=dtype, loss=loss, weights=weights, biases=biases,
+                     input_names=names[0], output_names=names[1])
 
 
 def _read_arrays(path, name):

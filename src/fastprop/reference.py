@@ -1,8 +1,9 @@
 """The textbook: backpropagation for dense sigmoid networks in plain Python.
 
 Everything here is written with Python floats, lists of lists and ``math.exp``
-(no NumPy), one formula per function, so that it can be read next to the seed
-tutorials and used to check the compiled kernels number for number.
+(no NumPy), one formula per function, so that it can be read next to the
+tutorials of docs/worked-examples.md and used to check the compiled kernels
+number for number.
 
 Notation (as in CONTRIBUTING.md): samples are rows, so ``X`` is a list of
 ``n_samples`` rows of ``n_in`` floats; the weights of a layer are a list of
