@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+import fastprop
 from fastprop import _kernels
 
 # Layers of the benchmark cases: (batch, n_in, n_out).
@@ -30,7 +31,6 @@ CASE_LAYERS = {
     "C": [(128, 784, 256)],
     "D": [(128, 784, 1024), (128, 1024, 1024)],
 }
-NEVER = 1 << 60
 
 
 def _best_seconds(call, seconds_per_timing: float) -> float:
@@ -69,30 +69,23 @@ def product_rates(batch: int, n_in: int, n_out: int, dtype, seconds_per_timing: 
     return {name: flops / _best_seconds(call, seconds_per_timing) / 1e9 for name, call in calls.items()}
 
 
-def _forced(path: str, dtype):
-    """Thresholds that send every product on one thread to path ("vector" or "blas")."""
-    if path == "vector":
-        return dict(vector=0, blas=NEVER, alone=NEVER)
-    return dict(vector=NEVER, blas=0, alone=0)
+# The configuration that sends every product, on one thread, to each path
+FORCED = {
+    "vector": dict(vector_min_multiply_adds=0, blas_min_multiply_adds_float32=None,
+                   blas_min_multiply_adds_float64=None, single_thread_blas_min_multiply_adds=None),
+    "blas": dict(vector_min_multiply_adds=None, blas_min_multiply_adds_float32=0,
+                 blas_min_multiply_adds_float64=0, loops_blas_min_multiply_adds=0,
+                 single_thread_blas_min_multiply_adds=0),
+}
 
 
 def measure(shapes, dtype, seconds_per_timing: float = 0.5) -> list[tuple]:
-    before = (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds(dtype),
-              _kernels.alone_blas_min_multiply_adds())
-    paths = ["vector", "blas"] if _kernels.vector_products_available() else ["blas"]
+    paths = ["vector", "blas"] if _kernels.read_config()["cpu"] != "baseline" else ["blas"]
     rows = []
-    try:
-        for shape in shapes:
-            for path in paths:
-                forced = _forced(path, dtype)
-                _kernels.set_vector_min_multiply_adds(forced["vector"])
-                _kernels.set_blas_min_multiply_adds(forced["blas"], dtype)
-                _kernels.set_alone_blas_min_multiply_adds(forced["alone"])
+    for shape in shapes:
+        for path in paths:
+            with fastprop.config_context(**FORCED[path]):
                 rows.append((shape, path, product_rates(*shape, dtype, seconds_per_timing)))
-    finally:
-        _kernels.set_vector_min_multiply_adds(before[0])
-        _kernels.set_blas_min_multiply_adds(before[1], dtype)
-        _kernels.set_alone_blas_min_multiply_adds(before[2])
     return rows
 
 

@@ -95,16 +95,15 @@ def _describe_thread_pool(info: dict) -> str:
 
 def _fastprop_kernels() -> str:
     try:
-        import numpy as np
+        import fastprop
         from fastprop import _kernels
     except ImportError:
         return "not importable"
-    vector = "AVX2/FMA kernels" if _kernels.vector_products_available() else "no AVX2/FMA kernels"
-    return (f"{vector}; {_kernels.threads()} threads in fit; products: vector from "
-            f"{_kernels.vector_min_multiply_adds()}, BLAS from {_kernels.blas_min_multiply_adds(np.float32)} "
-            f"(float32) / {_kernels.blas_min_multiply_adds(np.float64)} (float64) multiply-adds, "
-            f"{_kernels.alone_blas_min_multiply_adds()} on one thread; shared out from "
-            f"{_kernels.parallel_min_multiply_adds()}")
+    config = fastprop.get_config()
+    path = _kernels.read_config()["cpu"]
+    return (f"cpu={config['cpu']!r} running the {path!r} path; {config['threads']} threads in fit; "
+            + ", ".join(f"{key} {value}" for key, value in config.items()
+                        if key not in ("threads", "cpu")))
 
 
 def describe_machine() -> dict[str, object]:

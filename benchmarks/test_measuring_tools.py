@@ -80,20 +80,18 @@ def test_goals_not_met_text_keeps_only_the_named_cases():
     assert "### Case B" in both and "### Case D" in both and "### Case C" not in both
 
 
-def test_kernel_rates_measures_both_paths_and_restores_the_thresholds():
-    pytest.importorskip("fastprop")
+def test_kernel_rates_measures_both_paths_and_restores_the_configuration():
+    fastprop = pytest.importorskip("fastprop")
     import kernel_rates
     from fastprop import _kernels
 
-    before = (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds(np.float32),
-              _kernels.alone_blas_min_multiply_adds())
+    before = fastprop.get_config()
     rows = kernel_rates.measure([(16, 24, 8)], np.dtype(np.float32), seconds_per_timing=0.01)
-    paths = ["vector", "blas"] if _kernels.vector_products_available() else ["blas"]
+    paths = ["vector", "blas"] if _kernels.read_config()["cpu"] != "baseline" else ["blas"]
     assert [path for _, path, _ in rows] == paths
     for shape, _, rates in rows:
         assert shape == (16, 24, 8)
         assert set(rates) == {"forward", "weight gradient", "hidden delta"}
         assert all(rate > 0 for rate in rates.values())
-    assert (_kernels.vector_min_multiply_adds(), _kernels.blas_min_multiply_adds(np.float32),
-            _kernels.alone_blas_min_multiply_adds()) == before
+    assert fastprop.get_config() == before
     assert "| 16 x 24 -> 8 |" in kernel_rates.table(rows)
