@@ -16,20 +16,13 @@ import pytest
 
 import fastprop
 from fastprop import _kernels
+from fastprop._testing import available_cpu_paths
 
 THRESHOLDS = ["vector_min_multiply_adds", "blas_min_multiply_adds_float32",
               "blas_min_multiply_adds_float64", "loops_blas_min_multiply_adds",
               "single_thread_blas_min_multiply_adds", "narrow_blas_min_multiply_adds",
               "parallel_min_multiply_adds", "parallel_min_batch_rows"]
 CAPABILITY = {"avx2": "avx2_fma", "avx512": "avx512"}
-
-
-def available_paths():
-    capabilities = _kernels.cpu_capabilities()
-    paths = ["baseline"]
-    if capabilities["vector_kernels_compiled"]:
-        paths += [path for path, feature in CAPABILITY.items() if capabilities[feature]]
-    return paths
 
 
 def test_get_config_holds_every_key():
@@ -72,7 +65,7 @@ def test_threads_are_read_back_as_set():
 
 @pytest.mark.parametrize("path", ["baseline", "avx2", "avx512"])
 def test_cpu_paths_the_machine_has_are_selected(path):
-    if path not in available_paths():
+    if path not in available_cpu_paths():
         pytest.skip(f"this CPU or build has no {path} path")
     with fastprop.config_context(cpu=path):
         assert fastprop.get_config()["cpu"] == path
@@ -85,7 +78,7 @@ def test_cpu_paths_the_machine_has_are_selected(path):
 def test_auto_runs_the_best_path_the_machine_has():
     with fastprop.config_context(cpu="auto"):
         assert fastprop.get_config()["cpu"] == "auto"
-        assert _kernels.read_config()["cpu"] == available_paths()[-1]
+        assert _kernels.read_config()["cpu"] == available_cpu_paths()[-1]
 
 
 @pytest.mark.parametrize("path", ["avx2", "avx512"])
@@ -107,7 +100,7 @@ def test_a_path_the_cpu_lacks_is_a_clear_error(path, monkeypatch):
 
 
 def test_a_path_this_machine_really_lacks_is_refused():
-    missing = [path for path in ("avx2", "avx512") if path not in available_paths()]
+    missing = [path for path in ("avx2", "avx512") if path not in available_cpu_paths()]
     if not missing:
         pytest.skip("this CPU and build have every path")
     with pytest.raises(ValueError, match=rf"cpu='{missing[-1]}'"):
@@ -200,12 +193,12 @@ def run_python(code, **environment):
 
 @pytest.mark.parametrize("path", ["baseline", "avx2", "auto"])
 def test_fastprop_cpu_sets_the_default_path(path):
-    if path != "auto" and path not in available_paths():
+    if path != "auto" and path not in available_cpu_paths():
         pytest.skip(f"this CPU or build has no {path} path")
     run = run_python("import fastprop, fastprop._kernels as k; "
                      "print(fastprop.get_config()['cpu'], k.read_config()['cpu'])", FASTPROP_CPU=path)
     assert run.returncode == 0, run.stderr
-    resolved = available_paths()[-1] if path == "auto" else path
+    resolved = available_cpu_paths()[-1] if path == "auto" else path
     assert run.stdout.split() == [path, resolved]
 
 

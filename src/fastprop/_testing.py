@@ -110,6 +110,16 @@ def session_cpu_path():
     return _kernels.read_config()["cpu"]
 
 
+def available_cpu_paths():
+    """The CPU paths this CPU and build can run, from "baseline" up."""
+    capabilities = _kernels.cpu_capabilities()
+    paths = ["baseline"]
+    if capabilities["vector_kernels_compiled"]:
+        paths += [path for path, feature in (("avx2", "avx2_fma"), ("avx512", "avx512"))
+                  if capabilities[feature]]
+    return paths
+
+
 def vector_kernels_in_use():
     """Whether this run's CPU path has the vector kernels."""
     return session_cpu_path() != "baseline"
