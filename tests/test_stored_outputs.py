@@ -12,9 +12,8 @@ This module recomputes every case with the paths forced through the configuratio
 API (``fastprop.config_context``) and compares each array by its bits, so NaN
 payloads and signed zeros count. The case definitions live in one place, the
 generator, which this module loads by its file path (it is not a test module, and
-this works under any pytest import mode); only ``force_path`` differs between the two.
+this works under any pytest import mode), as is ``force_path``.
 """
-import contextlib
 import importlib.util
 import os
 from pathlib import Path
@@ -36,48 +35,7 @@ def _load_cases():
 
 cases = _load_cases()
 
-# The options that force each path. Each path is given every option that can change
-# which code runs, so that nothing depends on the configuration the test starts in.
-PATH_OPTIONS = {
-    "loops": {
-        "cpu": "baseline", "plan": "fixed",
-        "loops_blas_min_multiply_adds": None,
-        "single_thread_blas_min_multiply_adds": None,
-    },
-    "avx2_vector": {
-        "cpu": "avx2", "plan": "fixed",
-        "vector_min_multiply_adds": 0,
-        "blas_min_multiply_adds_float32": None,
-        "blas_min_multiply_adds_float64": None,
-        "single_thread_blas_min_multiply_adds": None,
-        "narrow_blas_min_multiply_adds": 8192,
-        "parallel_min_multiply_adds": 32768,
-        "parallel_min_batch_rows": 16,
-    },
-    "avx2_default": {
-        "cpu": "avx2", "plan": "fixed",
-        "vector_min_multiply_adds": 256,
-        "blas_min_multiply_adds_float32": 2 ** 26,
-        "blas_min_multiply_adds_float64": 2 ** 24,
-        "single_thread_blas_min_multiply_adds": 2 ** 19,
-        "narrow_blas_min_multiply_adds": 8192,
-        "parallel_min_multiply_adds": 32768,
-        "parallel_min_batch_rows": 16,
-    },
-}
-
-
-@contextlib.contextmanager
-def force_path(name, threads):
-    """Run the body on code path name with threads threads (the new API's version of
-    the generator's force_path)."""
-    options = dict(PATH_OPTIONS[name], threads=threads)
-    with fastprop.config_context(**options):
-        config = fastprop.get_config()
-        not_applied = {key: (value, config.get(key)) for key, value in options.items()
-                       if config.get(key) != value}
-        assert not not_applied, f"config_context did not apply (wanted, got): {not_applied}"
-        yield
+force_path = cases.force_path
 
 
 def cpu_available(cpu):

@@ -221,7 +221,8 @@ def _check_threshold(value, name):
                         f"got {value!r}")
     value = operator.index(value)
     if not 0 <= value <= _kernels.NEVER:
-        raise ValueError(f"{name} must be from 0 to 2**62 or None (never), got {value}")
+        raise ValueError(f"{name} must be from 0 to 2**{_kernels.NEVER.bit_length() - 1} "
+                         f"or None (never), got {value}")
     return value
 
 

@@ -44,14 +44,13 @@ from pathlib import Path
 
 import numpy as np
 
-NEVER = 2 ** 62
 PATHS = ("loops", "avx2_vector", "avx2_default")
 THREADS = (1, 2)
 DTYPES = ("float32", "float64")
 GROUPS = [(path, threads, dtype) for path in PATHS for threads in THREADS for dtype in DTYPES]
 OUTPUT_FILE = Path(__file__).with_name("stored_outputs.npz")
 
-# Today's routing limits (fastprop/_kernels.pyx) that the cases must stay below.
+# The routing limits of the default configuration that the cases must stay below.
 SINGLE_THREAD_BLAS_MIN = 2 ** 19
 NARROW_BLAS_MIN = 8192
 PARALLEL_MIN_MULTIPLY_ADDS = 32768
@@ -59,55 +58,54 @@ PARALLEL_MIN_BATCH_ROWS = 16
 
 
 # ---------------------------------------------------------------------------
-# The one place that knows how to force a code path (today's API)
+# The one place that knows how to force a code path
 # ---------------------------------------------------------------------------
+
+# The options that force each path. Each path is given every option that can change
+# which code runs, so that nothing depends on the configuration a run starts in.
+# (The stored file was written by the code before the compiled layer's rewrite,
+# commit 7b74989, with that code's setters forcing the same routes.)
+PATH_OPTIONS = {
+    "loops": {
+        "cpu": "baseline", "plan": "fixed",
+        "loops_blas_min_multiply_adds": None,
+        "single_thread_blas_min_multiply_adds": None,
+    },
+    "avx2_vector": {
+        "cpu": "avx2", "plan": "fixed",
+        "vector_min_multiply_adds": 0,
+        "blas_min_multiply_adds_float32": None,
+        "blas_min_multiply_adds_float64": None,
+        "single_thread_blas_min_multiply_adds": None,
+        "narrow_blas_min_multiply_adds": NARROW_BLAS_MIN,
+        "parallel_min_multiply_adds": PARALLEL_MIN_MULTIPLY_ADDS,
+        "parallel_min_batch_rows": PARALLEL_MIN_BATCH_ROWS,
+    },
+    "avx2_default": {
+        "cpu": "avx2", "plan": "fixed",
+        "vector_min_multiply_adds": 256,
+        "blas_min_multiply_adds_float32": 2 ** 26,
+        "blas_min_multiply_adds_float64": 2 ** 24,
+        "single_thread_blas_min_multiply_adds": SINGLE_THREAD_BLAS_MIN,
+        "narrow_blas_min_multiply_adds": NARROW_BLAS_MIN,
+        "parallel_min_multiply_adds": PARALLEL_MIN_MULTIPLY_ADDS,
+        "parallel_min_batch_rows": PARALLEL_MIN_BATCH_ROWS,
+    },
+}
+
 
 @contextlib.contextmanager
 def force_path(name, threads):
-    """Run the body on code path ``name`` with ``threads`` threads, using the
-    tuning setters of ``fastprop._kernels`` as they are before the rewrite;
-    every setting is restored afterwards."""
-    from fastprop import _kernels
+    """Run the body on code path ``name`` with ``threads`` threads (restored after)."""
+    import fastprop
 
-    if name != "loops" and not _kernels.vector_products_available():
-        raise RuntimeError(f"path {name!r} needs the AVX2/FMA kernels, which this CPU lacks")
-    saved = (_kernels.threads(), _kernels.vector_min_multiply_adds(),
-             _kernels.blas_min_multiply_adds(np.float32),
-             _kernels.blas_min_multiply_adds(np.float64),
-             _kernels.alone_blas_min_multiply_adds(), _kernels.parallel_min_multiply_adds(),
-             _kernels.vector_sigmoid_enabled())
-    if name == "loops":
-        settings = {"vector_min": NEVER, "blas_float32": NEVER, "blas_float64": NEVER,
-                    "alone": NEVER, "vector_sigmoid": False}
-    elif name == "avx2_vector":
-        settings = {"vector_min": 0, "blas_float32": NEVER, "blas_float64": NEVER,
-                    "alone": NEVER, "vector_sigmoid": True}
-    elif name == "avx2_default":
-        settings = {"vector_min": 256, "blas_float32": 2 ** 26, "blas_float64": 2 ** 24,
-                    "alone": 2 ** 19, "vector_sigmoid": True}
-        # These are the defaults on a CPU with AVX2 and FMA.
-        assert _kernels.default_product_thresholds(np.float32) == (256, 2 ** 26)
-        assert _kernels.default_product_thresholds(np.float64) == (256, 2 ** 24)
-    else:
-        raise ValueError(f"unknown path {name!r}")
-
-    def apply(threads, vector_min, blas_float32, blas_float64, alone, parallel, vector_sigmoid):
-        _kernels.set_threads(threads)
-        _kernels.set_vector_min_multiply_adds(vector_min)
-        _kernels.set_blas_min_multiply_adds(blas_float32, np.float32)
-        _kernels.set_blas_min_multiply_adds(blas_float64, np.float64)
-        _kernels.set_alone_blas_min_multiply_adds(alone)
-        _kernels.set_parallel_min_multiply_adds(parallel)
-        _kernels.set_vector_sigmoid(vector_sigmoid)
-
-    try:
-        # The parallel thresholds are today's defaults on every path; the batch-row
-        # minimum (16) and the narrow BLAS minimum (8192) are constants today.
-        apply(threads, settings["vector_min"], settings["blas_float32"], settings["blas_float64"],
-              settings["alone"], PARALLEL_MIN_MULTIPLY_ADDS, settings["vector_sigmoid"])
+    options = dict(PATH_OPTIONS[name], threads=threads)
+    with fastprop.config_context(**options):
+        config = fastprop.get_config()
+        not_applied = {key: (value, config.get(key)) for key, value in options.items()
+                       if config.get(key) != value}
+        assert not not_applied, f"config_context did not apply (wanted, got): {not_applied}"
         yield
-    finally:
-        apply(*saved)
 
 
 # ---------------------------------------------------------------------------
@@ -458,13 +456,15 @@ def same_bits(a, b):
 def _avx2_default_without_blas(name, threads):
     """force_path("avx2_default"), then BLAS switched off: results that do not change
     show that no product of the cases reached BLAS's thresholds."""
-    from fastprop import _kernels
+    import fastprop
 
     assert name == "avx2_default"
     with force_path(name, threads):
-        _kernels.set_blas_min_multiply_adds(NEVER)
-        _kernels.set_alone_blas_min_multiply_adds(NEVER)
-        yield
+        with fastprop.config_context(blas_min_multiply_adds_float32=None,
+                                     blas_min_multiply_adds_float64=None,
+                                     single_thread_blas_min_multiply_adds=None,
+                                     narrow_blas_min_multiply_adds=None):
+            yield
 
 
 def main():
