@@ -18,39 +18,60 @@
 /* Elements per block of the finiteness check. */
 #define FASTPROP_FINITE_CHECK_BLOCK 4096
 
-#define FASTPROP_DECLARE_ELEMENTWISE(REAL, TYPE)                                                  \
-    /* Z := sigmoid(Z + b), in place, b (cols) broadcast over the rows */                        \
-    void fastprop_add_bias_sigmoid_##TYPE(fastprop_cpu_path cpu, REAL* Z, const REAL* b,         \
-                                          ptrdiff_t rows, ptrdiff_t cols);                       \
-    /* D := D * A * (1 - A) */                                                                   \
-    void fastprop_multiply_sigmoid_derivative_##TYPE(REAL* D, const REAL* A, ptrdiff_t size);    \
-    /* out (cols) := alpha * D.sum(0) + beta * out, beta 0 or 1 */                               \
-    void fastprop_column_sums_##TYPE(ptrdiff_t rows, ptrdiff_t cols, REAL alpha, const REAL* D,  \
-                                     REAL beta, REAL* out);                                      \
-    /* delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2), summed in double */        \
-    double fastprop_output_delta_##TYPE(ptrdiff_t size, const REAL* A, const REAL* Y,            \
-                                        REAL* delta);                                            \
-    /* param := param - lr * grad */                                                             \
-    void fastprop_sgd_update_##TYPE(ptrdiff_t size, REAL lr, const REAL* grad, REAL* param);     \
-    /* destination[i] := source[row_indices[i]], rows of width elements */                      \
-    void fastprop_gather_rows_##TYPE(const REAL* source, ptrdiff_t width,                        \
-                                     const long long* row_indices, ptrdiff_t n_rows,             \
-                                     REAL* destination);                                         \
-    /* all(isfinite(values)) */                                                                  \
-    int fastprop_all_finite_##TYPE(const REAL* values, ptrdiff_t size);                          \
-    /* the same passes shared out over team (NULL: on this thread) */                            \
-    void fastprop_shared_add_bias_sigmoid_##TYPE(fastprop_team* team, fastprop_cpu_path cpu,     \
-                                                 REAL* Z, const REAL* b, ptrdiff_t rows,         \
-                                                 ptrdiff_t cols);                                \
-    void fastprop_shared_multiply_sigmoid_derivative_##TYPE(fastprop_team* team, REAL* D,        \
-                                                            const REAL* A, ptrdiff_t rows,       \
-                                                            ptrdiff_t cols);                     \
-    void fastprop_shared_column_sums_##TYPE(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols, \
-                                            REAL alpha, const REAL* D, REAL beta, REAL* out);
+/* Z := sigmoid(Z + b), in place, b (cols) broadcast over the rows */
+void fastprop_add_bias_sigmoid_float(fastprop_cpu_path cpu, float* Z, const float* b,
+                                     ptrdiff_t rows, ptrdiff_t cols);
+void fastprop_add_bias_sigmoid_double(fastprop_cpu_path cpu, double* Z, const double* b,
+                                      ptrdiff_t rows, ptrdiff_t cols);
 
-FASTPROP_DECLARE_ELEMENTWISE(float, float)
-FASTPROP_DECLARE_ELEMENTWISE(double, double)
+/* D := D * A * (1 - A) */
+void fastprop_multiply_sigmoid_derivative_float(float* D, const float* A, ptrdiff_t size);
+void fastprop_multiply_sigmoid_derivative_double(double* D, const double* A, ptrdiff_t size);
 
-#undef FASTPROP_DECLARE_ELEMENTWISE
+/* out (cols) := alpha * D.sum(0) + beta * out, beta 0 or 1 */
+void fastprop_column_sums_float(ptrdiff_t rows, ptrdiff_t cols, float alpha, const float* D,
+                                float beta, float* out);
+void fastprop_column_sums_double(ptrdiff_t rows, ptrdiff_t cols, double alpha, const double* D,
+                                 double beta, double* out);
+
+/* delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2), summed in double */
+double fastprop_output_delta_float(ptrdiff_t size, const float* A, const float* Y,
+                                   float* delta);
+double fastprop_output_delta_double(ptrdiff_t size, const double* A, const double* Y,
+                                    double* delta);
+
+/* param := param - lr * grad */
+void fastprop_sgd_update_float(ptrdiff_t size, float lr, const float* grad, float* param);
+void fastprop_sgd_update_double(ptrdiff_t size, double lr, const double* grad, double* param);
+
+/* destination[i] := source[row_indices[i]], rows of width elements */
+void fastprop_gather_rows_float(const float* source, ptrdiff_t width,
+                                const long long* row_indices, ptrdiff_t n_rows,
+                                float* destination);
+void fastprop_gather_rows_double(const double* source, ptrdiff_t width,
+                                 const long long* row_indices, ptrdiff_t n_rows,
+                                 double* destination);
+
+/* all(isfinite(values)) */
+int fastprop_all_finite_float(const float* values, ptrdiff_t size);
+int fastprop_all_finite_double(const double* values, ptrdiff_t size);
+
+/* The same passes shared out over team (NULL: on this thread). */
+void fastprop_shared_add_bias_sigmoid_float(fastprop_team* team, fastprop_cpu_path cpu,
+                                            float* Z, const float* b, ptrdiff_t rows,
+                                            ptrdiff_t cols);
+void fastprop_shared_multiply_sigmoid_derivative_float(fastprop_team* team, float* D,
+                                                       const float* A, ptrdiff_t rows,
+                                                       ptrdiff_t cols);
+void fastprop_shared_column_sums_float(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols,
+                                       float alpha, const float* D, float beta, float* out);
+void fastprop_shared_add_bias_sigmoid_double(fastprop_team* team, fastprop_cpu_path cpu,
+                                             double* Z, const double* b, ptrdiff_t rows,
+                                             ptrdiff_t cols);
+void fastprop_shared_multiply_sigmoid_derivative_double(fastprop_team* team, double* D,
+                                                        const double* A, ptrdiff_t rows,
+                                                        ptrdiff_t cols);
+void fastprop_shared_column_sums_double(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols,
+                                        double alpha, const double* D, double beta, double* out);
 
 #endif  /* FASTPROP_ELEMENTWISE_H */
