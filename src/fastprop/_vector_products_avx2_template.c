@@ -1,0 +1,327 @@
+/* One dtype's AVX2/FMA product kernels. Not compiled on its own:
+ * _vector_products_avx2.c includes it once per dtype, having defined
+ *   TYPE, VEC, LANES       the scalar type, its 256-bit vector type, lanes per vector
+ *   NAME(x)                x with the dtype appended: NAME(fastprop_block) is fastprop_block_float
+ *   VEC_SET0, VEC_LOAD, VEC_LOAD_MASKED, VEC_STORE, VEC_STORE_ALIGNED, VEC_STORE_MASKED,
+ *   VEC_BROADCAST, VEC_FMADD, VEC_MUL
+ *                          the intrinsics of that vector type (unaligned unless named so)
+ *   VEC_MASK, VEC_SUM, VEC_TRANSPOSE
+ *                          its lane mask, horizontal sum and LANES x LANES transpose
+ * and the dtype-independent constants and enums; it undefines them afterwards.
+ */
+
+/* ------------------------------------------------------------------------ */
+/* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
+/* registers for a whole sum over p; each p loads two vectors of row p of B  */
+/* and broadcasts 1 to 4 entries of A (A(i, p) = A[i * row_stride +          */
+/* p * inner_stride], so A or its transpose is read in place). The sums      */
+/* start from zero, from a bias row, or from C itself (START_*), and end as  */
+/* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
+/* last columns use masked loads and stores (MASK_*). Always inlined, with   */
+/* rows, masking, start and finish constant at every call, so each call      */
+/* compiles to straight-line code for its case.                              */
+/* ------------------------------------------------------------------------ */
+
+FASTPROP_AVX2_INLINE void NAME(fastprop_block)(
+    int rows, int masking, int start, int finish, __m256i mask0, __m256i mask1, ptrdiff_t k,
+    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
+    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
+{
+    const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE;
+    VEC acc[4][2];
+    for (int r = 0; r < rows; ++r)
+        for (int half = 0; half < 2; ++half) {
+            const __m256i mask = half ? mask1 : mask0;
+            if (start == FASTPROP_START_ZERO)
+                acc[r][half] = VEC_SET0();
+            else if (start == FASTPROP_START_BIAS)
+                acc[r][half] = mask_c ? VEC_LOAD_MASKED(bias + half * LANES, mask)
+                                      : VEC_LOAD(bias + half * LANES);
+            else
+                acc[r][half] = mask_c ? VEC_LOAD_MASKED(C + r * ldc + half * LANES, mask)
+                                      : VEC_LOAD(C + r * ldc + half * LANES);
+        }
+    for (ptrdiff_t p = 0; p < k; ++p) {
+        const TYPE* b_row = B + p * ldb;
+        const VEC b0 = mask_b ? VEC_LOAD_MASKED(b_row, mask0) : VEC_LOAD(b_row);
+        const VEC b1 = mask_b ? VEC_LOAD_MASKED(b_row + LANES, mask1) : VEC_LOAD(b_row + LANES);
+        const TYPE* a_column = A + p * inner_stride;
+        for (int r = 0; r < rows; ++r) {
+            const VEC a = VEC_BROADCAST(a_column + r * row_stride);
+            acc[r][0] = VEC_FMADD(a, b0, acc[r][0]);
+            acc[r][1] = VEC_FMADD(a, b1, acc[r][1]);
+        }
+    }
+    const VEC scale = VEC_BROADCAST(&alpha);
+    for (int r = 0; r < rows; ++r)
+        for (int half = 0; half < 2; ++half) {
+            TYPE* out = C + r * ldc + half * LANES;
+            const __m256i mask = half ? mask1 : mask0;
+            VEC value = acc[r][half];
+            if (finish == FASTPROP_FINISH_SCALED) {
+                if (beta != 0)
+                    value = VEC_FMADD(scale, value, mask_c ? VEC_LOAD_MASKED(out, mask) : VEC_LOAD(out));
+                else
+                    value = VEC_MUL(scale, value);
+            }
+            if (mask_c) VEC_STORE_MASKED(out, mask, value); else VEC_STORE(out, value);
+        }
+}
+
+/* All the row blocks of one column panel of C (width <= 2 LANES columns), 4
+ * rows at a time. Inlined into each caller with constant partial_masking,
+ * start and finish, so that every call below is straight-line code. */
+FASTPROP_AVX2_INLINE void NAME(fastprop_row_blocks)(
+    int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
+    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
+    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
+{
+    const int partial = width < 2 * LANES;
+    const __m256i mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += 4) {
+        const TYPE* a = A + i0 * row_stride;
+        TYPE* c = C + i0 * ldc;
+        const ptrdiff_t rows = m - i0;
+        if (rows >= 4 && !partial)
+            NAME(fastprop_block)(4, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else if (rows >= 4)
+            NAME(fastprop_block)(4, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else if (rows == 3)
+            NAME(fastprop_block)(3, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else if (rows == 2)
+            NAME(fastprop_block)(2, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else
+            NAME(fastprop_block)(1, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+    }
+}
+
+/* A column panel of B copied contiguous: panel[p * 2 LANES + j] := B[p * ldb + j] for j <     */
+/* width (zero past it) and p < depth. Read in place, the panel's rows lie ldb apart; when     */
+/* ldb is a multiple of 1 KiB or so (widths 256, 512, 1024 in float32), its cache lines fall   */
+/* into a few L1 and L2 sets and evict each other between the blocks of rows that reuse them. */
+FASTPROP_AVX2_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb, ptrdiff_t width,
+                                                  ptrdiff_t depth, TYPE* panel)
+{
+    if (width == 2 * LANES) {
+        for (ptrdiff_t p = 0; p < depth; ++p) {
+            VEC_STORE_ALIGNED(panel + p * 2 * LANES, VEC_LOAD(B + p * ldb));
+            VEC_STORE_ALIGNED(panel + p * 2 * LANES + LANES, VEC_LOAD(B + p * ldb + LANES));
+        }
+        return;
+    }
+    const __m256i mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
+    for (ptrdiff_t p = 0; p < depth; ++p) {
+        VEC_STORE_ALIGNED(panel + p * 2 * LANES, VEC_LOAD_MASKED(B + p * ldb, mask0));
+        VEC_STORE_ALIGNED(panel + p * 2 * LANES + LANES, VEC_LOAD_MASKED(B + p * ldb + LANES, mask1));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
+/* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
+/* One task is one column panel of C, all rows: the panel's k x 2-vector     */
+/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep)    */
+/* and then read from L1 for every block of rows. Each output is one sum     */
+/* over p, in order, as in the plain loops.                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    ptrdiff_t m, n, k, row_stride, inner_stride;
+    const TYPE* A;
+    const TYPE* B;
+    TYPE alpha, beta;
+    TYPE* C;
+    const TYPE* sigmoid_outputs;  /* or NULL: then C := C * S * (1 - S) at the end */
+    TYPE* column_sums;            /* or NULL: then column_sums := alpha * (sums of A's
+                                     columns of the transpose) + beta * column_sums */
+} NAME(fastprop_products_arguments);
+
+FASTPROP_AVX2 static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t panel)
+{
+    const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
+    const ptrdiff_t j0 = panel * 2 * LANES;
+    const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
+    if (x->k <= FASTPROP_PACK_DEPTH) {
+        TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(32)));
+        NAME(fastprop_pack_rows)(x->B + j0, x->n, width, x->k, packed);
+        NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED,
+                                  width, x->m, x->k, x->A, x->row_stride, x->inner_stride,
+                                  packed, 2 * LANES, NULL, x->alpha, x->beta, x->C + j0, x->n);
+    } else
+        NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
+                                  FASTPROP_FINISH_SCALED, width, x->m, x->k, x->A,
+                                  x->row_stride, x->inner_stride, x->B + j0, x->n, NULL,
+                                  x->alpha, x->beta, x->C + j0, x->n);
+    if (x->sigmoid_outputs != NULL)
+        /* sigma' from the layer's outputs, as _multiply_sigmoid_derivative, on the panel */
+        for (ptrdiff_t i = 0; i < x->m; ++i) {
+            TYPE* c = x->C + i * x->n + j0;
+            const TYPE* a = x->sigmoid_outputs + i * x->n + j0;
+            for (ptrdiff_t j = 0; j < width; ++j)
+                c[j] = c[j] * (a[j] * ((TYPE) 1 - a[j]));
+        }
+}
+
+/* One strip of FASTPROP_STRIP_ROWS rows of C, all columns, for A read through its
+ * transpose (A.T @ B: row_stride 1, inner_stride m). Read in place, the strip's entries
+ * for one p are contiguous but successive p are m apart; when m * sizeof(TYPE) is a
+ * multiple of a few hundred bytes (m = 256 floats, say), those k cache lines fall into a
+ * handful of L1 sets and evict each other on every panel. So the strip is first copied
+ * into a contiguous k x STRIP_ROWS block on the stack (k at most FASTPROP_STRIP_DEPTH),
+ * which every column panel then reads from L1. Same sums, same order. */
+FASTPROP_AVX2 static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t strip)
+{
+    const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
+    const ptrdiff_t i0 = strip * FASTPROP_STRIP_ROWS;
+    const ptrdiff_t rows = x->m - i0 < FASTPROP_STRIP_ROWS ? x->m - i0 : FASTPROP_STRIP_ROWS;
+    TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(32)));
+    for (ptrdiff_t p = 0; p < x->k; ++p)
+        for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)
+            packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0;
+    if (x->column_sums != NULL) {
+        /* The strip's column sums (a bias gradient), as _column_sums_accumulate: each
+         * summed over p in order, then scaled and added. */
+        TYPE totals[FASTPROP_STRIP_ROWS] = {0};
+        for (ptrdiff_t p = 0; p < x->k; ++p)
+            for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)
+                totals[r] = totals[r] + packed[p * FASTPROP_STRIP_ROWS + r];
+        for (ptrdiff_t r = 0; r < rows; ++r)
+            x->column_sums[i0 + r] = x->beta == 0 ? x->alpha * totals[r]
+                                                  : x->column_sums[i0 + r] + x->alpha * totals[r];
+    }
+    for (ptrdiff_t j0 = 0; j0 < x->n; j0 += 2 * LANES) {
+        const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
+        NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
+                                  FASTPROP_FINISH_SCALED, width, rows, x->k, packed, 1,
+                                  FASTPROP_STRIP_ROWS, x->B + j0, x->n, NULL, x->alpha,
+                                  x->beta, x->C + i0 * x->n + j0, x->n);
+    }
+}
+
+/* Shared out over the team by column panels, or, for A.T @ B of at most STRIP_DEPTH, by
+ * strips of rows (which also do the column sums; the column-panel tasks do not). */
+int NAME(fastprop_products)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                            const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride,
+                            const TYPE* B, TYPE alpha, TYPE beta, TYPE* C,
+                            const TYPE* sigmoid_outputs, TYPE* column_sums)
+{
+    const int strips = row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH
+                       && sigmoid_outputs == NULL;
+    NAME(fastprop_products_arguments) arguments = {m, n, k, row_stride, inner_stride, A, B,
+                                                   alpha, beta, C, sigmoid_outputs,
+                                                   strips ? column_sums : NULL};
+    if (strips)
+        fastprop_team_run(team, NAME(fastprop_products_strip_task), &arguments,
+                          (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS);
+    else
+        fastprop_team_run(team, NAME(fastprop_products_panel_task), &arguments,
+                          FASTPROP_PANELS(n, LANES));
+    return strips && column_sums != NULL;
+}
+
+/* Panel packing for the forward product: panel[p * 2 LANES + j] := W[j * k + p]
+ * for j < width (2 LANES of W's rows, zero past width) and p < depth. Whole
+ * LANES x LANES squares are transposed in registers; the rest goes one by one. */
+FASTPROP_AVX2_NO_FMA_INLINE void NAME(fastprop_pack_transposed)(const TYPE* W, ptrdiff_t k,
+                                                               ptrdiff_t width, ptrdiff_t depth,
+                                                               TYPE* panel)
+{
+    for (ptrdiff_t group = 0; group < 2 * LANES; group += LANES) {
+        ptrdiff_t p = 0;
+        if (group + LANES <= width)
+            for (; p + LANES <= depth; p += LANES)
+                VEC_TRANSPOSE(W + group * k + p, k, panel + p * 2 * LANES + group, 2 * LANES);
+        for (; p < depth; ++p)
+            for (ptrdiff_t j = group; j < group + LANES; ++j)
+                panel[p * 2 * LANES + j] = j < width ? W[j * k + p] : 0;
+    }
+}
+
+/* x . y over k, in LANES interleaved partial sums, the last chunk masked. */
+FASTPROP_AVX2_INLINE TYPE NAME(fastprop_dot)(const TYPE* x, const TYPE* y, ptrdiff_t k)
+{
+    const ptrdiff_t full = k - k % LANES;
+    VEC s = VEC_SET0();
+    for (ptrdiff_t p = 0; p < full; p += LANES)
+        s = VEC_FMADD(VEC_LOAD(x + p), VEC_LOAD(y + p), s);
+    if (full < k) {
+        const __m256i tail = VEC_MASK(k - full);
+        s = VEC_FMADD(VEC_LOAD_MASKED(x + full, tail), VEC_LOAD_MASKED(y + full, tail), s);
+    }
+    return VEC_SUM(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)), the forward step.  */
+/* W's rows are the wrong way round for the micro-kernel, so for each column */
+/* panel of C a strip of 2 vectors' worth of W's rows is first transposed    */
+/* into a k x 2-vector panel on the stack (zero-padded past n, at most       */
+/* PANEL_DEPTH deep at a time; deeper sums continue from the partial sums    */
+/* stored in C), which every block of rows of A then reads. Each output      */
+/* starts from its bias and adds the products in order of p, as in the plain */
+/* loops; the sigmoid is applied to the panel while it is still in cache.    */
+/* Narrow outputs (fewer than one vector: an output layer of a few units)    */
+/* would make a panel mostly padding, so there each output is a dot product  */
+/* of two rows instead, in LANES interleaved partial sums.                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    ptrdiff_t m, n, k;
+    const TYPE* A;
+    const TYPE* W;
+    const TYPE* bias;
+    TYPE* C;
+} NAME(fastprop_dense_sigmoid_arguments);
+
+FASTPROP_AVX2 static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t panel)
+{
+    const NAME(fastprop_dense_sigmoid_arguments)* x =
+        (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
+    const ptrdiff_t m = x->m, n = x->n, k = x->k;
+    const ptrdiff_t j0 = panel * 2 * LANES, width = n - j0 < 2 * LANES ? n - j0 : 2 * LANES;
+    TYPE strip[FASTPROP_PANEL_DEPTH * 2 * LANES] __attribute__((aligned(32)));
+    /* k in equal chunks (a multiple of 8 deep, at most PANEL_DEPTH): 784 as 4 x 196 -> 200, 200,
+     * 200, 184 rather than 256, 256, 256, 16, whose last pass would be mostly overhead. */
+    const ptrdiff_t chunks = (k + FASTPROP_PANEL_DEPTH - 1) / FASTPROP_PANEL_DEPTH;
+    const ptrdiff_t chunk_depth = ((k + chunks - 1) / chunks + 7) / 8 * 8;
+    for (ptrdiff_t p0 = 0; p0 < k; p0 += chunk_depth) {
+        const ptrdiff_t depth = k - p0 < chunk_depth ? k - p0 : chunk_depth;
+        NAME(fastprop_pack_transposed)(x->W + j0 * k + p0, k, width, depth, strip);
+        if (p0 == 0)
+            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM,
+                                      width, m, depth, x->A, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, x->C + j0, n);
+        else
+            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
+                                      width, m, depth, x->A + p0, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, x->C + j0, n);
+    }
+    NAME(fastprop_sigmoid_panel_avx2)(x->C + j0, n, m, width);
+}
+
+FASTPROP_AVX2 static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t row)
+{
+    const NAME(fastprop_dense_sigmoid_arguments)* x =
+        (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
+    TYPE* c = x->C + row * x->n;
+    for (ptrdiff_t j = 0; j < x->n; ++j)
+        c[j] = x->bias[j] + NAME(fastprop_dot)(x->A + row * x->k, x->W + j * x->k, x->k);
+    NAME(fastprop_sigmoid_avx2)(c, c, x->n);
+}
+
+/* The column panels (or, for narrow outputs, the rows) are shared out over the team. */
+void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                  const TYPE* A, const TYPE* W, const TYPE* bias, TYPE* C)
+{
+    NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C};
+    if (n < LANES)
+        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments, m);
+    else
+        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_panel_task), &arguments,
+                          FASTPROP_PANELS(n, LANES));
+}
