@@ -210,3 +210,12 @@ def test_fastprop_cpu_rejects_bad_values(value, message):
     run = run_python("import fastprop", FASTPROP_CPU=value)
     assert run.returncode != 0
     assert message in run.stderr
+
+
+def test_the_version_is_the_one_pyproject_declares():
+    import re
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    declared = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.M).group(1)
+    assert fastprop.__version__ == declared

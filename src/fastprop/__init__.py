@@ -23,12 +23,10 @@ from ._configuration import (
     show_config,
     threads,
 )
-from .network import Network
+from ._version import __version__
 from .explain import explain
-from .network import load
+from .network import Network, load
 from .plotting import plot_loss
-
-__version__ = "0.1.0"
 
 __all__ = ["Network", "config_context", "explain", "get_config", "load", "plot_loss",
            "set_config", "set_threads", "show_config", "threads", "__version__"]

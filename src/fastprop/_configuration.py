@@ -20,6 +20,7 @@ import platform
 import sys
 
 from . import _kernels
+from ._version import __version__
 
 CPU_PATHS = ("auto", "avx512", "avx2", "baseline")
 PLANS = ("fixed",)
@@ -118,8 +119,6 @@ def show_config(file=None):
 
 def config_report():
     """The text :func:`show_config` prints."""
-    from . import __version__
-
     capabilities = _kernels.cpu_capabilities()
     config = get_config()
     resolved = _kernels.read_config()["cpu"]
