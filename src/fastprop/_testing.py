@@ -155,7 +155,3 @@ def default_thresholds():
     names.append("single_thread_blas_min_multiply_adds")
     return sorted({defaults[name] for name in names})
 
-
-def configuration():
-    """Everything that picks a route or a thread count, to check a test restored it."""
-    return get_config()
