@@ -219,3 +219,28 @@ def test_the_version_is_the_one_pyproject_declares():
     pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
     declared = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.M).group(1)
     assert fastprop.__version__ == declared
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"threads": 9}, "threads must be from 1 to 8"),
+    ({"threads": 0}, "threads must be from 1 to 8"),
+    ({"vector_min_multiply_adds": -1}, "vector_min_multiply_adds must be from 0"),
+])
+def test_the_extension_refuses_a_configuration_that_could_misbehave(change, message):
+    # fastprop._configuration checks first; the extension checks again what could
+    # make a kernel misbehave, so no call from Python reaches an unsafe state.
+    before = _kernels.read_config()
+    with pytest.raises(ValueError, match=message):
+        _kernels.write_config(dict(before, **change))
+    assert _kernels.read_config() == before
+
+
+def test_the_extension_refuses_a_cpu_path_beyond_the_cpu():
+    paths = _kernels.CPU_PATHS
+    best = _kernels.cpu_capabilities()["best_path"]
+    if best == paths[-1]:
+        pytest.skip("this CPU and build run every path")
+    before = _kernels.read_config()
+    with pytest.raises(ValueError, match="beyond what this CPU and build run"):
+        _kernels.write_config(dict(before, cpu=paths[paths.index(best) + 1]))
+    assert _kernels.read_config() == before

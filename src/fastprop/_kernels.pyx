@@ -87,10 +87,21 @@ def read_config():
 
 
 def write_config(values):
-    """Replace the configuration with values (a dict as read_config returns, already checked
-    by fastprop._configuration: unchecked values here could make kernels misbehave)."""
+    """Replace the configuration with values (a dict as read_config returns).
+
+    fastprop._configuration checks options and words its errors for users; this
+    checks again what could make a kernel misbehave (a CPU path this CPU cannot
+    run, a thread count beyond the team's, a negative threshold), so that no call
+    from Python can reach an unsafe state."""
     cdef fastprop_config config = CONFIG
     cdef int cpu = CPU_PATHS.index(values["cpu"])
+    if cpu > <int> fastprop_cpu_best_path():
+        raise ValueError(f"cpu path {values['cpu']!r} is beyond what this CPU and build run")
+    if not 1 <= values["threads"] <= FASTPROP_MAX_THREADS:
+        raise ValueError(f"threads must be from 1 to {FASTPROP_MAX_THREADS}")
+    for name in THRESHOLD_FIELDS:
+        if not 0 <= values[name] <= FASTPROP_NEVER:
+            raise ValueError(f"{name} must be from 0 to {FASTPROP_NEVER}")
     config.threads = values["threads"]
     config.cpu = <fastprop_cpu_path> cpu
     config.vector_min_multiply_adds = values["vector_min_multiply_adds"]
