@@ -9,9 +9,14 @@
 #include <stddef.h>
 #include <immintrin.h>
 
-#define FASTPROP_AVX2 __attribute__((target("avx2,fma")))
+/* The kernels that are real functions start on a cache line (aligned(64)), and
+ * setup.py aligns loops to 32 bytes: the code is the same either way, but where
+ * its hot loops fall relative to the instruction fetch blocks moves their speed
+ * by a few per cent; so it depends on the kernel's own code only, not on
+ * whatever precedes it in the file. */
+#define FASTPROP_AVX2 __attribute__((target("avx2,fma"), aligned(64)))
 #define FASTPROP_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) static inline
-#define FASTPROP_AVX2_NO_FMA __attribute__((target("avx2")))
+#define FASTPROP_AVX2_NO_FMA __attribute__((target("avx2"), aligned(64)))
 #define FASTPROP_AVX2_NO_FMA_INLINE __attribute__((target("avx2"), always_inline)) static inline
 
 /* Lanes [0, count) set: masked loads read only those (the others read as 0 and
