@@ -9,12 +9,16 @@ import one another, nor this file).
 * The whole suite runs on the CPU path that ``FASTPROP_CPU`` selects ("auto" by
   default; ``.ci/run`` runs it once per path this machine has).
 * An autouse guard checks that no test leaves the configuration changed.
+* Measured plans are stored in a temporary directory of the session, never in the
+  user's cache.
 """
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-from fastprop import get_config, set_config
+from fastprop import _planning, get_config, set_config
 from fastprop._testing import (
     NO_VECTOR_KERNELS,
     product_path,
@@ -37,6 +41,19 @@ settings.load_profile("fastprop")
 needs_vector_kernels = pytest.mark.skipif(not vector_kernels_in_use(), reason=NO_VECTOR_KERNELS)
 PATHS = [pytest.param("loops"), pytest.param("vector", marks=needs_vector_kernels),
          pytest.param("blas")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plans_in_a_temporary_cache(tmp_path_factory):
+    previous = os.environ.get("FASTPROP_CACHE_DIR")
+    os.environ["FASTPROP_CACHE_DIR"] = str(tmp_path_factory.mktemp("plan-cache"))
+    _planning.forget_loaded_plans()
+    yield
+    _planning.forget_loaded_plans()
+    if previous is None:
+        del os.environ["FASTPROP_CACHE_DIR"]
+    else:
+        os.environ["FASTPROP_CACHE_DIR"] = previous
 
 
 def pytest_report_header(config):

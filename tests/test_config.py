@@ -30,7 +30,7 @@ def test_get_config_holds_every_key():
     assert list(config) == ["threads", "cpu", "plan"] + THRESHOLDS
     assert 1 <= config["threads"] <= 8
     assert config["cpu"] in ("auto", "avx512", "avx2", "baseline")
-    assert config["plan"] == "fixed"
+    assert config["plan"] == "measured"     # the default (FASTPROP_PLAN unset)
     for name in THRESHOLDS:
         assert config[name] is None or (isinstance(config[name], int) and config[name] >= 0)
 
@@ -117,7 +117,9 @@ def test_a_path_this_machine_really_lacks_is_refused():
     ({"threads": "2"}, TypeError, r"threads must be an integer"),
     ({"cpu": "sse2"}, ValueError, r"cpu must be one of 'auto', 'avx512', 'avx2', 'baseline', got 'sse2'"),
     ({"cpu": None}, ValueError, r"cpu must be one of .*, got None"),
-    ({"plan": "measured"}, ValueError, r"plan must be one of 'fixed', got 'measured'"),
+    ({"plan": "measure"}, ValueError,
+     r"plan must be one of 'measured', 'portable', 'fixed', got 'measure'"),
+    ({"plan": None}, ValueError, r"plan must be one of .*, got None"),
     ({"vector_min_multiply_adds": -1}, ValueError,
      r"vector_min_multiply_adds must be from 0 to 2\*\*62 or None \(never\), got -1"),
     ({"parallel_min_batch_rows": 2 ** 63}, ValueError, r"parallel_min_batch_rows must be from 0"),
@@ -181,7 +183,7 @@ def test_show_config_reports_version_build_cpu_blas_threads_and_plan():
     text = report.getvalue()
     for expected in (f"fastprop {fastprop.__version__}", "build: -O3", "vector kernels compiled:",
                      "CPU: ", "AVX2 and FMA: ", "AVX-512", "path: cpu=", "BLAS: ", "threads: 2",
-                     "plan: 'fixed'", "vector_min_multiply_adds = "):
+                     "plan: 'measured'", "plan cache: ", "vector_min_multiply_adds = "):
         assert expected in text, f"{expected!r} not in:\n{text}"
     assert "-march=native" not in text or os.environ.get("FASTPROP_NATIVE")
 

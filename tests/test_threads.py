@@ -29,8 +29,10 @@ def thread_ids():
 
 
 @pytest.fixture(autouse=True)
-def restore_thread_settings():
-    with fastprop.config_context():
+def fixed_plan_and_restored_settings():
+    # The team as the thresholds use it (the fixed plan); the measured plan's
+    # decisions to share products out are tested in test_plan.py.
+    with fastprop.config_context(plan="fixed"):
         yield
 
 

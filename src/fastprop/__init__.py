@@ -23,12 +23,15 @@ from ._configuration import (
     show_config,
     threads,
 )
+from ._plan_cache import PlanCacheWarning
+from ._planning import Plan, tune
 from ._version import __version__
 from .explain import explain
 from .network import Network, load
 from .plotting import plot_loss
 
-__all__ = ["Network", "config_context", "explain", "get_config", "load", "plot_loss",
-           "set_config", "set_threads", "show_config", "threads", "__version__"]
+__all__ = ["Network", "Plan", "PlanCacheWarning", "config_context", "explain", "get_config",
+           "load", "plot_loss", "set_config", "set_threads", "show_config", "threads", "tune",
+           "__version__"]
 
 _configuration.configure_from_environment()

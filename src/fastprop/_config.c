@@ -3,11 +3,13 @@
 
 /* The thresholds route by product size as measured with benchmarks/product_crossover.py;
  * benchmarks/PRODUCT_CROSSOVER.md holds the last run and the machine it ran on. They are
- * the "fixed" plan: the same on every machine. */
+ * the "fixed" plan, and what the "measured" plan falls back on for calls it has not
+ * measured. */
 fastprop_config fastprop_default_config(void)
 {
     fastprop_config config;
     config.threads = 1;
+    config.plan = FASTPROP_PLAN_FIXED;
     config.cpu = FASTPROP_CPU_BASELINE;
     config.vector_min_multiply_adds = 256;
     config.blas_min_multiply_adds_float32 = (ptrdiff_t) 1 << 26;

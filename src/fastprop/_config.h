@@ -27,8 +27,23 @@ typedef enum {
     FASTPROP_CPU_AVX512 = 2      /* AVX-512 F, DQ, BW, VL */
 } fastprop_cpu_path;
 
+/* How fit routes its products (see _routing.h and fastprop/_planning.py):
+ * FIXED      by the thresholds below;
+ * MEASURED   by the plan fastprop measured for the network on this machine (a
+ *            fastprop_decision per product, passed to the steps); calls without
+ *            one (forward passes, single steps) route by the thresholds;
+ * PORTABLE   in fastprop's plain loops only, compiled without contraction
+ *            (-ffp-contract=off): the same operations, so the same bits, on every
+ *            machine, CPU path and thread count. */
+typedef enum {
+    FASTPROP_PLAN_FIXED = 0,
+    FASTPROP_PLAN_MEASURED = 1,
+    FASTPROP_PLAN_PORTABLE = 2
+} fastprop_plan;
+
 typedef struct {
     int threads;                               /* 1 to FASTPROP_MAX_THREADS */
+    fastprop_plan plan;
     fastprop_cpu_path cpu;                     /* resolved: never more than the CPU has */
     /* Where products run, by their number of multiply-adds m * n * k (see _routing.h). */
     ptrdiff_t vector_min_multiply_adds;        /* loops below, vector kernels from here */

@@ -10,7 +10,9 @@ Environment variables set the defaults at import:
 
 * ``FASTPROP_NUM_THREADS``: the number of threads (default: the cores this process may
   run on, at most 8);
-* ``FASTPROP_CPU``: the CPU path, "auto" (default), "avx512", "avx2" or "baseline".
+* ``FASTPROP_CPU``: the CPU path, "auto" (default), "avx512", "avx2" or "baseline";
+* ``FASTPROP_PLAN``: how fit routes its products, "measured" (default), "portable" or
+  "fixed".
 """
 import contextlib
 import numbers
@@ -19,17 +21,17 @@ import os
 import platform
 import sys
 
-from . import _kernels
+from . import _kernels, _plan_cache
 from ._version import __version__
 
 CPU_PATHS = ("auto", "avx512", "avx2", "baseline")
-PLANS = ("fixed",)
+PLANS = ("measured", "portable", "fixed")
 THRESHOLDS = _kernels.THRESHOLD_FIELDS
 KEYS = ("threads", "cpu", "plan") + THRESHOLDS
 MAX_THREADS = _kernels.MAX_THREADS
 
 # What the struct does not hold as it was asked for: "auto" is resolved to a path there.
-_requested = {"cpu": "auto", "plan": "fixed"}
+_requested = {"cpu": "auto"}
 
 
 def get_config():
@@ -37,9 +39,21 @@ def get_config():
 
     Keys: ``threads`` (fit's threads, 1 to 8), ``cpu`` ("auto", "avx512", "avx2" or
     "baseline": the instruction sets fastprop may use; "auto" is the best this CPU and
-    build have), ``plan`` ("fixed": products are routed by the thresholds below, the
-    same on every machine), and the routing thresholds, each a number of
-    multiply-adds (m * n * k) of a product, or None for never:
+    build have), ``plan`` (how fit routes each product of a training step):
+
+    * "measured" (the default): as measured on this machine, the first time a network
+      of that shape, dtype and batch size is trained (under this CPU path and thread
+      count), and stored in the plan cache for later fits (:func:`fastprop.tune`
+      measures ahead of time; :func:`show_config` shows the plans and where they are
+      stored). Calls other than fit and step (forward passes, gradients) route by the
+      thresholds below;
+    * "portable": in fastprop's plain loops only, which perform the same operations in
+      the same order on every machine, CPU path and thread count: the same bits
+      everywhere (the reproducibility switch; slower for large networks);
+    * "fixed": by the thresholds below, for every call;
+
+    and the routing thresholds, each a number of multiply-adds (m * n * k) of a
+    product, or None for never:
 
     * ``vector_min_multiply_adds``: from here a product runs in the vector kernels
       rather than plain loops (paths avx2 and avx512);
@@ -57,7 +71,7 @@ def get_config():
     Which path ran and what the CPU has: :func:`show_config`.
     """
     values = _kernels.read_config()
-    config = {"threads": values["threads"], "cpu": _requested["cpu"], "plan": _requested["plan"]}
+    config = {"threads": values["threads"], "cpu": _requested["cpu"], "plan": values["plan"]}
     for name in THRESHOLDS:
         config[name] = None if values[name] >= _kernels.NEVER else values[name]
     return config
@@ -69,8 +83,9 @@ def set_config(**options):
     Keys and meanings as :func:`get_config` returns them. An unknown key, a bad value,
     or a CPU path this CPU or build cannot run raises ``ValueError`` (``TypeError`` for
     a value of the wrong type) and changes nothing. Results do not depend on
-    ``threads``; they agree to rounding across paths and thresholds (a sum runs in
-    another order in BLAS than in the loops).
+    ``threads``; they agree to rounding across plans, paths and thresholds (a sum runs
+    in another order in BLAS than in the loops), and bit for bit under
+    ``plan="portable"``.
     """
     unknown = [key for key in options if key not in KEYS]
     if unknown:
@@ -84,10 +99,7 @@ def set_config(**options):
         requested["cpu"] = _check_cpu(options["cpu"], "cpu")
         values["cpu"] = _resolve_cpu(requested["cpu"], "cpu")
     if "plan" in options:
-        plan = options["plan"]
-        if not isinstance(plan, str) or plan not in PLANS:
-            raise ValueError(f"plan must be one of {', '.join(map(repr, PLANS))}, got {plan!r}")
-        requested["plan"] = plan
+        values["plan"] = _check_plan(options["plan"], "plan")
     for name in THRESHOLDS:
         if name in options:
             values[name] = _check_threshold(options[name], name)
@@ -128,17 +140,34 @@ def config_report():
         f"  build: {_kernels.BUILD_FLAGS}",
         f"  vector kernels compiled: {yes[capabilities['vector_kernels_compiled']]}; "
         f"threads compiled: {yes[capabilities['threads_compiled']]}",
-        f"CPU: {_cpu_model()} ({platform.machine()})",
+        f"CPU: {_plan_cache.cpu_model()} ({platform.machine()})",
         f"  AVX2 and FMA: {yes[capabilities['avx2_fma']]}; "
         f"AVX-512 (F, DQ, BW, VL): {yes[capabilities['avx512']]}",
         f"  path: cpu={config['cpu']!r} runs {resolved!r}: {_path_in_use(resolved)}",
     ]
-    lines += [f"BLAS: {entry}" for entry in _blas_report()]
+    lines += [f"BLAS: {entry}" for entry in _plan_cache.blas_descriptions()]
     lines.append(f"threads: {config['threads']} (of at most {MAX_THREADS})")
-    lines.append(f"plan: {config['plan']!r}, products routed by these thresholds "
-                 f"(multiply-adds; None: never):")
+    lines += _plan_lines(config["plan"])
+    lines.append("thresholds (multiply-adds; None: never), which route "
+                 + {"fixed": "every product:", "measured": "the calls fit does not plan:",
+                    "portable": "nothing under this plan:"}[config["plan"]])
     lines += [f"  {name} = {config[name]}" for name in THRESHOLDS]
     return "\n".join(lines)
+
+
+def _plan_lines(plan):
+    from . import _plan_cache, _planning
+
+    if plan == "portable":
+        return ["plan: 'portable': every product in fastprop's plain loops, the same bits on "
+                "every machine"]
+    if plan == "fixed":
+        return ["plan: 'fixed': every product routed by the thresholds below"]
+    lines = ["plan: 'measured': each fit's products routed as measured on this machine",
+             f"  plan cache: {_plan_cache.cache_file()}"]
+    in_use = _planning.plans_in_use()
+    lines += [f"  in use: {plan}" for plan in in_use] or ["  in use: none yet in this process"]
+    return lines
 
 
 def _path_in_use(path):
@@ -149,41 +178,18 @@ def _path_in_use(path):
     return "AVX2/FMA vector kernels (fastprop has no AVX-512 kernels yet)"
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _blas_report():
-    """One line per BLAS library loaded in this process (threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return ["threadpoolctl is not installed: BLAS not inspected"]
-    import scipy.linalg  # noqa: F401  (loads the BLAS that fastprop calls, if not yet loaded)
-
-    entries = []
-    for library in threadpool_info():
-        if library.get("user_api") != "blas":
-            continue
-        entries.append(f"{library.get('internal_api')} {library.get('version')}, "
-                       f"{library.get('num_threads')} threads, "
-                       f"{library.get('architecture', '?')} kernels ({library.get('filepath')})")
-    return entries or ["none found by threadpoolctl"]
-
-
 def _check_threads(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer from 1 to {MAX_THREADS}, got {value!r}")
     value = operator.index(value)
     if not 1 <= value <= MAX_THREADS:
         raise ValueError(f"{name} must be from 1 to {MAX_THREADS}, got {value}")
+    return value
+
+
+def _check_plan(value, name):
+    if not isinstance(value, str) or value not in PLANS:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, PLANS))}, got {value!r}")
     return value
 
 
@@ -233,8 +239,8 @@ def _available_cores():
 
 
 def configure_from_environment():
-    """The defaults at import: every core (at most 8) and the best CPU path, unless
-    FASTPROP_NUM_THREADS or FASTPROP_CPU say otherwise."""
+    """The defaults at import: every core (at most 8), the best CPU path and the measured
+    plan, unless FASTPROP_NUM_THREADS, FASTPROP_CPU or FASTPROP_PLAN say otherwise."""
     threads = min(MAX_THREADS, _available_cores())
     cpu = "auto"
     value = os.environ.get("FASTPROP_NUM_THREADS", "").strip()
@@ -248,7 +254,8 @@ def configure_from_environment():
     if value:
         cpu = _check_cpu(value, "FASTPROP_CPU")
         _resolve_cpu(cpu, "FASTPROP_CPU")
-    set_config(threads=threads, cpu=cpu)
+    plan = _check_plan(os.environ.get("FASTPROP_PLAN", "").strip() or "measured", "FASTPROP_PLAN")
+    set_config(threads=threads, cpu=cpu, plan=plan)
 
 
 # Thin aliases of the configuration, kept from earlier releases.

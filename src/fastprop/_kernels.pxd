@@ -10,8 +10,13 @@ cdef extern from "_config.h" nogil:
         FASTPROP_CPU_BASELINE
         FASTPROP_CPU_AVX2
         FASTPROP_CPU_AVX512
+    ctypedef enum fastprop_plan:
+        FASTPROP_PLAN_FIXED
+        FASTPROP_PLAN_MEASURED
+        FASTPROP_PLAN_PORTABLE
     ctypedef struct fastprop_config:
         int threads
+        fastprop_plan plan
         fastprop_cpu_path cpu
         ptrdiff_t vector_min_multiply_adds
         ptrdiff_t blas_min_multiply_adds_float32
@@ -28,8 +33,22 @@ cdef extern from "_config.h" nogil:
     int fastprop_vector_kernels_compiled()
 
 cdef extern from "_routing.h" nogil:
+    ctypedef enum fastprop_route:
+        FASTPROP_ROUTE_LOOPS
+        FASTPROP_ROUTE_VECTOR
+        FASTPROP_ROUTE_BLAS
+    ctypedef struct fastprop_decision:
+        unsigned char route
+        unsigned char shared
+    enum:
+        FASTPROP_PRODUCT_FORWARD
+        FASTPROP_PRODUCT_HIDDEN_DELTA
+        FASTPROP_PRODUCT_GRADIENT_STEP
+        FASTPROP_PRODUCT_KINDS
+    int fastprop_fills_vectors(ptrdiff_t length, int is_float)
     int fastprop_network_uses_team(const fastprop_config* config, ptrdiff_t n_layers,
-                                   const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float)
+                                   const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float,
+                                   const fastprop_decision* plan)
 
 cdef extern from "_team.h" nogil:
     int FASTPROP_TEAM_HAS_THREADS
@@ -61,12 +80,14 @@ cdef extern from "_elementwise.h" nogil:
     int fastprop_all_finite_double(const double* values, ptrdiff_t size)
 
 cdef extern from "_products.h" nogil:
-    void fastprop_dense_sigmoid_forward_float(const fastprop_config* config, fastprop_team* team,
-                                              ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+    void fastprop_dense_sigmoid_forward_float(const fastprop_config* config,
+                                              const fastprop_decision* decision,
+                                              fastprop_team* team, ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
                                               const float* A_in, const float* W, const float* b,
                                               float* A_out)
-    void fastprop_dense_sigmoid_forward_double(const fastprop_config* config, fastprop_team* team,
-                                               ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+    void fastprop_dense_sigmoid_forward_double(const fastprop_config* config,
+                                               const fastprop_decision* decision,
+                                               fastprop_team* team, ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
                                                const double* A_in, const double* W,
                                                const double* b, double* A_out)
 
@@ -128,14 +149,26 @@ cdef extern from "_steps.h" nogil:
                                          ptrdiff_t n_layers, const ptrdiff_t* sizes,
                                          ptrdiff_t rows, const double* X, double** weights,
                                          double** biases, double** activations)
-    void fastprop_train_epochs_float(const fastprop_config* config, fastprop_team* team,
+    void fastprop_train_epochs_float(const fastprop_config* config,
+                                     const fastprop_decision* plan, fastprop_team* team,
                                      const fastprop_network_float* network,
                                      const fastprop_training_set_float* data,
                                      const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                      ptrdiff_t stop, float lr, double* epoch_losses)
-    void fastprop_train_epochs_double(const fastprop_config* config, fastprop_team* team,
+    void fastprop_train_epochs_double(const fastprop_config* config,
+                                      const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_double* network,
                                       const fastprop_training_set_double* data,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, double lr,
                                       double* epoch_losses)
+    enum: FASTPROP_TIMING_ROUNDS
+    double fastprop_time_product_float(const fastprop_config* config, fastprop_decision decision,
+                                       fastprop_team* team, const fastprop_network_float* network,
+                                       const float* X, ptrdiff_t rows, ptrdiff_t layer, int kind,
+                                       float lr, double budget_seconds)
+    double fastprop_time_product_double(const fastprop_config* config, fastprop_decision decision,
+                                        fastprop_team* team,
+                                        const fastprop_network_double* network, const double* X,
+                                        ptrdiff_t rows, ptrdiff_t layer, int kind, double lr,
+                                        double budget_seconds)

@@ -48,6 +48,9 @@ fastprop_blas_install(sgemm, dgemm)
 MAX_THREADS = FASTPROP_MAX_THREADS
 NEVER = FASTPROP_NEVER
 CPU_PATHS = ("baseline", "avx2", "avx512")   # in the order of fastprop_cpu_path
+PLANS = ("fixed", "measured", "portable")    # in the order of fastprop_plan
+ROUTES = ("loops", "vector", "blas")         # in the order of fastprop_route
+PRODUCT_KINDS = ("forward", "hidden_delta", "gradient_step")   # a plan's products per layer
 
 cdef fastprop_config CONFIG = fastprop_default_config()
 
@@ -77,12 +80,14 @@ def cpu_capabilities():
 
 
 def default_config():
-    """The struct's defaults as a dict (threads 1, cpu path baseline: the caller resolves both)."""
+    """The struct's defaults as a dict (threads 1, plan fixed, cpu path baseline: the caller
+    resolves them)."""
     return _as_dict(fastprop_default_config())
 
 
 def read_config():
-    """The configuration in use, as a dict: threads, cpu (the path, resolved), the thresholds."""
+    """The configuration in use, as a dict: threads, plan, cpu (the path, resolved), the
+    thresholds."""
     return _as_dict(CONFIG)
 
 
@@ -97,12 +102,14 @@ def write_config(values):
     cdef int cpu = CPU_PATHS.index(values["cpu"])
     if cpu > <int> fastprop_cpu_best_path():
         raise ValueError(f"cpu path {values['cpu']!r} is beyond what this CPU and build run")
+    cdef int plan = PLANS.index(values["plan"])
     if not 1 <= values["threads"] <= FASTPROP_MAX_THREADS:
         raise ValueError(f"threads must be from 1 to {FASTPROP_MAX_THREADS}")
     for name in THRESHOLD_FIELDS:
         if not 0 <= values[name] <= FASTPROP_NEVER:
             raise ValueError(f"{name} must be from 0 to {FASTPROP_NEVER}")
     config.threads = values["threads"]
+    config.plan = <fastprop_plan> plan
     config.cpu = <fastprop_cpu_path> cpu
     config.vector_min_multiply_adds = values["vector_min_multiply_adds"]
     config.blas_min_multiply_adds_float32 = values["blas_min_multiply_adds_float32"]
@@ -119,6 +126,7 @@ def write_config(values):
 cdef dict _as_dict(fastprop_config config):
     return {
         "threads": config.threads,
+        "plan": PLANS[<int> config.plan],
         "cpu": CPU_PATHS[<int> config.cpu],
         "vector_min_multiply_adds": config.vector_min_multiply_adds,
         "blas_min_multiply_adds_float32": config.blas_min_multiply_adds_float32,
@@ -259,11 +267,11 @@ cdef _forward_wrapper(const floating[:, ::1] A_in, const floating[:, ::1] W,
     cdef fastprop_config config = CONFIG
     with nogil:
         if floating is float:
-            fastprop_dense_sigmoid_forward_float(&config, NULL, A_in.shape[0], A_in.shape[1],
+            fastprop_dense_sigmoid_forward_float(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
                                                  W.shape[0], &A_in[0, 0], &W[0, 0], &b[0],
                                                  &A_out[0, 0])
         else:
-            fastprop_dense_sigmoid_forward_double(&config, NULL, A_in.shape[0], A_in.shape[1],
+            fastprop_dense_sigmoid_forward_double(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
                                                   W.shape[0], &A_in[0, 0], &W[0, 0], &b[0],
                                                   &A_out[0, 0])
 

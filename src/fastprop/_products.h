@@ -1,6 +1,7 @@
 /* The products of a training step, each sent where the configuration routes it
  * (_routing.h): plain loops, the vector kernels or BLAS, shared out over team
- * where it is given and the product is large enough (team NULL: this thread).
+ * where it is given and the product is large enough (team NULL: this thread);
+ * or, where a measured plan's decision is given (not NULL), as it says.
  * No checks, no allocation; every matrix row-major and C-contiguous; sizes >= 1. */
 #ifndef FASTPROP_PRODUCTS_H
 #define FASTPROP_PRODUCTS_H
@@ -8,33 +9,41 @@
 #include <stddef.h>
 
 #include "_config.h"
+#include "_routing.h"
 #include "_team.h"
 
 /* A_out (rows, n_out) := sigmoid(A_in (rows, n_in) @ W (n_out, n_in).T + b) */
-void fastprop_dense_sigmoid_forward_float(const fastprop_config* config, fastprop_team* team,
+void fastprop_dense_sigmoid_forward_float(const fastprop_config* config,
+                                          const fastprop_decision* decision, fastprop_team* team,
                                           ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
                                           const float* A_in, const float* W, const float* b,
                                           float* A_out);
-void fastprop_dense_sigmoid_forward_double(const fastprop_config* config, fastprop_team* team,
+void fastprop_dense_sigmoid_forward_double(const fastprop_config* config,
+                                           const fastprop_decision* decision, fastprop_team* team,
                                            ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
                                            const double* A_in, const double* W, const double* b,
                                            double* A_out);
 
 /* C (m, n) := A (m, k) @ B (k, n); then, unless sigmoid_outputs (S) is NULL, C := C * S * (1 - S) */
-void fastprop_product_a_b_float(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                ptrdiff_t n, ptrdiff_t k, const float* A, const float* B, float* C,
+void fastprop_product_a_b_float(const fastprop_config* config, const fastprop_decision* decision,
+                                fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                const float* A, const float* B, float* C,
                                 const float* sigmoid_outputs);
-void fastprop_product_a_b_double(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                 ptrdiff_t n, ptrdiff_t k, const double* A, const double* B,
-                                 double* C, const double* sigmoid_outputs);
+void fastprop_product_a_b_double(const fastprop_config* config, const fastprop_decision* decision,
+                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                 const double* A, const double* B, double* C,
+                                 const double* sigmoid_outputs);
 
 /* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1; and, unless
  * column_sums is NULL, column_sums (m) := alpha * A.sum(0) + beta * column_sums */
-void fastprop_product_at_b_float(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                 ptrdiff_t n, ptrdiff_t k, float alpha, const float* A,
-                                 const float* B, float beta, float* C, float* column_sums);
-void fastprop_product_at_b_double(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                  ptrdiff_t n, ptrdiff_t k, double alpha, const double* A,
-                                  const double* B, double beta, double* C, double* column_sums);
+void fastprop_product_at_b_float(const fastprop_config* config, const fastprop_decision* decision,
+                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                 float alpha, const float* A, const float* B, float beta,
+                                 float* C, float* column_sums);
+void fastprop_product_at_b_double(const fastprop_config* config,
+                                  const fastprop_decision* decision, fastprop_team* team,
+                                  ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+                                  const double* A, const double* B, double beta, double* C,
+                                  double* column_sums);
 
 #endif  /* FASTPROP_PRODUCTS_H */

@@ -55,23 +55,18 @@ static void TYPED(at_b_loops)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, REAL alpha,
         }
 }
 
-/* The team a product of a step on batch_rows samples is shared out over, or NULL */
-static fastprop_team* TYPED(team_for)(const fastprop_config* config, fastprop_team* team,
-                                      ptrdiff_t batch_rows, ptrdiff_t multiply_adds)
-{
-    return team != NULL && fastprop_shares_out(config, batch_rows, multiply_adds) ? team : NULL;
-}
-
-void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config, fastprop_team* team,
+void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config,
+                                           const fastprop_decision* decision, fastprop_team* team,
                                            ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
                                            const REAL* A_in, const REAL* W, const REAL* b,
                                            REAL* A_out)
 {
     const ptrdiff_t multiply_adds = rows * n_out * n_in;
-    fastprop_team* shared = TYPED(team_for)(config, team, rows, multiply_adds);
     /* Narrow outputs run as dot products over the inputs: either dimension fills vectors. */
     const int fills = fastprop_fills_vectors(n_out > n_in ? n_out : n_in, IS_FLOAT);
-    switch (fastprop_choose_route(config, multiply_adds, fills, IS_FLOAT, shared != NULL)) {
+    fastprop_team* shared;
+    switch (fastprop_route_product(config, decision, team, rows, multiply_adds, fills, IS_FLOAT,
+                                   &shared)) {
     case FASTPROP_ROUTE_BLAS:
         TYPED(fastprop_blas_a_bt)(rows, n_out, n_in, A_in, W, A_out);
         TYPED(fastprop_shared_add_bias_sigmoid)(shared, config->cpu, A_out, b, rows, n_out);
@@ -89,14 +84,14 @@ void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config, fastpr
     }
 }
 
-void TYPED(fastprop_product_a_b)(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                 ptrdiff_t n, ptrdiff_t k, const REAL* A, const REAL* B, REAL* C,
+void TYPED(fastprop_product_a_b)(const fastprop_config* config, const fastprop_decision* decision,
+                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const REAL* A, const REAL* B, REAL* C,
                                  const REAL* sigmoid_outputs)
 {
     const ptrdiff_t multiply_adds = m * n * k;
-    fastprop_team* shared = TYPED(team_for)(config, team, m, multiply_adds);
-    switch (fastprop_choose_route(config, multiply_adds, fastprop_fills_vectors(n, IS_FLOAT),
-                                  IS_FLOAT, shared != NULL)) {
+    fastprop_team* shared;
+    switch (fastprop_route_product(config, decision, team, m, multiply_adds,
+                                   fastprop_fills_vectors(n, IS_FLOAT), IS_FLOAT, &shared)) {
     case FASTPROP_ROUTE_VECTOR:
         /* The vector kernels apply sigma' to each column panel as they finish it. */
         TYPED(fastprop_products)(shared, m, n, k, A, k, 1, B, 1, 0, C, sigmoid_outputs, NULL);
@@ -114,16 +109,17 @@ void TYPED(fastprop_product_a_b)(const fastprop_config* config, fastprop_team* t
     }
 }
 
-void TYPED(fastprop_product_at_b)(const fastprop_config* config, fastprop_team* team, ptrdiff_t m,
-                                  ptrdiff_t n, ptrdiff_t k, REAL alpha, const REAL* A,
+void TYPED(fastprop_product_at_b)(const fastprop_config* config,
+                                  const fastprop_decision* decision, fastprop_team* team,
+                                  ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, REAL alpha, const REAL* A,
                                   const REAL* B, REAL beta, REAL* C, REAL* column_sums)
 {
     const ptrdiff_t multiply_adds = m * n * k;
-    /* The sum runs over the batch: k is the step's number of rows. */
-    fastprop_team* shared = TYPED(team_for)(config, team, k, multiply_adds);
+    fastprop_team* shared;
     int summed = 0;
-    switch (fastprop_choose_route(config, multiply_adds, fastprop_fills_vectors(n, IS_FLOAT),
-                                  IS_FLOAT, shared != NULL)) {
+    /* The sum runs over the batch: k is the step's number of rows. */
+    switch (fastprop_route_product(config, decision, team, k, multiply_adds,
+                                   fastprop_fills_vectors(n, IS_FLOAT), IS_FLOAT, &shared)) {
     case FASTPROP_ROUTE_BLAS:
         TYPED(fastprop_blas_at_b)(m, n, k, alpha, A, B, beta, C);
         break;

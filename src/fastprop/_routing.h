@@ -19,6 +19,11 @@
  * parallel_min_multiply_adds multiply-adds, in a step on at least
  * parallel_min_batch_rows samples (fewer rows use each weight too few times to
  * pay for moving it between cores' caches).
+ *
+ * Under the measured plan (_config.h), fit passes each product a
+ * fastprop_decision that fastprop/_planning.py chose by timing the candidates
+ * on this machine; it replaces the thresholds for that product. Under the
+ * portable plan every product runs in the plain loops.
  */
 #ifndef FASTPROP_ROUTING_H
 #define FASTPROP_ROUTING_H
@@ -26,8 +31,28 @@
 #include <stddef.h>
 
 #include "_config.h"
+#include "_team.h"
 
 typedef enum { FASTPROP_ROUTE_LOOPS, FASTPROP_ROUTE_VECTOR, FASTPROP_ROUTE_BLAS } fastprop_route;
+
+/* A measured plan's choice for one product: its route, and whether it is shared
+ * out over the team (when there is one). _kernels.pyx accepts a decision only
+ * where it is safe: the vector route only on the avx2 and avx512 paths, for a
+ * product that fills vectors. */
+typedef struct {
+    unsigned char route;    /* a fastprop_route */
+    unsigned char shared;   /* 0 or 1 */
+} fastprop_decision;
+
+/* The products of a training step, in the order of a plan's decisions: for each
+ * layer, its forward product, its hidden delta (unused for layer 0: there is
+ * none) and its gradient step. */
+enum {
+    FASTPROP_PRODUCT_FORWARD = 0,
+    FASTPROP_PRODUCT_HIDDEN_DELTA = 1,
+    FASTPROP_PRODUCT_GRADIENT_STEP = 2,
+    FASTPROP_PRODUCT_KINDS = 3
+};
 
 /* Whether a product of a step on batch_rows samples is shared out over a team. */
 static inline int fastprop_shares_out(const fastprop_config* config, ptrdiff_t batch_rows,
@@ -48,10 +73,21 @@ static inline int fastprop_fills_vectors(ptrdiff_t length, int is_float)
 fastprop_route fastprop_choose_route(const fastprop_config* config, ptrdiff_t multiply_adds,
                                      int fills_vectors, int is_float, int shared);
 
+/* Where a product runs and over which team (*shared: team or NULL): as decision
+ * says where there is one, otherwise by the configuration. The rows that decide
+ * whether it may be shared out are batch_rows (the step's samples). */
+fastprop_route fastprop_route_product(const fastprop_config* config,
+                                      const fastprop_decision* decision, fastprop_team* team,
+                                      ptrdiff_t batch_rows, ptrdiff_t multiply_adds,
+                                      int fills_vectors, int is_float, fastprop_team** shared);
+
 /* Whether a training step on batch_rows samples through layers of these sizes
  * (n_layers + 1 widths) has work to share out over a team: a product shared
- * out in the vector kernels, or the elementwise pass after a BLAS product. */
+ * out in the vector kernels, or the elementwise pass after a BLAS product.
+ * With a plan (FASTPROP_PRODUCT_KINDS decisions per layer; NULL: none), whether
+ * a decision shares a product out. */
 int fastprop_network_uses_team(const fastprop_config* config, ptrdiff_t n_layers,
-                               const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float);
+                               const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float,
+                               const fastprop_decision* plan);
 
 #endif  /* FASTPROP_ROUTING_H */

@@ -4,6 +4,20 @@
 #include "_elementwise.h"
 #include "_products.h"
 
+#include <time.h>
+
+/* Seconds on a monotonic clock (for fastprop_time_product) */
+static double fastprop_seconds(void)
+{
+    struct timespec now;
+#if defined(CLOCK_MONOTONIC)
+    clock_gettime(CLOCK_MONOTONIC, &now);
+#else
+    timespec_get(&now, TIME_UTC);
+#endif
+    return (double) now.tv_sec + 1e-9 * (double) now.tv_nsec;
+}
+
 #define REAL float
 #define TYPED(name) name##_float
 #include "_steps_template.c"

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "_config.h"
+#include "_routing.h"
 #include "_team.h"
 
 /* A network's arrays: n_layers layers of sizes[l] inputs and sizes[l + 1]
@@ -94,16 +95,35 @@ void fastprop_network_forward_double(const fastprop_config* config, fastprop_tea
 
 /* For each epoch, one step per batch of positions [start, stop) of that epoch's
  * order (orders + epoch * n_samples; NULL: the samples in order, read in place);
- * epoch_losses[e] += the batches' 1/2 * sums of squared errors, before each step. */
-void fastprop_train_epochs_float(const fastprop_config* config, fastprop_team* team,
-                                 const fastprop_network_float* network,
+ * epoch_losses[e] += the batches' 1/2 * sums of squared errors, before each step.
+ * plan: FASTPROP_PRODUCT_KINDS decisions per layer (_routing.h), or NULL to route
+ * every product by the configuration. */
+void fastprop_train_epochs_float(const fastprop_config* config, const fastprop_decision* plan,
+                                 fastprop_team* team, const fastprop_network_float* network,
                                  const fastprop_training_set_float* data, const long long* orders,
                                  ptrdiff_t n_epochs, ptrdiff_t start, ptrdiff_t stop, float lr,
                                  double* epoch_losses);
-void fastprop_train_epochs_double(const fastprop_config* config, fastprop_team* team,
-                                  const fastprop_network_double* network,
+void fastprop_train_epochs_double(const fastprop_config* config, const fastprop_decision* plan,
+                                  fastprop_team* team, const fastprop_network_double* network,
                                   const fastprop_training_set_double* data,
                                   const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                   ptrdiff_t stop, double lr, double* epoch_losses);
+
+/* How the measured plan is made (fastprop/_planning.py): seconds per call of
+ * one product of a training step on the first rows of X (kind FASTPROP_PRODUCT_*
+ * of layer, on the network's own arrays, which it overwrites: the caller passes
+ * copies), run as decision says. The least, over FASTPROP_TIMING_ROUNDS rounds,
+ * of a round's time per call; the calls of all rounds take about budget_seconds
+ * (at least one per round, after one call that warms the caches); with a
+ * budget of 0, the time of that first call alone. */
+#define FASTPROP_TIMING_ROUNDS 3
+double fastprop_time_product_float(const fastprop_config* config, fastprop_decision decision,
+                                   fastprop_team* team, const fastprop_network_float* network,
+                                   const float* X, ptrdiff_t rows, ptrdiff_t layer, int kind,
+                                   float lr, double budget_seconds);
+double fastprop_time_product_double(const fastprop_config* config, fastprop_decision decision,
+                                    fastprop_team* team, const fastprop_network_double* network,
+                                    const double* X, ptrdiff_t rows, ptrdiff_t layer, int kind,
+                                    double lr, double budget_seconds);
 
 #endif  /* FASTPROP_STEPS_H */

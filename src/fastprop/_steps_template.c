@@ -6,22 +6,49 @@ void TYPED(fastprop_hidden_delta)(const fastprop_config* config, fastprop_team* 
                                   const REAL* delta_next, const REAL* W_next, const REAL* A,
                                   REAL* delta)
 {
-    TYPED(fastprop_product_a_b)(config, team, rows, n_this, n_next, delta_next, W_next, delta, A);
+    TYPED(fastprop_product_a_b)(config, NULL, team, rows, n_this, n_next, delta_next, W_next, delta,
+                                A);
 }
 
 void TYPED(fastprop_weight_gradient)(const fastprop_config* config, ptrdiff_t rows,
                                      ptrdiff_t n_in, ptrdiff_t n_out, const REAL* delta,
                                      const REAL* A_prev, REAL* grad_W, REAL* grad_b)
 {
-    TYPED(fastprop_product_at_b)(config, NULL, n_out, n_in, rows, 1, delta, A_prev, 0, grad_W,
-                                 grad_b);
+    TYPED(fastprop_product_at_b)(config, NULL, NULL, n_out, n_in, rows, 1, delta, A_prev, 0,
+                                 grad_W, grad_b);
 }
 
 void TYPED(fastprop_gradient_step)(const fastprop_config* config, fastprop_team* team,
                                    ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, REAL lr,
                                    const REAL* delta, const REAL* A_prev, REAL* W, REAL* b)
 {
-    TYPED(fastprop_product_at_b)(config, team, n_out, n_in, rows, -lr, delta, A_prev, 1, W, b);
+    TYPED(fastprop_product_at_b)(config, NULL, team, n_out, n_in, rows, -lr, delta, A_prev, 1, W,
+                                 b);
+}
+
+/* A plan's decision for one product of a layer, or NULL without a plan */
+static inline const fastprop_decision* TYPED(decision_for)(const fastprop_decision* plan,
+                                                           ptrdiff_t layer, int kind)
+{
+    return plan == NULL ? NULL : plan + layer * FASTPROP_PRODUCT_KINDS + kind;
+}
+
+/* The forward pass, each product as the plan decides (plan NULL: by the configuration) */
+static void TYPED(forward)(const fastprop_config* config, const fastprop_decision* plan,
+                           fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                           ptrdiff_t rows, const REAL* X, REAL* const* weights,
+                           REAL* const* biases, REAL* const* activations)
+{
+    const REAL* layer_input = X;
+    for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
+        TYPED(fastprop_dense_sigmoid_forward)(config,
+                                              TYPED(decision_for)(plan, layer,
+                                                                  FASTPROP_PRODUCT_FORWARD),
+                                              team, rows, sizes[layer], sizes[layer + 1],
+                                              layer_input, weights[layer], biases[layer],
+                                              activations[layer]);
+        layer_input = activations[layer];
+    }
 }
 
 void TYPED(fastprop_network_forward)(const fastprop_config* config, fastprop_team* team,
@@ -29,42 +56,60 @@ void TYPED(fastprop_network_forward)(const fastprop_config* config, fastprop_tea
                                      const REAL* X, REAL* const* weights, REAL* const* biases,
                                      REAL* const* activations)
 {
-    const REAL* layer_input = X;
-    for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
-        TYPED(fastprop_dense_sigmoid_forward)(config, team, rows, sizes[layer], sizes[layer + 1],
-                                              layer_input, weights[layer], biases[layer],
-                                              activations[layer]);
-        layer_input = activations[layer];
-    }
+    TYPED(forward)(config, NULL, team, n_layers, sizes, rows, X, weights, biases, activations);
+}
+
+/* delta[layer - 1] := (delta[layer] @ W[layer]) * A * (1 - A), A = activations[layer - 1] */
+static inline void TYPED(backward_delta)(const fastprop_config* config,
+                                         const fastprop_decision* plan, fastprop_team* team,
+                                         const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
+                                         REAL* const* weights, REAL* const* activations,
+                                         REAL* const* deltas)
+{
+    TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(plan, layer,
+                                                            FASTPROP_PRODUCT_HIDDEN_DELTA),
+                                team, rows, sizes[layer], sizes[layer + 1], deltas[layer],
+                                weights[layer], deltas[layer - 1], activations[layer - 1]);
+}
+
+/* W[layer] := W[layer] - lr * delta[layer].T @ input; b[layer] := b[layer] - lr * delta[layer].sum(0) */
+static inline void TYPED(update_layer)(const fastprop_config* config,
+                                       const fastprop_decision* plan, fastprop_team* team,
+                                       const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
+                                       REAL lr, const REAL* layer_input, REAL* const* weights,
+                                       REAL* const* biases, REAL* const* deltas)
+{
+    TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
+                                                             FASTPROP_PRODUCT_GRADIENT_STEP),
+                                 team, sizes[layer + 1], sizes[layer], rows, -lr, deltas[layer],
+                                 layer_input, 1, weights[layer], biases[layer]);
 }
 
 /* One gradient-descent step on a batch; returns the batch's 1/2 * sum of squared errors. */
-static double TYPED(train_batch)(const fastprop_config* config, fastprop_team* team,
-                                 ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
-                                 const REAL* X, const REAL* Y, REAL lr, REAL* const* weights,
-                                 REAL* const* biases, REAL* const* activations,
-                                 REAL* const* deltas)
+static double TYPED(train_batch)(const fastprop_config* config, const fastprop_decision* plan,
+                                 fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                 ptrdiff_t rows, const REAL* X, const REAL* Y, REAL lr,
+                                 REAL* const* weights, REAL* const* biases,
+                                 REAL* const* activations, REAL* const* deltas)
 {
     const ptrdiff_t last = n_layers - 1;
-    TYPED(fastprop_network_forward)(config, team, n_layers, sizes, rows, X, weights, biases,
-                                    activations);
+    TYPED(forward)(config, plan, team, n_layers, sizes, rows, X, weights, biases, activations);
     const double loss = TYPED(fastprop_output_delta)(rows * sizes[n_layers], activations[last], Y,
                                                      deltas[last]);
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const REAL* layer_input = layer == 0 ? X : activations[layer - 1];
         if (layer > 0)
             /* The delta of the layer below needs this layer's weights before they are updated. */
-            TYPED(fastprop_hidden_delta)(config, team, rows, sizes[layer + 1], sizes[layer],
-                                         deltas[layer], weights[layer], activations[layer - 1],
-                                         deltas[layer - 1]);
-        TYPED(fastprop_gradient_step)(config, team, rows, sizes[layer], sizes[layer + 1], lr,
-                                      deltas[layer], layer_input, weights[layer], biases[layer]);
+            TYPED(backward_delta)(config, plan, team, sizes, rows, layer, weights, activations,
+                                  deltas);
+        TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
+                            biases, deltas);
     }
     return loss;
 }
 
-void TYPED(fastprop_train_epochs)(const fastprop_config* config, fastprop_team* team,
-                                  const TYPED(fastprop_network)* network,
+void TYPED(fastprop_train_epochs)(const fastprop_config* config, const fastprop_decision* plan,
+                                  fastprop_team* team, const TYPED(fastprop_network)* network,
                                   const TYPED(fastprop_training_set)* data,
                                   const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                   ptrdiff_t stop, REAL lr, double* epoch_losses)
@@ -86,11 +131,59 @@ void TYPED(fastprop_train_epochs)(const fastprop_config* config, fastprop_team* 
             }
             /* "mse" divides the loss, hence every gradient, by the batch's size. */
             const REAL step_size = data->mean_loss ? lr / rows : lr;
-            epoch_losses[epoch] += TYPED(train_batch)(config, team, n_layers, network->sizes, rows,
-                                                      inputs, targets, step_size, network->weights,
-                                                      network->biases, network->activations,
-                                                      network->deltas);
+            epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, n_layers, network->sizes,
+                                                      rows, inputs, targets, step_size,
+                                                      network->weights, network->biases,
+                                                      network->activations, network->deltas);
             position += rows;
         }
     }
+}
+
+/* One product of a training step on batch rows of X, as decided: the product
+ * of kind (FASTPROP_PRODUCT_*) of layer, on the network's own arrays. */
+static void TYPED(run_product)(const fastprop_config* config, const fastprop_decision* decision,
+                               fastprop_team* team, const TYPED(fastprop_network)* network,
+                               const REAL* X, ptrdiff_t rows, ptrdiff_t layer, int kind, REAL lr)
+{
+    const ptrdiff_t* sizes = network->sizes;
+    const REAL* layer_input = layer == 0 ? X : network->activations[layer - 1];
+    if (kind == FASTPROP_PRODUCT_FORWARD)
+        TYPED(fastprop_dense_sigmoid_forward)(config, decision, team, rows, sizes[layer],
+                                              sizes[layer + 1], layer_input,
+                                              network->weights[layer], network->biases[layer],
+                                              network->activations[layer]);
+    else if (kind == FASTPROP_PRODUCT_HIDDEN_DELTA)
+        TYPED(fastprop_product_a_b)(config, decision, team, rows, sizes[layer], sizes[layer + 1],
+                                    network->deltas[layer], network->weights[layer],
+                                    network->deltas[layer - 1], network->activations[layer - 1]);
+    else
+        TYPED(fastprop_product_at_b)(config, decision, team, sizes[layer + 1], sizes[layer], rows,
+                                     -lr, network->deltas[layer], layer_input, 1,
+                                     network->weights[layer], network->biases[layer]);
+}
+
+double TYPED(fastprop_time_product)(const fastprop_config* config,
+                                    fastprop_decision decision, fastprop_team* team,
+                                    const TYPED(fastprop_network)* network, const REAL* X,
+                                    ptrdiff_t rows, ptrdiff_t layer, int kind, REAL lr,
+                                    double budget_seconds)
+{
+    /* The first call warms caches and the team, and says how long a call takes. */
+    double start = fastprop_seconds();
+    TYPED(run_product)(config, &decision, team, network, X, rows, layer, kind, lr);
+    const double first = fastprop_seconds() - start;
+    if (budget_seconds <= 0)
+        return first;
+    ptrdiff_t calls = (ptrdiff_t) (budget_seconds / FASTPROP_TIMING_ROUNDS / (first + 1e-9));
+    calls = calls < 1 ? 1 : calls > 100000 ? 100000 : calls;
+    double best = first;
+    for (int round = 0; round < FASTPROP_TIMING_ROUNDS; ++round) {
+        start = fastprop_seconds();
+        for (ptrdiff_t call = 0; call < calls; ++call)
+            TYPED(run_product)(config, &decision, team, network, X, rows, layer, kind, lr);
+        const double per_call = (fastprop_seconds() - start) / (double) calls;
+        best = per_call < best ? per_call : best;
+    }
+    return best;
 }

@@ -128,13 +128,14 @@ def vector_kernels_in_use():
 NO_VECTOR_KERNELS = "this run's CPU path (FASTPROP_CPU) has no vector kernels"
 
 # Options of config_context that send every product to one route.
+# Each under the fixed plan, so that fit routes by these thresholds too.
 PATH_OPTIONS = {
-    "loops": dict(vector_min_multiply_adds=None, blas_min_multiply_adds_float32=None,
+    "loops": dict(plan="fixed", vector_min_multiply_adds=None, blas_min_multiply_adds_float32=None,
                   blas_min_multiply_adds_float64=None, loops_blas_min_multiply_adds=None,
                   single_thread_blas_min_multiply_adds=None),
-    "vector": dict(vector_min_multiply_adds=0, blas_min_multiply_adds_float32=None,
+    "vector": dict(plan="fixed", vector_min_multiply_adds=0, blas_min_multiply_adds_float32=None,
                    blas_min_multiply_adds_float64=None, single_thread_blas_min_multiply_adds=None),
-    "blas": dict(blas_min_multiply_adds_float32=0, blas_min_multiply_adds_float64=0,
+    "blas": dict(plan="fixed", blas_min_multiply_adds_float32=0, blas_min_multiply_adds_float64=0,
                  loops_blas_min_multiply_adds=0, single_thread_blas_min_multiply_adds=0),
 }
 

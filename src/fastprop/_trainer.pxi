@@ -110,6 +110,24 @@ cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X)
                                             <double**> pointers.activations)
 
 
+cdef void _fill_network_float(fastprop_network_float* network, _LayerPointers p):
+    network.n_layers = p.n_layers
+    network.sizes = p.sizes
+    network.weights = <float**> p.weights
+    network.biases = <float**> p.biases
+    network.activations = <float**> p.activations
+    network.deltas = <float**> p.deltas
+
+
+cdef void _fill_network_double(fastprop_network_double* network, _LayerPointers p):
+    network.n_layers = p.n_layers
+    network.sizes = p.sizes
+    network.weights = <double**> p.weights
+    network.biases = <double**> p.biases
+    network.activations = <double**> p.activations
+    network.deltas = <double**> p.deltas
+
+
 cdef class Trainer:
     """Minibatch gradient descent on one network's arrays and one training set.
 
@@ -133,6 +151,8 @@ cdef class Trainer:
     cdef fastprop_team team
     cdef bint team_started
     cdef int team_threads
+    cdef fastprop_decision* plan        # FASTPROP_PRODUCT_KINDS per layer, or NULL
+    cdef bint plan_uses_vector
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None):
@@ -168,11 +188,104 @@ cdef class Trainer:
         self.mean_loss = mean_loss
         self.is_float32 = dtype == np.float32
 
+    def set_plan(self, decisions):
+        """The measured plan the runs use while the configuration's plan is "measured":
+        one (route, shared) pair per product of a step, for each layer in the order of
+        PRODUCT_KINDS (the hidden delta of layer 0, which does not exist, included), the
+        route one of ROUTES; or None for no plan (route by the thresholds)."""
+        if decisions is None:
+            free(self.plan)
+            self.plan = NULL
+            self.plan_uses_vector = False
+            return
+        cdef Py_ssize_t n_layers = self.pointers.n_layers
+        cdef Py_ssize_t count = n_layers * FASTPROP_PRODUCT_KINDS
+        decisions = list(decisions)
+        if len(decisions) != count:
+            raise ValueError(f"a plan needs {count} decisions ({len(PRODUCT_KINDS)} per layer), "
+                             f"got {len(decisions)}")
+        checked = [self._check_decision(index // FASTPROP_PRODUCT_KINDS,
+                                        index % FASTPROP_PRODUCT_KINDS, decision)
+                   for index, decision in enumerate(decisions)]
+        cdef fastprop_decision* plan = <fastprop_decision*> malloc(
+            count * sizeof(fastprop_decision))
+        if plan == NULL:
+            raise MemoryError()
+        cdef Py_ssize_t index
+        for index in range(count):
+            plan[index].route = checked[index][0]
+            plan[index].shared = checked[index][1]
+        free(self.plan)
+        self.plan = plan
+        self.plan_uses_vector = any(route == FASTPROP_ROUTE_VECTOR for route, _ in checked)
+
+    def _check_decision(self, Py_ssize_t layer, int kind, decision):
+        """(route, shared) as the C struct holds them; ValueError where a kernel could
+        not run it safely (the vector kernels on a product too narrow for them)."""
+        where = f"the {PRODUCT_KINDS[kind]} product of layer {layer}"
+        if not (isinstance(decision, (tuple, list)) and len(decision) == 2
+                and decision[0] in ROUTES and isinstance(decision[1], bool)):
+            raise ValueError(f"{where}: a decision is a (route, shared) pair, route one of "
+                             f"{', '.join(ROUTES)} and shared a bool, got {decision!r}")
+        route, shared = ROUTES.index(decision[0]), decision[1]
+        n_in, n_out = self.pointers.sizes[layer], self.pointers.sizes[layer + 1]
+        spread = max(n_in, n_out) if kind == FASTPROP_PRODUCT_FORWARD else n_in
+        if route == FASTPROP_ROUTE_VECTOR and not fastprop_fills_vectors(spread, self.is_float32):
+            raise ValueError(f"{where}: the vector kernels need at least one vector's width "
+                             f"across, {n_in} x {n_out} has not")
+        if route == FASTPROP_ROUTE_LOOPS and shared:
+            raise ValueError(f"{where}: the plain loops are not shared out over threads")
+        return route, int(shared)
+
+    def time_product(self, Py_ssize_t layer, str kind, decision, double lr,
+                     double budget_seconds):
+        """Seconds per call of one product of a step on the first batch of X, run as
+        decision (route, shared) says: kind one of PRODUCT_KINDS, on this trainer's
+        own arrays, which it overwrites (weights too: time on a trainer of copies)."""
+        if not 0 <= layer < self.pointers.n_layers:
+            raise ValueError(f"layer must be from 0 to {self.pointers.n_layers - 1}, got {layer}")
+        if kind not in PRODUCT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(PRODUCT_KINDS)}, got {kind!r}")
+        cdef int kind_index = PRODUCT_KINDS.index(kind)
+        if kind_index == FASTPROP_PRODUCT_HIDDEN_DELTA and layer == 0:
+            raise ValueError("layer 0 has no hidden delta")
+        if not budget_seconds >= 0:
+            raise ValueError(f"budget_seconds must be >= 0, got {budget_seconds}")
+        cdef fastprop_decision chosen
+        route, shared = self._check_decision(layer, kind_index, decision)
+        cdef fastprop_config config = CONFIG
+        if route == FASTPROP_ROUTE_VECTOR and config.cpu < FASTPROP_CPU_AVX2:
+            raise ValueError(f"the vector route needs the avx2 or avx512 cpu path, "
+                             f"not {CPU_PATHS[<int> config.cpu]!r}")
+        chosen.route = route
+        chosen.shared = shared
+        cdef fastprop_team* team = self._ready_team(&config, True) if shared else NULL
+        cdef Py_ssize_t rows = min(self.batch_size, self.n_samples)
+        cdef double seconds
+        cdef _LayerPointers p = self.pointers
+        cdef fastprop_network_float network_float
+        cdef fastprop_network_double network_double
+        if self.is_float32:
+            _fill_network_float(&network_float, p)
+            with nogil:
+                seconds = fastprop_time_product_float(&config, chosen, team, &network_float,
+                                                      <const float*> self.X_data, rows, layer,
+                                                      kind_index, <float> lr, budget_seconds)
+        else:
+            _fill_network_double(&network_double, p)
+            with nogil:
+                seconds = fastprop_time_product_double(&config, chosen, team, &network_double,
+                                                       <const double*> self.X_data, rows, layer,
+                                                       kind_index, lr, budget_seconds)
+        return seconds
+
     def run(self, orders, Py_ssize_t start, Py_ssize_t stop, double lr, epoch_losses):
         """For each epoch e (one per entry of epoch_losses), one step per batch of
         positions start..stop of that epoch's order (orders[e], a permutation of
         the samples, required when shuffled; in order when orders is None);
         epoch_losses[e] += the batches' 1/2 * sums of squared errors before each step.
+        Products are routed by the plan given to set_plan while the configuration's
+        plan is "measured", otherwise by the configuration.
         """
         if not (isinstance(epoch_losses, np.ndarray)
                 and cnp.PyArray_TYPE(<cnp.ndarray> epoch_losses) == cnp.NPY_DOUBLE
@@ -197,9 +310,14 @@ cdef class Trainer:
         if n_epochs == 0 or start == stop:
             return
         cdef fastprop_config config = CONFIG
+        # A plan made for a path with vector kernels is not used on one without (the
+        # configuration changed after set_plan): the thresholds route instead.
+        cdef const fastprop_decision* plan = (
+            self.plan if config.plan == FASTPROP_PLAN_MEASURED
+            and not (self.plan_uses_vector and config.cpu < FASTPROP_CPU_AVX2) else NULL)
         cdef double* losses = <double*> _data_pointer(epoch_losses)
-        self._run(&config, order_data, n_epochs, start, stop, lr, losses,
-                  self._ready_team(&config))
+        self._run(&config, plan, order_data, n_epochs, start, stop, lr, losses,
+                  self._ready_team(&config, False, plan))
 
     def stop_threads(self):
         """Stop the helper threads this trainer started (a later run starts them again)."""
@@ -214,42 +332,40 @@ cdef class Trainer:
 
     def __dealloc__(self):
         global HELPER_TASKS
+        free(self.plan)
         if self.team_started:
             # The helpers never take the GIL, so joining them here cannot deadlock.
             HELPER_TASKS += fastprop_team_stop(&self.team)
             self.team_started = False
 
-    cdef fastprop_team* _ready_team(self, const fastprop_config* config):
-        """The team for this run's products (started now if need be), or NULL for none."""
+    cdef fastprop_team* _ready_team(self, const fastprop_config* config, bint needed,
+                                    const fastprop_decision* plan=NULL):
+        """The team for this run's products (started now if need be), or NULL for none:
+        needed, or needed by the plan (NULL: by the configuration's routes)."""
         cdef int started
         cdef Py_ssize_t batch_rows = min(self.batch_size, self.n_samples)
         if self.team_started and self.team_threads != config.threads:
             self.stop_threads()          # the thread count changed since the team started
         if (not self.team_started and config.threads > 1
-                and fastprop_network_uses_team(config, self.pointers.n_layers,
-                                               self.pointers.sizes, batch_rows,
-                                               self.is_float32)):
+                and (needed or fastprop_network_uses_team(config, self.pointers.n_layers,
+                                                          self.pointers.sizes, batch_rows,
+                                                          self.is_float32, plan))):
             with nogil:
                 started = fastprop_team_start(&self.team, config.threads - 1)
             self.team_started = started > 0
             self.team_threads = config.threads
         return &self.team if self.team_started else NULL
 
-    cdef void _run(self, const fastprop_config* config, const long long* order_data,
-                   Py_ssize_t n_epochs, Py_ssize_t start, Py_ssize_t stop, double lr,
-                   double* losses, fastprop_team* team):
+    cdef void _run(self, const fastprop_config* config, const fastprop_decision* plan,
+                   const long long* order_data, Py_ssize_t n_epochs, Py_ssize_t start,
+                   Py_ssize_t stop, double lr, double* losses, fastprop_team* team):
         cdef _LayerPointers p = self.pointers
         cdef fastprop_network_float network_float
         cdef fastprop_network_double network_double
         cdef fastprop_training_set_float data_float
         cdef fastprop_training_set_double data_double
         if self.is_float32:
-            network_float.n_layers = p.n_layers
-            network_float.sizes = p.sizes
-            network_float.weights = <float**> p.weights
-            network_float.biases = <float**> p.biases
-            network_float.activations = <float**> p.activations
-            network_float.deltas = <float**> p.deltas
+            _fill_network_float(&network_float, p)
             data_float.X = <const float*> self.X_data
             data_float.Y = <const float*> self.Y_data
             data_float.n_samples = self.n_samples
@@ -258,15 +374,11 @@ cdef class Trainer:
             data_float.batch_X = <float*> self.batch_X_data
             data_float.batch_Y = <float*> self.batch_Y_data
             with nogil:
-                fastprop_train_epochs_float(config, team, &network_float, &data_float, order_data,
-                                            n_epochs, start, stop, <float> lr, losses)
+                fastprop_train_epochs_float(config, plan, team, &network_float, &data_float,
+                                            order_data, n_epochs, start, stop, <float> lr,
+                                            losses)
         else:
-            network_double.n_layers = p.n_layers
-            network_double.sizes = p.sizes
-            network_double.weights = <double**> p.weights
-            network_double.biases = <double**> p.biases
-            network_double.activations = <double**> p.activations
-            network_double.deltas = <double**> p.deltas
+            _fill_network_double(&network_double, p)
             data_double.X = <const double*> self.X_data
             data_double.Y = <const double*> self.Y_data
             data_double.n_samples = self.n_samples
@@ -275,7 +387,7 @@ cdef class Trainer:
             data_double.batch_X = <double*> self.batch_X_data
             data_double.batch_Y = <double*> self.batch_Y_data
             with nogil:
-                fastprop_train_epochs_double(config, team, &network_double, &data_double,
+                fastprop_train_epochs_double(config, plan, team, &network_double, &data_double,
                                              order_data, n_epochs, start, stop, lr, losses)
 
 

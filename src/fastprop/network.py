@@ -20,6 +20,7 @@ from ._validation import (
     check_loss,
     check_sizes,
 )
+from ._planning import plan_for
 from .persistence import ModelFileError, read_model, write_model
 
 # fit hands the compiled loop chunks of about this many multiply-adds (some tens
@@ -341,6 +342,10 @@ class _Workspace:
         self.trainer = _kernels.Trainer(sizes, network._weights, network._biases, samples, targets,
                                         batch_size, network.loss == "mse", activations, deltas,
                                         batch_X, batch_Y)
+        self.plan = None
+        if _kernels.read_config()["plan"] == "measured":
+            self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
+                                 samples, targets, batch_size, network.loss == "mse")
 
     def draw_orders(self, generator, n_epochs):
         """One permutation of the samples per epoch, drawn in sequence from generator."""

@@ -1,0 +1,276 @@
+"""The measured plan: where each product of a fit runs, chosen by timing it here.
+
+Which route is fastest for a product (fastprop's plain loops, its vector kernels,
+or BLAS; on one thread or shared out over fit's threads) depends on the machine:
+its instruction sets and caches, its BLAS, how a hypervisor schedules a second
+thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
+
+1. For each product of a training step (per layer: the forward product, the
+   hidden delta, the gradient step) at the fit's batch size, dtype, CPU path and
+   thread count, every route that can run it is timed on a copy of the network
+   and the first rows of the training set (``Trainer.time_product``, a few
+   hundred microseconds each; a route whose first call takes several times the
+   best one's is not timed further). The loops are tried up to
+   ``LOOPS_MAX_MULTIPLY_ADDS``: beyond, they cannot win and one call would cost
+   more than the whole plan.
+2. The fastest route on one thread and the fastest with the team are kept. When
+   they differ, whole steps are timed both ways, interleaved: threads interact
+   (BLAS's own threads spinning after a call, a helper the hypervisor has not
+   scheduled) in ways one product alone does not show. The faster plan wins, so
+   the default never loses to one thread by more than the noise of that timing.
+
+A plan is a list of (route, shared) decisions, stored with the times that chose
+it in the plan cache (``_plan_cache``) under an entry key naming the network's
+widths, dtype, batch size, CPU path and thread count; a later fit of the same
+shape reads it back and runs the same routes, so it gives the same bits. Bits
+depend on the routes only, never on how many threads run them. Planning takes a
+few milliseconds for small networks and about 0.1 s for case D's; ``tune`` does
+it ahead of time, ``show_config`` lists the plans in use.
+"""
+import dataclasses
+import datetime
+import time
+
+import numpy as np
+
+from . import _kernels, _plan_cache
+
+PRODUCT_KINDS = _kernels.PRODUCT_KINDS
+PRODUCT_BUDGET_SECONDS = 2e-4
+LOOPS_MAX_MULTIPLY_ADDS = 1 << 20
+# A route whose first call takes this many times the best time so far is not timed further.
+HOPELESS_RATIO = 2.5
+STEP_REPEATS = 3
+# Steps are timed on this many batches of the training set (fewer when it has fewer).
+STEP_BATCHES = 2
+PLANNING_LEARNING_RATE = 1e-6
+
+# The plans read or measured by this process: {cache file: {entry key: entry}}.
+_plans_by_file = {}
+# The entry keys used by this process, in order of first use, for show_config.
+_used = []
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The routes of a fit's products on this machine, as measured.
+
+    ``layers[l]`` maps each product of layer ``l`` ("forward", "hidden_delta" except
+    for layer 0, "gradient_step") to ``(route, shared)``: route "loops", "vector" or
+    "blas", shared whether it is split over fit's threads. ``seconds_per_step`` is the
+    measured time of one training step, ``measured`` when (UTC), ``cache_file`` where
+    it is stored.
+    """
+    key: str
+    layers: tuple
+    seconds_per_step: float
+    measured: str
+    cache_file: str
+
+    def decisions(self):
+        """The flat list of (route, shared) pairs that Trainer.set_plan takes."""
+        flat = []
+        for layer in self.layers:
+            for kind in PRODUCT_KINDS:
+                flat.append(tuple(layer.get(kind, ("loops", False))))
+        return flat
+
+    def __str__(self):
+        layers = "; ".join(
+            ", ".join(f"{kind} {route}{' shared' if shared else ''}"
+                      for kind, (route, shared) in layer.items())
+            for layer in self.layers)
+        return f"{self.key}: {layers} ({self.seconds_per_step * 1e6:.1f} us per step)"
+
+
+def entry_key(sizes, dtype, batch_rows, config):
+    """The name of a plan in the cache: what it was measured for (config: as
+    _kernels.read_config gives it, the CPU path resolved)."""
+    widths = "-".join(str(width) for width in sizes)
+    return (f"{np.dtype(dtype).name} {widths} batch {batch_rows} "
+            f"cpu {config['cpu']} threads {config['threads']}")
+
+
+def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
+    """The plan of a fit under the configuration in use: read from the cache, or measured
+    now (on copies) and stored."""
+    config = _kernels.read_config()
+    key = entry_key(sizes, dtype, batch_rows, config)
+    path = _plan_cache.cache_file()
+    plans = _plans_in(path)
+    plan = _checked_plan(trainer, plans.get(key), key, path)
+    if plan is None:
+        plan = measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss)
+        plans[key] = _entry_of(plan)
+        _plan_cache.write_plans(path, _plan_cache.machine_key(), {key: plans[key]})
+        trainer.set_plan(plan.decisions())
+    if key not in _used:
+        _used.append(key)
+    return plan
+
+
+def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
+    """Measure the plan of a fit (see the module's docstring); the arrays are not changed."""
+    config = _kernels.read_config()
+    rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
+    scratch = _kernels.Trainer(
+        list(sizes), [w.copy() for w in weights], [b.copy() for b in biases], samples[:rows],
+        targets[:rows], batch_rows, mean_loss,
+        [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
+        [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]])
+    try:
+        # One step fills the workspace with the values training sees.
+        scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
+        single, with_team = [], []
+        for layer in range(len(sizes) - 1):
+            for kind in PRODUCT_KINDS:
+                if kind == "hidden_delta" and layer == 0:
+                    single.append(("loops", False))
+                    with_team.append(("loops", False))
+                    continue
+                times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
+                single.append(min((d for d in times if not d[1]), key=times.get))
+                with_team.append(min(times, key=times.get))
+        chosen = single
+        seconds = _time_steps(scratch, rows, [single])[0]
+        if with_team != single:
+            seconds_single, seconds_team = _time_steps(scratch, rows, [single, with_team])
+            chosen, seconds = ((with_team, seconds_team) if seconds_team < seconds_single
+                               else (single, seconds_single))
+    finally:
+        scratch.stop_threads()
+    layers = []
+    for layer in range(len(sizes) - 1):
+        decisions = chosen[layer * len(PRODUCT_KINDS):(layer + 1) * len(PRODUCT_KINDS)]
+        layers.append({kind: (route, shared) for kind, (route, shared)
+                       in zip(PRODUCT_KINDS, decisions)
+                       if not (kind == "hidden_delta" and layer == 0)})
+    measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return Plan(entry_key(sizes, dtype, batch_rows, config), tuple(layers), seconds, measured,
+                str(_plan_cache.cache_file()))
+
+
+def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
+    """{(route, shared): seconds per call} of one product, over the routes that can run it."""
+    n_in, n_out = sizes[layer], sizes[layer + 1]
+    multiply_adds = batch_rows * n_in * n_out
+    lanes = 8 if np.dtype(dtype) == np.float32 else 4
+    spread = max(n_in, n_out) if kind == "forward" else n_in
+    candidates = [("blas", False)]
+    if config["cpu"] != "baseline" and spread >= lanes:
+        candidates.append(("vector", False))
+    if multiply_adds <= LOOPS_MAX_MULTIPLY_ADDS:
+        candidates.append(("loops", False))
+    if config["threads"] > 1:
+        candidates += [(route, True) for route, _ in candidates if route != "loops"]
+    times = {}
+    for decision in candidates:
+        first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
+        if times and first > HOPELESS_RATIO * min(times.values()):
+            times[decision] = first
+            continue
+        times[decision] = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE,
+                                               PRODUCT_BUDGET_SECONDS)
+    return times
+
+
+def _time_steps(scratch, rows, plans):
+    """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows."""
+    best = [float("inf")] * len(plans)
+    losses = np.zeros(1)
+    batch_rows = scratch.batch_size
+    steps = -(-rows // batch_rows)
+    for _ in range(STEP_REPEATS):
+        for index, decisions in enumerate(plans):
+            scratch.set_plan(decisions)
+            start = time.perf_counter()
+            scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, losses)
+            best[index] = min(best[index], (time.perf_counter() - start) / steps)
+    scratch.set_plan(None)
+    return best
+
+
+def tune(sizes, batch_size, dtype=np.float64):
+    """Measure and store the plan of fits of a network of these widths at this batch
+    size, under the configuration in use (CPU path, threads); returns the Plan.
+
+    A fit measures its plan on first use anyway; ``tune`` does it ahead of time (say,
+    before timing a fit), and always measures anew, replacing a stored plan.
+    """
+    from ._validation import check_count
+
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a list or tuple of at least two widths, got {sizes!r}")
+    sizes = [check_count(width, "sizes", 1) for width in sizes]
+    batch_size = check_count(batch_size, "batch_size", 1)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    generator = np.random.default_rng(0)
+    weights = [generator.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)).astype(dtype)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(n_out, dtype=dtype) for n_out in sizes[1:]]
+    rows = STEP_BATCHES * batch_size
+    samples = generator.random((rows, sizes[0])).astype(dtype)
+    targets = generator.random((rows, sizes[-1])).astype(dtype)
+    plan = measure(sizes, dtype, weights, biases, samples, targets, batch_size, True)
+    path = _plan_cache.cache_file()
+    _plans_in(path)[plan.key] = _entry_of(plan)
+    _plan_cache.write_plans(path, _plan_cache.machine_key(), {plan.key: _entry_of(plan)})
+    return plan
+
+
+def plans_in_use():
+    """The plans this process has used, in order of first use."""
+    plans = _plans_in(_plan_cache.cache_file())
+    return [_plan_of(key, plans[key], str(_plan_cache.cache_file()))
+            for key in _used if key in plans]
+
+
+def forget_loaded_plans():
+    """Drop what this process read from plan files (a test's clean start)."""
+    _plans_by_file.clear()
+    _used.clear()
+
+
+def _plans_in(path):
+    """This process's copy of the entries of the plan file at path (read on first use)."""
+    if path not in _plans_by_file:
+        _plans_by_file[path] = dict(_plan_cache.read_plans(path, _plan_cache.machine_key()))
+    return _plans_by_file[path]
+
+
+def _entry_of(plan):
+    return {"layers": [{kind: [route, shared] for kind, (route, shared) in layer.items()}
+                       for layer in plan.layers],
+            "seconds_per_step": plan.seconds_per_step, "measured": plan.measured}
+
+
+def _plan_of(key, entry, path):
+    layers = tuple({kind: (decision[0], decision[1]) for kind, decision in layer.items()}
+                   for layer in entry["layers"])
+    return Plan(key, layers, float(entry["seconds_per_step"]), str(entry["measured"]), path)
+
+
+def _checked_plan(trainer, entry, key, path):
+    """The stored entry as a Plan, set on trainer; None (after a warning if it was there
+    but does not check) when it must be measured."""
+    if entry is None:
+        return None
+    try:
+        plan = _plan_of(key, entry, str(path))
+        n_layers = len(key.split(" ")[1].split("-")) - 1
+        if len(plan.layers) != n_layers:
+            raise ValueError(f"it has {len(plan.layers)} layers, the network {n_layers}")
+        for layer, decisions in enumerate(plan.layers):
+            expected = [kind for kind in PRODUCT_KINDS
+                        if not (kind == "hidden_delta" and layer == 0)]
+            if sorted(decisions) != sorted(expected):
+                raise ValueError(f"layer {layer} has products {sorted(decisions)}, "
+                                 f"not {sorted(expected)}")
+        trainer.set_plan(plan.decisions())
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        _plan_cache._warn(f"the stored plan {key!r} in {path} does not check ({error}); "
+                          f"measuring it again")
+        return None
+    return plan
