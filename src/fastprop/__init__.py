@@ -30,8 +30,21 @@ from .explain import explain
 from .network import Network, load
 from .plotting import plot_loss
 
-__all__ = ["Network", "Plan", "PlanCacheWarning", "config_context", "explain", "get_config",
-           "load", "plot_loss", "set_config", "set_threads", "show_config", "threads", "tune",
-           "__version__"]
+__all__ = [
+    "Network",
+    "Plan",
+    "PlanCacheWarning",
+    "__version__",
+    "config_context",
+    "explain",
+    "get_config",
+    "load",
+    "plot_loss",
+    "set_config",
+    "set_threads",
+    "show_config",
+    "threads",
+    "tune",
+]
 
 _configuration.configure_from_environment()

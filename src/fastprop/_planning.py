@@ -8,16 +8,19 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
 1. For each product of a training step (per layer: the forward product, the
    hidden delta, the gradient step) at the fit's batch size, dtype, CPU path and
    thread count, every route that can run it is timed on a copy of the network
-   and the first rows of the training set (``Trainer.time_product``, a few
-   hundred microseconds each; a route whose first call takes several times the
-   best one's is not timed further). The loops are tried up to
+   and the first rows of the training set (``Trainer.time_product``: a couple of
+   hundred microseconds each, in interleaved rounds so that a moment of noise
+   hits every route alike; a route whose first call takes several times the best
+   one's is not timed further). The loops are tried up to
    ``LOOPS_MAX_MULTIPLY_ADDS``: beyond, they cannot win and one call would cost
    more than the whole plan.
-2. The fastest route on one thread and the fastest with the team are kept. When
-   they differ, whole steps are timed both ways, interleaved: threads interact
-   (BLAS's own threads spinning after a call, a helper the hypervisor has not
-   scheduled) in ways one product alone does not show. The faster plan wins, so
-   the default never loses to one thread by more than the noise of that timing.
+2. Whole steps then decide between the fastest route of each product on one
+   thread, the fastest with the team, and every product in BLAS (a hedge against
+   a product timed in a noisy moment), interleaved, each timing a few
+   milliseconds long: threads interact (BLAS's own threads spinning after a call,
+   a helper the hypervisor has not scheduled) in ways one product alone does not
+   show. The team must win by ``TEAM_MARGIN``; so the default does not lose to
+   one thread, nor to forcing one route, by more than the noise of that timing.
 
 A plan is a list of (route, shared) decisions, stored with the times that chose
 it in the plan cache (``_plan_cache``) under an entry key naming the network's
@@ -37,10 +40,15 @@ from . import _kernels, _plan_cache
 
 PRODUCT_KINDS = _kernels.PRODUCT_KINDS
 PRODUCT_BUDGET_SECONDS = 2e-4
+PRODUCT_ROUNDS = 2
 LOOPS_MAX_MULTIPLY_ADDS = 1 << 20
 # A route whose first call takes this many times the best time so far is not timed further.
 HOPELESS_RATIO = 2.5
 STEP_REPEATS = 3
+# Each timing of steps runs for at least this long (epochs over the same batches).
+STEP_TIMING_SECONDS = 2e-3
+# The team is chosen only when its steps take less than this fraction of the best without.
+TEAM_MARGIN = 0.97
 # Steps are timed on this many batches of the training set (fewer when it has fewer).
 STEP_BATCHES = 2
 PLANNING_LEARNING_RATE = 1e-6
@@ -131,12 +139,20 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                 times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
                 single.append(min((d for d in times if not d[1]), key=times.get))
                 with_team.append(min(times, key=times.get))
-        chosen = single
-        seconds = _time_steps(scratch, rows, [single])[0]
-        if with_team != single:
-            seconds_single, seconds_team = _time_steps(scratch, rows, [single, with_team])
-            chosen, seconds = ((with_team, seconds_team) if seconds_team < seconds_single
-                               else (single, seconds_single))
+        # Whole steps decide between the products' best on one thread, with the team,
+        # and every product in BLAS (a hedge against a product timed in a noisy moment).
+        all_blas = [("loops", False) if index == 1 else ("blas", False)
+                    for index in range(len(single))]
+        plans = [single] + [plan for plan in (with_team, all_blas) if plan != single]
+        seconds = _time_steps(scratch, rows, plans)
+        best = min(range(len(plans)), key=seconds.__getitem__)
+        # The team must win clearly: sharing out costs more in a long fit than in a
+        # short timing when the other core is busy.
+        if plans[best] is with_team and seconds[best] > TEAM_MARGIN * min(
+                seconds[index] for index, plan in enumerate(plans) if plan is not with_team):
+            best = min((index for index, plan in enumerate(plans) if plan is not with_team),
+                       key=seconds.__getitem__)
+        chosen, seconds = plans[best], seconds[best]
     finally:
         scratch.stop_threads()
     layers = []
@@ -151,7 +167,8 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
 
 
 def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
-    """{(route, shared): seconds per call} of one product, over the routes that can run it."""
+    """{(route, shared): seconds per call} of one product, over the routes that can run it,
+    timed in interleaved rounds so that a moment of noise hits every route alike."""
     n_in, n_out = sizes[layer], sizes[layer + 1]
     multiply_adds = batch_rows * n_in * n_out
     lanes = 8 if np.dtype(dtype) == np.float32 else 4
@@ -167,25 +184,33 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
     for decision in candidates:
         first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
         if times and first > HOPELESS_RATIO * min(times.values()):
-            times[decision] = first
-            continue
-        times[decision] = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE,
-                                               PRODUCT_BUDGET_SECONDS)
+            continue                      # hopeless: not timed further
+        times[decision] = first
+    for _ in range(PRODUCT_ROUNDS):
+        for decision in times:
+            seconds = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE,
+                                           PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS)
+            times[decision] = min(times[decision], seconds)
     return times
 
 
 def _time_steps(scratch, rows, plans):
-    """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows."""
-    best = [float("inf")] * len(plans)
-    losses = np.zeros(1)
+    """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows,
+    each repeated (in epochs) to last STEP_TIMING_SECONDS."""
     batch_rows = scratch.batch_size
     steps = -(-rows // batch_rows)
+    scratch.set_plan(plans[0])
+    start = time.perf_counter()
+    scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, np.zeros(1))
+    epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / (time.perf_counter() - start))))
+    losses = np.zeros(epochs)
+    best = [float("inf")] * len(plans)
     for _ in range(STEP_REPEATS):
         for index, decisions in enumerate(plans):
             scratch.set_plan(decisions)
             start = time.perf_counter()
             scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, losses)
-            best[index] = min(best[index], (time.perf_counter() - start) / steps)
+            best[index] = min(best[index], (time.perf_counter() - start) / (steps * epochs))
     scratch.set_plan(None)
     return best
 

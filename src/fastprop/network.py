@@ -9,6 +9,7 @@ state changes, so a call that raises leaves the network exactly as it was.
 import numpy as np
 
 from . import _kernels
+from ._planning import plan_for
 from ._validation import (
     as_float_array,
     as_real_array,
@@ -20,7 +21,6 @@ from ._validation import (
     check_loss,
     check_sizes,
 )
-from ._planning import plan_for
 from .persistence import ModelFileError, read_model, write_model
 
 # fit hands the compiled loop chunks of about this many multiply-adds (some tens
