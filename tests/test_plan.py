@@ -90,7 +90,7 @@ def test_a_fit_measures_its_plan_once_and_writes_it_to_the_cache(plan_directory,
     for layer in entry["layers"]:
         for route, shared in layer.values():
             assert route in ("loops", "vector", "blas") and isinstance(shared, bool)
-    assert entry["seconds_per_step"] > 0
+    assert entry["seconds_per_step"] > 0 and entry["planning_seconds"] > 0
 
 
 def test_later_fits_reuse_the_stored_plan_and_give_the_same_bits(plan_directory, measurements,
@@ -161,7 +161,8 @@ def test_a_cache_file_from_another_machine_is_ignored_with_a_warning(plan_direct
     foreign_plan = {"layers": [{"forward": ["loops", False], "gradient_step": ["loops", False]},
                                {"forward": ["loops", False], "hidden_delta": ["loops", False],
                                 "gradient_step": ["loops", False]}],
-                    "seconds_per_step": 1.0, "measured": "2020-01-01T00:00:00+00:00"}
+                    "seconds_per_step": 1.0, "planning_seconds": 1.0,
+                    "measured": "2020-01-01T00:00:00+00:00"}
     path.write_text(json.dumps({"format": "fastprop-plan-cache", "format_version": 1,
                                 "machine": foreign_machine, "plans": {key: foreign_plan}}))
     with pytest.warns(fastprop.PlanCacheWarning,
@@ -172,7 +173,8 @@ def test_a_cache_file_from_another_machine_is_ignored_with_a_warning(plan_direct
 
 
 def stored_entry(layers):
-    return {"layers": layers, "seconds_per_step": 1e-5, "measured": "2026-01-01T00:00:00+00:00"}
+    return {"layers": layers, "seconds_per_step": 1e-5, "planning_seconds": 1e-3,
+            "measured": "2026-01-01T00:00:00+00:00"}
 
 
 @pytest.mark.parametrize("layers, message", [
@@ -285,7 +287,7 @@ def test_show_config_lists_the_plans_in_use_and_where_they_are_stored(plan_direc
         fastprop.show_config(file=report)
     text = report.getvalue()
     assert f"plan cache: {_plan_cache.cache_file()}" in text
-    assert "in use: float64 12-20-9 batch 16 cpu " in text and " us per step)" in text
+    assert "in use: float64 12-20-9 batch 16 cpu " in text and " us per step; planned in " in text
 
 
 def test_the_fixed_and_portable_plans_neither_measure_nor_write(plan_directory, measurements):

@@ -66,12 +66,13 @@ class Plan:
     ``layers[l]`` maps each product of layer ``l`` ("forward", "hidden_delta" except
     for layer 0, "gradient_step") to ``(route, shared)``: route "loops", "vector" or
     "blas", shared whether it is split over fit's threads. ``seconds_per_step`` is the
-    measured time of one training step, ``measured`` when (UTC), ``cache_file`` where
-    it is stored.
+    measured time of one training step, ``planning_seconds`` how long measuring took,
+    ``measured`` when (UTC), ``cache_file`` where it is stored.
     """
     key: str
     layers: tuple
     seconds_per_step: float
+    planning_seconds: float
     measured: str
     cache_file: str
 
@@ -88,7 +89,8 @@ class Plan:
             ", ".join(f"{kind} {route}{' shared' if shared else ''}"
                       for kind, (route, shared) in layer.items())
             for layer in self.layers)
-        return f"{self.key}: {layers} ({self.seconds_per_step * 1e6:.1f} us per step)"
+        return (f"{self.key}: {layers} ({self.seconds_per_step * 1e6:.1f} us per step; "
+                f"planned in {self.planning_seconds * 1e3:.0f} ms)")
 
 
 def entry_key(sizes, dtype, batch_rows, config):
@@ -119,6 +121,7 @@ def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_row
 
 def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
     """Measure the plan of a fit (see the module's docstring); the arrays are not changed."""
+    started = time.perf_counter()
     config = _kernels.read_config()
     rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
     scratch = _kernels.Trainer(
@@ -162,8 +165,8 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                        in zip(PRODUCT_KINDS, decisions)
                        if not (kind == "hidden_delta" and layer == 0)})
     measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return Plan(entry_key(sizes, dtype, batch_rows, config), tuple(layers), seconds, measured,
-                str(_plan_cache.cache_file()))
+    return Plan(entry_key(sizes, dtype, batch_rows, config), tuple(layers), seconds,
+                time.perf_counter() - started, measured, str(_plan_cache.cache_file()))
 
 
 def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
@@ -180,16 +183,19 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
         candidates.append(("loops", False))
     if config["threads"] > 1:
         candidates += [(route, True) for route, _ in candidates if route != "loops"]
-    times = {}
+    times, per_round = {}, {}
     for decision in candidates:
         first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
         if times and first > HOPELESS_RATIO * min(times.values()):
             continue                      # hopeless: not timed further
         times[decision] = first
+        # A call longer than a round's budget is timed alone (its first call warmed up).
+        per_round[decision] = (0.0 if first > PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS
+                               else PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS)
     for _ in range(PRODUCT_ROUNDS):
         for decision in times:
             seconds = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE,
-                                           PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS)
+                                           per_round[decision])
             times[decision] = min(times[decision], seconds)
     return times
 
@@ -205,7 +211,9 @@ def _time_steps(scratch, rows, plans):
     epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / (time.perf_counter() - start))))
     losses = np.zeros(epochs)
     best = [float("inf")] * len(plans)
-    for _ in range(STEP_REPEATS):
+    # Long steps vary less from one timing to the next.
+    repeats = STEP_REPEATS if epochs > 1 else 2
+    for _ in range(repeats):
         for index, decisions in enumerate(plans):
             scratch.set_plan(decisions)
             start = time.perf_counter()
@@ -268,13 +276,15 @@ def _plans_in(path):
 def _entry_of(plan):
     return {"layers": [{kind: [route, shared] for kind, (route, shared) in layer.items()}
                        for layer in plan.layers],
-            "seconds_per_step": plan.seconds_per_step, "measured": plan.measured}
+            "seconds_per_step": plan.seconds_per_step, "planning_seconds": plan.planning_seconds,
+            "measured": plan.measured}
 
 
 def _plan_of(key, entry, path):
     layers = tuple({kind: (decision[0], decision[1]) for kind, decision in layer.items()}
                    for layer in entry["layers"])
-    return Plan(key, layers, float(entry["seconds_per_step"]), str(entry["measured"]), path)
+    return Plan(key, layers, float(entry["seconds_per_step"]), float(entry["planning_seconds"]),
+                str(entry["measured"]), path)
 
 
 def _checked_plan(trainer, entry, key, path):
