@@ -473,3 +473,28 @@ def test_time_product_returns_a_positive_time_and_leaves_the_plan_alone():
     for kind, layer in (("forward", 0), ("hidden_delta", 1), ("gradient_step", 1)):
         seconds = trainer.time_product(layer, kind, ("blas", False), 1e-6, 1e-4)
         assert 0 < seconds < 1
+
+
+@pytest.mark.parametrize("sizes", [[12, 20, 9], [64, 300, 40, 1], [3, 2, 1]], ids=str)
+def test_threshold_decisions_are_the_fixed_plans_routes(dtype, sizes):
+    # The planner's hedge "the fixed plan's routes", given as a plan, trains the
+    # network exactly as the fixed plan does.
+    def train(**options):
+        X, Y = training_data(dtype, sizes, n_samples=90)
+        generator = np.random.default_rng(6)
+        weights = [generator.normal(0, 0.3, (b, a)).astype(dtype) for a, b in zip(sizes, sizes[1:])]
+        biases = [np.zeros(b, dtype=dtype) for b in sizes[1:]]
+        work = [[np.empty((32, b), dtype=dtype) for b in sizes[1:]] for _ in range(2)]
+        trainer = _kernels.Trainer(sizes, weights, biases, X, Y, 32, True, *work)
+        losses = np.zeros(3)
+        with fastprop.config_context(**options):
+            if options["plan"] == "measured":
+                trainer.set_plan(_kernels.threshold_decisions(sizes, 32, dtype == np.float32))
+            trainer.run(None, 0, X.shape[0], 0.5, losses)
+        trainer.stop_threads()
+        return weights + biases + [losses]
+
+    for threads in (1, 2):
+        for a, b in zip(train(plan="fixed", threads=threads),
+                        train(plan="measured", threads=threads)):
+            np.testing.assert_array_equal(a, b)

@@ -46,6 +46,10 @@ cdef extern from "_routing.h" nogil:
         FASTPROP_PRODUCT_GRADIENT_STEP
         FASTPROP_PRODUCT_KINDS
     int fastprop_fills_vectors(ptrdiff_t length, int is_float)
+    int fastprop_shares_out(const fastprop_config* config, ptrdiff_t batch_rows,
+                            ptrdiff_t multiply_adds)
+    fastprop_route fastprop_choose_route(const fastprop_config* config, ptrdiff_t multiply_adds,
+                                         int fills_vectors, int is_float, int shared)
     int fastprop_network_uses_team(const fastprop_config* config, ptrdiff_t n_layers,
                                    const ptrdiff_t* sizes, ptrdiff_t batch_rows, int is_float,
                                    const fastprop_decision* plan)

@@ -91,6 +91,16 @@ def read_config():
     return _as_dict(CONFIG)
 
 
+def plan_in_use():
+    """read_config()["plan"], without building the dict (fit asks for it every time)."""
+    return PLANS[<int> CONFIG.plan]
+
+
+def path_and_threads():
+    """{"cpu": the CPU path in use, "threads": the thread count} (for a plan's key)."""
+    return {"cpu": CPU_PATHS[<int> CONFIG.cpu], "threads": CONFIG.threads}
+
+
 def write_config(values):
     """Replace the configuration with values (a dict as read_config returns).
 

@@ -73,11 +73,25 @@ def machine_key():
     return dict(_machine_key)
 
 
+_cache_files = {}
+
+
 def cache_file(key=None):
-    """The path of the plan file of a machine key (default: this machine's)."""
-    key = machine_key() if key is None else key
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return cache_directory() / f"plans-{digest}.json"
+    """The path of the plan file of a machine key (default: this machine's); remembered
+    per directory setting, since every fit asks for it."""
+    if key is None:
+        machine_key()
+        key = _machine_key
+    settings = (id(key), *(os.environ.get(name) for name in _DIRECTORY_VARIABLES))
+    path = _cache_files.get(settings)
+    if path is None:
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        path = _cache_files[settings] = cache_directory() / f"plans-{digest}.json"
+    return path
+
+
+# What cache_directory reads that a process may change (the home directory it takes as set).
+_DIRECTORY_VARIABLES = ("FASTPROP_CACHE_DIR", "XDG_CACHE_HOME")
 
 
 def read_plans(path, key):

@@ -15,8 +15,8 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
    ``LOOPS_MAX_MULTIPLY_ADDS``: beyond, they cannot win and one call would cost
    more than the whole plan.
 2. Whole steps then decide between the fastest route of each product on one
-   thread, the fastest with the team, and every product in BLAS (a hedge against
-   a product timed in a noisy moment), interleaved, each timing a few
+   thread, the fastest with the team, every product in BLAS (a hedge against a
+   product timed in a noisy moment) and the fixed plan's routes, interleaved, each timing a few
    milliseconds long: threads interact (BLAS's own threads spinning after a call,
    a helper the hypervisor has not scheduled) in ways one product alone does not
    show. The team must win by ``TEAM_MARGIN``; so the default does not lose to
@@ -44,6 +44,8 @@ PRODUCT_ROUNDS = 2
 LOOPS_MAX_MULTIPLY_ADDS = 1 << 20
 # A route whose first call takes this many times the best time so far is not timed further.
 HOPELESS_RATIO = 2.5
+# The loops are kept when within this factor of the fastest route.
+LOOPS_TIE_RATIO = 1.03
 STEP_REPEATS = 3
 # Each timing of steps runs for at least this long (epochs over the same batches).
 STEP_TIMING_SECONDS = 2e-3
@@ -57,6 +59,8 @@ PLANNING_LEARNING_RATE = 1e-6
 _plans_by_file = {}
 # The entry keys used by this process, in order of first use, for show_config.
 _used = []
+# {(cache file, entry key): (entry, Plan, decisions)} of the entries that checked.
+_checked = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,15 +100,15 @@ class Plan:
 def entry_key(sizes, dtype, batch_rows, config):
     """The name of a plan in the cache: what it was measured for (config: as
     _kernels.read_config gives it, the CPU path resolved)."""
-    widths = "-".join(str(width) for width in sizes)
-    return (f"{np.dtype(dtype).name} {widths} batch {batch_rows} "
-            f"cpu {config['cpu']} threads {config['threads']}")
+    widths = "-".join(map(str, sizes))
+    name = "float32" if dtype == np.float32 else "float64"
+    return f"{name} {widths} batch {batch_rows} cpu {config['cpu']} threads {config['threads']}"
 
 
 def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
     """The plan of a fit under the configuration in use: read from the cache, or measured
     now (on copies) and stored."""
-    config = _kernels.read_config()
+    config = _kernels.path_and_threads()
     key = entry_key(sizes, dtype, batch_rows, config)
     path = _plan_cache.cache_file()
     plans = _plans_in(path)
@@ -140,21 +144,28 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                     with_team.append(("loops", False))
                     continue
                 times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
-                single.append(min((d for d in times if not d[1]), key=times.get))
-                with_team.append(min(times, key=times.get))
+                single.append(_fastest({d: t for d, t in times.items() if not d[1]}))
+                with_team.append(_fastest(times))
         # Whole steps decide between the products' best on one thread, with the team,
-        # and every product in BLAS (a hedge against a product timed in a noisy moment).
+        # every product in BLAS (a hedge against a product timed in a noisy moment).
         all_blas = [("loops", False) if index == 1 else ("blas", False)
                     for index in range(len(single))]
-        plans = [single] + [plan for plan in (with_team, all_blas) if plan != single]
+        # And the fixed plan's routes, so that measuring never loses to not measuring.
+        fixed = _kernels.threshold_decisions(list(sizes), batch_rows,
+                                             np.dtype(dtype) == np.float32)
+        plans = [single]
+        for plan in (with_team, all_blas, fixed):
+            if plan not in plans:
+                plans.append(plan)
         seconds = _time_steps(scratch, rows, plans)
+        # A plan that shares products out must win clearly: sharing costs more in a
+        # long fit than in a short timing when the other core is busy.
+        uses_team = [any(shared for _, shared in plan) for plan in plans]
         best = min(range(len(plans)), key=seconds.__getitem__)
-        # The team must win clearly: sharing out costs more in a long fit than in a
-        # short timing when the other core is busy.
-        if plans[best] is with_team and seconds[best] > TEAM_MARGIN * min(
-                seconds[index] for index, plan in enumerate(plans) if plan is not with_team):
-            best = min((index for index, plan in enumerate(plans) if plan is not with_team),
-                       key=seconds.__getitem__)
+        best_alone = min((index for index in range(len(plans)) if not uses_team[index]),
+                         key=seconds.__getitem__)
+        if uses_team[best] and seconds[best] > TEAM_MARGIN * seconds[best_alone]:
+            best = best_alone
         chosen, seconds = plans[best], seconds[best]
     finally:
         scratch.stop_threads()
@@ -167,6 +178,16 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
     measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return Plan(entry_key(sizes, dtype, batch_rows, config), tuple(layers), seconds,
                 time.perf_counter() - started, measured, str(_plan_cache.cache_file()))
+
+
+def _fastest(times):
+    """The fastest decision, except that the plain loops win a near tie: they have no
+    call overhead for a timing to miss, and the same bits on every machine."""
+    best = min(times, key=times.get)
+    loops = ("loops", False)
+    if loops in times and times[loops] <= LOOPS_TIE_RATIO * times[best]:
+        return loops
+    return best
 
 
 def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
@@ -264,6 +285,7 @@ def forget_loaded_plans():
     """Drop what this process read from plan files (a test's clean start)."""
     _plans_by_file.clear()
     _used.clear()
+    _checked.clear()
 
 
 def _plans_in(path):
@@ -292,6 +314,10 @@ def _checked_plan(trainer, entry, key, path):
     but does not check) when it must be measured."""
     if entry is None:
         return None
+    checked = _checked.get((path, key))
+    if checked is not None and checked[0] is entry:
+        trainer.set_plan(checked[2])
+        return checked[1]
     try:
         plan = _plan_of(key, entry, str(path))
         n_layers = len(key.split(" ")[1].split("-")) - 1
@@ -303,9 +329,11 @@ def _checked_plan(trainer, entry, key, path):
             if sorted(decisions) != sorted(expected):
                 raise ValueError(f"layer {layer} has products {sorted(decisions)}, "
                                  f"not {sorted(expected)}")
-        trainer.set_plan(plan.decisions())
+        decisions = plan.decisions()
+        trainer.set_plan(decisions)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         _plan_cache._warn(f"the stored plan {key!r} in {path} does not check ({error}); "
                           f"measuring it again")
         return None
+    _checked[(path, key)] = (entry, plan, decisions)
     return plan

@@ -128,6 +128,10 @@ cdef void _fill_network_double(fastprop_network_double* network, _LayerPointers 
     network.deltas = <double**> p.deltas
 
 
+def _product_name(layer, kind):
+    return f"the {PRODUCT_KINDS[kind]} product of layer {layer}"
+
+
 cdef class Trainer:
     """Minibatch gradient descent on one network's arrays and one training set.
 
@@ -222,19 +226,20 @@ cdef class Trainer:
     def _check_decision(self, Py_ssize_t layer, int kind, decision):
         """(route, shared) as the C struct holds them; ValueError where a kernel could
         not run it safely (the vector kernels on a product too narrow for them)."""
-        where = f"the {PRODUCT_KINDS[kind]} product of layer {layer}"
         if not (isinstance(decision, (tuple, list)) and len(decision) == 2
                 and decision[0] in ROUTES and isinstance(decision[1], bool)):
-            raise ValueError(f"{where}: a decision is a (route, shared) pair, route one of "
-                             f"{', '.join(ROUTES)} and shared a bool, got {decision!r}")
+            raise ValueError(f"{_product_name(layer, kind)}: a decision is a (route, shared) "
+                             f"pair, route one of {', '.join(ROUTES)} and shared a bool, "
+                             f"got {decision!r}")
         route, shared = ROUTES.index(decision[0]), decision[1]
         n_in, n_out = self.pointers.sizes[layer], self.pointers.sizes[layer + 1]
         spread = max(n_in, n_out) if kind == FASTPROP_PRODUCT_FORWARD else n_in
         if route == FASTPROP_ROUTE_VECTOR and not fastprop_fills_vectors(spread, self.is_float32):
-            raise ValueError(f"{where}: the vector kernels need at least one vector's width "
-                             f"across, {n_in} x {n_out} has not")
+            raise ValueError(f"{_product_name(layer, kind)}: the vector kernels need at least "
+                             f"one vector's width across, {n_in} x {n_out} has not")
         if route == FASTPROP_ROUTE_LOOPS and shared:
-            raise ValueError(f"{where}: the plain loops are not shared out over threads")
+            raise ValueError(f"{_product_name(layer, kind)}: the plain loops are not shared "
+                             f"out over threads")
         return route, int(shared)
 
     def time_product(self, Py_ssize_t layer, str kind, decision, double lr,
@@ -410,3 +415,28 @@ def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssiz
         trainer.run(orders, start, stop, lr, epoch_losses)
     finally:
         trainer.stop_threads()
+
+
+def threshold_decisions(sizes, Py_ssize_t batch_rows, bint is_float32):
+    """The decisions of a training step that the thresholds of the configuration in use
+    make (the fixed plan's routes), in the order Trainer.set_plan takes."""
+    cdef fastprop_config config = CONFIG
+    config.plan = FASTPROP_PLAN_FIXED
+    cdef Py_ssize_t layer, n_in, n_out, multiply_adds, spread
+    cdef int kind
+    cdef bint shared
+    decisions = []
+    for layer in range(len(sizes) - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        multiply_adds = batch_rows * n_in * n_out
+        for kind in range(FASTPROP_PRODUCT_KINDS):
+            spread = max(n_in, n_out) if kind == FASTPROP_PRODUCT_FORWARD else n_in
+            # The weight gradient's sum runs over the batch; every product of a step
+            # shares out by the step's rows.
+            shared = config.threads > 1 and fastprop_shares_out(&config, batch_rows,
+                                                                multiply_adds)
+            route = fastprop_choose_route(&config, multiply_adds,
+                                          fastprop_fills_vectors(spread, is_float32),
+                                          is_float32, shared)
+            decisions.append((ROUTES[<int> route], bool(shared and route != FASTPROP_ROUTE_LOOPS)))
+    return decisions

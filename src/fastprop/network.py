@@ -343,7 +343,7 @@ class _Workspace:
                                         batch_size, network.loss == "mse", activations, deltas,
                                         batch_X, batch_Y)
         self.plan = None
-        if _kernels.read_config()["plan"] == "measured":
+        if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
                                  samples, targets, batch_size, network.loss == "mse")
 
