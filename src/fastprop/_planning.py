@@ -17,7 +17,7 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
 2. Whole steps then decide between the fastest route of each product on one
    thread, the fastest with the team, every product in BLAS (a hedge against a
    product timed in a noisy moment) and the fixed plan's routes, interleaved, each timing a few
-   milliseconds long: threads interact (BLAS's own threads spinning after a call,
+   milliseconds long (a longer step is timed once per plan): threads interact (BLAS's own threads spinning after a call,
    a helper the hypervisor has not scheduled) in ways one product alone does not
    show. The team must win by ``TEAM_MARGIN``; so the default does not lose to
    one thread, nor to forcing one route, by more than the noise of that timing.
@@ -27,7 +27,7 @@ it in the plan cache (``_plan_cache``) under an entry key naming the network's
 widths, dtype, batch size, CPU path and thread count; a later fit of the same
 shape reads it back and runs the same routes, so it gives the same bits. Bits
 depend on the routes only, never on how many threads run them. Planning takes a
-few milliseconds for small networks and about 0.1 s for case D's; ``tune`` does
+few tens of milliseconds for small networks and about 0.1 s for 784-1024-1024-10; ``tune`` does
 it ahead of time, ``show_config`` lists the plans in use.
 """
 import dataclasses
@@ -41,6 +41,10 @@ from . import _kernels, _plan_cache
 PRODUCT_KINDS = _kernels.PRODUCT_KINDS
 PRODUCT_BUDGET_SECONDS = 2e-4
 PRODUCT_ROUNDS = 2
+LONG_CALL_SECONDS = 1e-3
+# BLAS sharing only the elementwise pass after a hidden delta or gradient step is tried
+# when the product's sum is shorter than this (beyond, the pass is under 1% of the work).
+SHARED_PASS_MAX_INNER = 256
 LOOPS_MAX_MULTIPLY_ADDS = 1 << 20
 # A route whose first call takes this many times the best time so far is not timed further.
 HOPELESS_RATIO = 2.5
@@ -137,6 +141,7 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         # One step fills the workspace with the values training sees.
         scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
         single, with_team = [], []
+        products_seconds = 0.0            # a step's products, on one thread, as timed
         for layer in range(len(sizes) - 1):
             for kind in PRODUCT_KINDS:
                 if kind == "hidden_delta" and layer == 0:
@@ -146,6 +151,7 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                 times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
                 single.append(_fastest({d: t for d, t in times.items() if not d[1]}))
                 with_team.append(_fastest(times))
+                products_seconds += times[single[-1]]
         # Whole steps decide between the products' best on one thread, with the team,
         # every product in BLAS (a hedge against a product timed in a noisy moment).
         all_blas = [("loops", False) if index == 1 else ("blas", False)
@@ -157,7 +163,7 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         for plan in (with_team, all_blas, fixed):
             if plan not in plans:
                 plans.append(plan)
-        seconds = _time_steps(scratch, rows, plans)
+        seconds = _time_steps(scratch, rows, plans, products_seconds)
         # A plan that shares products out must win clearly: sharing costs more in a
         # long fit than in a short timing when the other core is busy.
         uses_team = [any(shared for _, shared in plan) for plan in plans]
@@ -203,7 +209,13 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
     if multiply_adds <= LOOPS_MAX_MULTIPLY_ADDS:
         candidates.append(("loops", False))
     if config["threads"] > 1:
-        candidates += [(route, True) for route, _ in candidates if route != "loops"]
+        if ("vector", False) in candidates:
+            candidates.append(("vector", True))
+        # BLAS "shared" shares only the pass after the product: the sigmoid of a forward
+        # step is worth it; the cheap passes of the others, only after a short sum.
+        inner = {"forward": n_in, "hidden_delta": n_out, "gradient_step": batch_rows}[kind]
+        if kind == "forward" or inner < SHARED_PASS_MAX_INNER:
+            candidates.append(("blas", True))
     times, per_round = {}, {}
     for decision in candidates:
         first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
@@ -213,7 +225,9 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
         # A call longer than a round's budget is timed alone (its first call warmed up).
         per_round[decision] = (0.0 if first > PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS
                                else PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS)
-    for _ in range(PRODUCT_ROUNDS):
+    # Calls of a millisecond or more vary little: one round.
+    rounds = 1 if min(times.values()) > LONG_CALL_SECONDS else PRODUCT_ROUNDS
+    for _ in range(rounds):
         for decision in times:
             seconds = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE,
                                            per_round[decision])
@@ -221,19 +235,18 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
     return times
 
 
-def _time_steps(scratch, rows, plans):
+def _time_steps(scratch, rows, plans, step_estimate):
     """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows,
-    each repeated (in epochs) to last STEP_TIMING_SECONDS."""
+    each repeated (in epochs) to last STEP_TIMING_SECONDS; a step longer than that (by
+    step_estimate, the sum of its products' times) is timed alone, and once per plan."""
     batch_rows = scratch.batch_size
+    repeats = STEP_REPEATS
+    if step_estimate > STEP_TIMING_SECONDS:
+        rows, repeats = min(rows, batch_rows), 1
     steps = -(-rows // batch_rows)
-    scratch.set_plan(plans[0])
-    start = time.perf_counter()
-    scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, np.zeros(1))
-    epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / (time.perf_counter() - start))))
+    epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / max(step_estimate * steps, 1e-7))))
     losses = np.zeros(epochs)
     best = [float("inf")] * len(plans)
-    # Long steps vary less from one timing to the next.
-    repeats = STEP_REPEATS if epochs > 1 else 2
     for _ in range(repeats):
         for index, decisions in enumerate(plans):
             scratch.set_plan(decisions)
