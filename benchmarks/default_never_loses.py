@@ -14,8 +14,10 @@ For each case (in float32 and in float64) and each CPU path this machine has
   when ``fastprop.set_config`` accepts them.
 
 Runs are interleaved (every variant once, in a rotated order, per repeat) and the
-best run counts. A variant whose first run takes more than ``CONTENDER_FACTOR``
-times the default's is run once only: it cannot be the fastest. Large cases are
+best run counts. A variant whose best of its first ``RUNS_BEFORE_DROPPING`` runs
+takes more than ``CONTENDER_FACTOR`` times the default's best is not run again:
+it cannot be the fastest (two runs, not one, because on a shared machine a single
+run was seen 10x slower than the same variant's next). Large cases are
 timed on fewer samples (``BenchmarkCase.route_comparison_n_samples``: the same
 batches and the same short last batch, fewer of them), since plain loops take
 40x longer there. Every variant's final weights are checked against the
@@ -43,6 +45,7 @@ ALL_BLAS = "all in BLAS"
 FORCED_ROUTES = (ALL_LOOPS, ALL_VECTOR, ALL_BLAS)
 OTHER_PLANS = ("fixed", "portable")  # timed as variants when accepted and not the default
 CONTENDER_FACTOR = 1.5
+RUNS_BEFORE_DROPPING = 2
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.1  # for BLAS and fit's helper threads to stop spinning
 
 _NO_BLAS = {"blas_min_multiply_adds_float32": None, "blas_min_multiply_adds_float64": None,
@@ -161,8 +164,8 @@ def compare_routes(case: BenchmarkCase, cpu_path: str, repeats: int, max_wait_fo
         for name in names[shift:] + names[:shift]:
             runs = result.seconds.get(name)
             default = result.default_seconds
-            if runs and default and min(runs) > CONTENDER_FACTOR * default:
-                continue  # out of the running: one run is enough
+            if runs and len(runs) >= RUNS_BEFORE_DROPPING and default and min(runs) > CONTENDER_FACTOR * default:
+                continue  # out of the running
             seconds, parameters = _timed_fit(case, X, Y, cpu_path, options[name], max_wait_for_quiet,
                                              pause_seconds)
             result.seconds.setdefault(name, []).append(seconds)

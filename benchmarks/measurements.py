@@ -88,6 +88,7 @@ class CaseResult:
     background_cores: dict[str, list[float | None]] = field(default_factory=dict)  # others' load, per run
     agreement: dict[str, Agreement] = field(default_factory=dict)  # final weights vs NumPy's
     memory: dict[str, PeakMemory] = field(default_factory=dict)
+    compile_seconds: dict[str, float] = field(default_factory=dict)  # ahead-of-time compilation (JAX), untimed
 
     def best_seconds(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
@@ -184,6 +185,8 @@ def measure_case(case: BenchmarkCase, implementations, repeats: int | None = Non
             _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms{load}")
             if repeat == 0 and implementation not in (GEMMS_ALONE, SQUARE_GEMM):
                 final_parameters[implementation] = trainer.parameters()
+                if hasattr(trainer, "compile_seconds"):
+                    result.compile_seconds[implementation] = trainer.compile_seconds
     result.gemm_rate = GemmRate(case.dtype_name, square_gemm_size, result.best_seconds(SQUARE_GEMM), "numpy")
     for implementation in implementations:
         if implementation != NUMPY and NUMPY in final_parameters:

@@ -156,7 +156,8 @@ def main(argv=None) -> int:
         + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
         f"whole run: {time.perf_counter() - started:.0f} s"
         + (f", of which the default-never-loses comparison {time.perf_counter() - routes_started:.0f} s "
-           f"({route_repeats} runs per variant, 1 for variants over 1.5x the default; "
+           f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant, 2 for variants over 1.5x the "
+           "default; "
            + ("only each case's own dtype, " if args.quick else "")
            + "large cases on fewer samples)" if comparisons else "")
         + "".join(f"; {DISPLAY_NAMES[name]} not installed ({package}), not measured"

@@ -94,6 +94,11 @@ class JaxTrainer:
         self.network = JaxScanNetwork(weights, biases, loss=case.loss, dtype=case.dtype,
                                       n_samples=case.n_samples, batch_size=case.batch_size, epochs=case.epochs)
 
+    @property
+    def compile_seconds(self) -> float:
+        """How long XLA took to compile this case's training (once per shape; never timed)."""
+        return self.network.compile_seconds
+
     def prepare_data(self, X, Y):
         return self.network.device_data(X, Y)
 
