@@ -14,13 +14,21 @@ _BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THRE
 
 
 def _cpu_model() -> str:
+    """The model name, and family/model/stepping (a virtual machine's name may say only "Xeon")."""
     try:
+        fields = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if not key.strip() and fields:
+                break  # the end of the first processor's block
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        fields = {}
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
+                                                            ("stepping", "stepping")) if key in fields]
+    return fields["model name"] + (f" ({', '.join(numbers)})" if numbers else "")
 
 
 # /proc/cpuinfo flag -> name, for the instruction sets the kernels and BLAS choose between.
@@ -160,7 +168,9 @@ def describe_machine() -> dict[str, object]:
         "NumPy": _version("numpy"),
         "SciPy": _version("scipy"),
         "PyTorch": torch_version,
-        "JAX": _version("jax") + ("" if _version("jax") == "not installed" else f" (jaxlib {_version('jaxlib')})"),
+        "JAX": _version("jax") + ("" if _version("jax") == "not installed" else
+                                  f" (jaxlib {_version('jaxlib')}; XLA's CPU backend with its own threads, "
+                                  "not seen by threadpoolctl)"),
         "BLAS libraries": thread_pools("blas"),  # SciPy's is the one fastprop calls
         "OpenMP runtimes": thread_pools("openmp"),
         "BLAS environment": ", ".join(f"{k}={v}" for k, v in blas_environment.items()) or "none set",

@@ -228,8 +228,10 @@ def measured_on_lines(machine: dict[str, object]) -> list[str]:
     return [
         f"Measured on: **{machine['CPU']}** ({machine['cores']}), {machine['date']}",
         f"- CPU vector extensions: {machine['CPU vector extensions']}",
-        f"- fastprop's kernels: {machine['fastprop kernels'].split(';')[0]}",
-        *[f"- BLAS (threadpoolctl): {library}" for library in machine["BLAS libraries"]],
+        f"- fastprop's kernels: {'; '.join(machine['fastprop kernels'].split('; ')[:2])}",
+        *[f"- BLAS (threadpoolctl): {library}" + (" (the one fastprop calls, through SciPy)"
+                                                  if "scipy.libs" in library else "")
+          for library in machine["BLAS libraries"]],
         "- more under \"Machine\" at the end",
     ]
 
