@@ -31,7 +31,7 @@ import numpy as np
 from gemm_rate import FULL_SIZE, GemmRate
 from gemm_sequence import GemmSequence
 from peak_memory import PeakMemory, measure_peak_memory
-from trainers import FASTPROP, NUMPY, Agreement, compare_parameters, make_trainer, warm_up
+from trainers import FASTPROP, NUMPY, Agreement, NumpyInput, compare_parameters, make_trainer, warm_up
 
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.3
 # Timed alongside the implementations, in the same rotation: the case's matrix
@@ -45,12 +45,7 @@ GEMMS_ALONE = "gemms_alone"
 SQUARE_GEMM = "square_gemm"
 
 
-class _NumpyInput:
-    def prepare_data(self, X, Y):
-        return X, Y
-
-
-class _SquareGemmRunner(_NumpyInput):
+class _SquareGemmRunner(NumpyInput):
     """Back-to-back square products; ``seconds`` is the best single one (the first wakes BLAS's threads)."""
 
     PRODUCTS = 4
@@ -71,7 +66,7 @@ class _SquareGemmRunner(_NumpyInput):
         self.seconds = best
 
 
-class _GemmsAloneRunner(_NumpyInput):
+class _GemmsAloneRunner(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         self.sequence = GemmSequence(case)
 

@@ -35,12 +35,14 @@ DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (NumPy XOR tutorial)", TORC
 SHORT_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy", TORCH: "PyTorch", JAX: "JAX"}
 
 
-class _NumpyInput:
+class NumpyInput:
+    """For what trains on the NumPy arrays themselves: ``prepare_data`` hands them on."""
+
     def prepare_data(self, X, Y):
         return X, Y
 
 
-class FastpropTrainer(_NumpyInput):
+class FastpropTrainer(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         import fastprop
 
@@ -59,7 +61,7 @@ class FastpropTrainer(_NumpyInput):
         )
 
 
-class NumpyTrainer(_NumpyInput):
+class NumpyTrainer(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         weights, biases = make_initial_parameters(case)
         self.case = case
@@ -73,7 +75,7 @@ class NumpyTrainer(_NumpyInput):
         return [W.copy() for W in self.network.weights], [b.copy() for b in self.network.biases]
 
 
-class TorchTrainer(_NumpyInput):  # torch.from_numpy inside: no copies
+class TorchTrainer(NumpyInput):  # torch.from_numpy inside: no copies
     def __init__(self, case: BenchmarkCase):
         weights, biases = make_initial_parameters(case)
         self.case = case
