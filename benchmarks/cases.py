@@ -13,6 +13,7 @@ only checks that the benchmarks still run and still agree).
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 
@@ -29,13 +30,18 @@ def quick_mode_requested() -> bool:
 class Goal:
     """One target from the issue: ``measured >= minimum`` for the named metric."""
 
-    metric: str  # "speedup_vs_numpy", "speedup_vs_torch" or "fraction_of_gemm_floor"
+    metric: str  # "speedup_vs_numpy", "speedup_vs_torch", "speedup_vs_jax" or "fraction_of_gemm_floor"
     minimum: float
+
+    @property
+    def peer(self) -> str | None:
+        """The implementation a speedup goal is against ("numpy", "torch", "jax"); None for the floor."""
+        return self.metric.removeprefix("speedup_vs_") if self.metric.startswith("speedup_vs_") else None
 
     def describe(self) -> str:
         if self.metric == "fraction_of_gemm_floor":
             return f"≥ {self.minimum:.0%} of the GEMM floor"
-        peer = {"speedup_vs_numpy": "NumPy", "speedup_vs_torch": "PyTorch"}[self.metric]
+        peer = {"numpy": "NumPy", "torch": "PyTorch", "jax": "JAX"}[self.peer]
         return f"≥ {self.minimum:g}x faster than {peer}"
 
 
@@ -54,6 +60,9 @@ class BenchmarkCase:
     quick_n_samples: int | None = None  # quick mode: fewer samples ...
     quick_epochs: int | None = None  # ... or fewer epochs
     repeats: int = 5  # timed runs per implementation (pytest-benchmark rounds, run_all repeats)
+    # "The default never loses" times fastprop's routes on this many samples (None: all); plain
+    # loops take ~40x longer than the other routes on the large cases.
+    route_comparison_n_samples: int | None = None
 
     @property
     def description(self) -> str:
@@ -84,6 +93,9 @@ class BenchmarkCase:
             epochs=self.quick_epochs or self.epochs,
             batch_size=min(self.batch_size, self.quick_n_samples or self.n_samples),
             repeats=1,
+            # the short last batch alone: plain loops are slow on the large cases
+            route_comparison_n_samples=self.route_comparison_n_samples and (
+                self.route_comparison_n_samples % self.batch_size or self.batch_size),
         )
 
     def steps(self) -> int:
@@ -123,7 +135,7 @@ FULL_CASES = (
         learning_rate=0.1,
         loss="sse",
         data_seed=XOR_WEIGHT_SEED,
-        goals=(Goal("speedup_vs_numpy", 100), Goal("speedup_vs_torch", 1000)),
+        goals=(Goal("speedup_vs_numpy", 100), Goal("speedup_vs_torch", 1000), Goal("speedup_vs_jax", 3)),
         quick_epochs=200,
     ),
     BenchmarkCase(
@@ -136,7 +148,7 @@ FULL_CASES = (
         learning_rate=0.1,
         loss="mse",
         data_seed=11,
-        goals=(Goal("speedup_vs_numpy", 5), Goal("speedup_vs_torch", 20)),
+        goals=(Goal("speedup_vs_numpy", 5), Goal("speedup_vs_torch", 20), Goal("speedup_vs_jax", 1.5)),
         quick_n_samples=2_048,
     ),
     BenchmarkCase(
@@ -149,8 +161,9 @@ FULL_CASES = (
         learning_rate=0.1,
         loss="mse",
         data_seed=12,
-        goals=(Goal("speedup_vs_torch", 2), Goal("fraction_of_gemm_floor", 0.70)),
+        goals=(Goal("speedup_vs_torch", 2), Goal("speedup_vs_jax", 1.2), Goal("fraction_of_gemm_floor", 0.70)),
         quick_n_samples=1_000,  # not a multiple of 128: the short last batch is exercised
+        route_comparison_n_samples=60 * 128 + 96,  # the same short last batch as 60 000 samples
     ),
     BenchmarkCase(
         name="D",
@@ -162,11 +175,18 @@ FULL_CASES = (
         learning_rate=0.1,
         loss="mse",
         data_seed=13,
-        goals=(Goal("fraction_of_gemm_floor", 0.80),),
+        goals=(Goal("speedup_vs_torch", 1.2), Goal("speedup_vs_jax", 1.1), Goal("fraction_of_gemm_floor", 0.80)),
         quick_n_samples=300,
         repeats=3,
+        route_comparison_n_samples=20 * 128 + 96,
     ),
 )
+
+# "The default never loses": in every case, dtype and CPU path, fastprop's default
+# configuration takes at most this many times the fastest forced route's time ...
+DEFAULT_MAX_RATIO_TO_FASTEST_FORCED = 1.03
+# ... and at most this many times its own time on one thread.
+DEFAULT_MAX_RATIO_TO_ONE_THREAD = 1.0
 
 # Memory goal: for this case, fit's peak allocation above the training data
 # stays under this fraction of the data's size.
@@ -191,15 +211,22 @@ def make_training_data(case: BenchmarkCase) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_initial_parameters(case: BenchmarkCase) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Initial ``(weights, biases)`` of the case, in its dtype.
+    """Initial ``(weights, biases)`` of the case, in its dtype (fresh copies: the caller may write to them).
 
     XOR: the NumPy XOR tutorial's standard-normal draws. Larger nets: normal with standard
     deviation 1/sqrt(n_in), so the sigmoids start unsaturated.
     """
-    rng = np.random.default_rng(case.data_seed + 1_000)
+    weights, biases = _initial_parameters(case.layer_sizes, np.dtype(case.dtype).name, case.data_seed, case.is_xor)
+    return [W.copy() for W in weights], [b.copy() for b in biases]
+
+
+@functools.lru_cache(maxsize=16)
+def _initial_parameters(layer_sizes, dtype_name, data_seed, is_xor):
+    dtype = np.dtype(dtype_name)
+    rng = np.random.default_rng(data_seed + 1_000)
     weights, biases = [], []
-    for n_in, n_out in zip(case.layer_sizes[:-1], case.layer_sizes[1:]):
-        scale = 1.0 if case.is_xor else 1.0 / np.sqrt(n_in)
-        weights.append((rng.standard_normal((n_out, n_in)) * scale).astype(case.dtype))
-        biases.append((rng.standard_normal(n_out) * scale).astype(case.dtype))
+    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        scale = 1.0 if is_xor else 1.0 / np.sqrt(n_in)
+        weights.append((rng.standard_normal((n_out, n_in)) * scale).astype(dtype))
+        biases.append((rng.standard_normal(n_out) * scale).astype(dtype))
     return weights, biases

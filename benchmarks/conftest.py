@@ -3,21 +3,25 @@
     python -m pytest benchmarks                                   # timed, pytest-benchmark tables
     FASTPROP_BENCH_QUICK=1 python -m pytest benchmarks --benchmark-disable   # CI: seconds
 
-PyTorch is optional: its benchmarks are skipped when it is not installed.
+PyTorch and JAX are optional: their benchmarks are skipped when they are not installed
+(``FASTPROP_BENCH_HIDE=torch,jax`` hides installed ones, as in CI: hide_packages.py).
 """
 from __future__ import annotations
+
+import hide_packages  # noqa: F401  (first, before anything imports torch or jax)
 
 import functools
 
 import pytest
 
 from cases import QUICK_MODE_VARIABLE, BenchmarkCase, make_training_data, quick_mode_requested
-from trainers import NUMPY, make_trainer
+from trainers import NUMPY, train_once
 
 
 def pytest_report_header(config):
     mode = "QUICK (small cases)" if quick_mode_requested() else f"full (set {QUICK_MODE_VARIABLE}=1 for quick)"
-    return f"fastprop benchmarks: {mode} mode"
+    hidden = sorted(hide_packages.hidden_packages())
+    return f"fastprop benchmarks: {mode} mode" + (f"; hidden: {', '.join(hidden)}" if hidden else "")
 
 
 @functools.lru_cache(maxsize=None)
@@ -28,9 +32,7 @@ def cached_training_data(case: BenchmarkCase):
 @functools.lru_cache(maxsize=None)
 def cached_numpy_parameters(case: BenchmarkCase):
     """Final weights of the NumPy baseline on the case: what the others must match."""
-    trainer = make_trainer(NUMPY, case)
-    trainer.train(*cached_training_data(case))
-    return trainer.parameters()
+    return train_once(NUMPY, case, *cached_training_data(case)).parameters()
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ work (sigmoids, deltas, bias sums, updates, calls).
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from cases import BenchmarkCase
@@ -59,14 +57,3 @@ class GemmSequence:
             if self._last_batch is not None:
                 self._last_batch()
 
-
-def gemm_sequence_seconds(case: BenchmarkCase, repeats: int = 3) -> float:
-    """Best-of-``repeats`` time of ``GemmSequence(case).run()``."""
-    sequence = GemmSequence(case)
-    sequence._full_batch()  # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sequence.run()
-        best = min(best, time.perf_counter() - start)
-    return best

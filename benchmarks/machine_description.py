@@ -1,4 +1,5 @@
-"""What the benchmarks ran on: CPU, cores, memory, load, BLAS libraries, versions, date."""
+"""What the benchmarks ran on: CPU and its vector extensions, cores, memory, load, BLAS
+libraries (threadpoolctl), versions, date."""
 from __future__ import annotations
 
 import datetime
@@ -13,13 +14,46 @@ _BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THRE
 
 
 def _cpu_model() -> str:
+    """The model name, and family/model/stepping (a virtual machine's name may say only "Xeon")."""
     try:
+        fields = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if not key.strip() and fields:
+                break  # the end of the first processor's block
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        fields = {}
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
+                                                            ("stepping", "stepping")) if key in fields]
+    return fields["model name"] + (f" ({', '.join(numbers)})" if numbers else "")
+
+
+# /proc/cpuinfo flag -> name, for the instruction sets the kernels and BLAS choose between.
+_VECTOR_FLAGS = {"avx2": "AVX2", "fma": "FMA", "avx512f": "AVX-512F", "avx512dq": "AVX-512DQ",
+                 "avx512bw": "AVX-512BW", "avx512vl": "AVX-512VL", "avx512_vnni": "AVX-512 VNNI",
+                 "avx512_bf16": "AVX-512 BF16", "amx_tile": "AMX"}
+
+
+def cpu_vector_features(cpuinfo: str | None = None) -> str:
+    """E.g. "AVX2, FMA, AVX-512F, AVX-512DQ, AVX-512BW, AVX-512VL; no AMX", from the CPU's flags."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return "unknown (no /proc/cpuinfo)"
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    if not flags:
+        return "unknown (no flags in /proc/cpuinfo)"
+    present = [name for flag, name in _VECTOR_FLAGS.items() if flag in flags]
+    missing = [name for flag, name in _VECTOR_FLAGS.items() if flag not in flags]
+    return ", ".join(present or ["none of AVX2, FMA, AVX-512"]) + (f"; not {', '.join(missing)}" if missing else "")
 
 
 def _memory_gib() -> str:
@@ -70,14 +104,16 @@ def _version(module_name: str) -> str:
     return getattr(module, "__version__", "unknown")
 
 
-def _blas_libraries() -> list[str]:
+def thread_pools(user_api: str) -> list[str]:
+    """threadpoolctl's libraries of this kind ("blas" or "openmp") loaded in this process, described."""
     try:
         import numpy  # noqa: F401  (load the libraries before asking)
         import scipy.linalg  # noqa: F401
         from threadpoolctl import threadpool_info
     except ImportError:
-        return ["threadpoolctl not installed: BLAS libraries not inspected"]
-    return [_describe_thread_pool(info) for info in threadpool_info()]
+        return ["threadpoolctl not installed: not inspected"]
+    found = [_describe_thread_pool(info) for info in threadpool_info() if info.get("user_api") == user_api]
+    return found or ["none loaded"]
 
 
 def _describe_thread_pool(info: dict) -> str:
@@ -121,6 +157,7 @@ def describe_machine() -> dict[str, object]:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": _cpu_model(),
+        "CPU vector extensions": cpu_vector_features(),
         "cores": f"{os.cpu_count()} logical, {usable_cores} usable by this process",
         "memory": _memory_gib(),
         "system": platform.platform(),
@@ -131,6 +168,10 @@ def describe_machine() -> dict[str, object]:
         "NumPy": _version("numpy"),
         "SciPy": _version("scipy"),
         "PyTorch": torch_version,
-        "BLAS libraries": _blas_libraries(),
+        "JAX": _version("jax") + ("" if _version("jax") == "not installed" else
+                                  f" (jaxlib {_version('jaxlib')}; XLA's CPU backend with its own threads, "
+                                  "not seen by threadpoolctl)"),
+        "BLAS libraries": thread_pools("blas"),  # SciPy's is the one fastprop calls
+        "OpenMP runtimes": thread_pools("openmp"),
         "BLAS environment": ", ".join(f"{k}={v}" for k, v in blas_environment.items()) or "none set",
     }

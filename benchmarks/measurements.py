@@ -1,8 +1,13 @@
 """Timing, agreement and memory of every implementation on one case, in this process.
 
-Timed: ``trainer.train(X, Y)``, the whole training run on data that already
+What pytest-benchmark (test_training_speed.py) does not: the implementations'
+runs interleaved in one process, with the case's GEMMs alone and a square GEMM
+for the floor in the same rotation, the same-work check and peak memory.
+
+Timed: ``trainer.train(...)``, the whole training run on data that already
 exists in each implementation's input format (NumPy arrays; torch wraps them
-without copying). Not timed: building the network from the initial weights.
+without copying; JAX's copy onto its device is made before). Not timed:
+building the network from the initial weights (JAX compiles then).
 
 Repeats are interleaved (fastprop, NumPy, torch, then again in a rotated
 order) so that a burst of load from elsewhere on a shared machine hits every
@@ -15,7 +20,6 @@ during every timed run is recorded (``background_load.py``).
 from __future__ import annotations
 
 import gc
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,7 +31,7 @@ import numpy as np
 from gemm_rate import FULL_SIZE, GemmRate
 from gemm_sequence import GemmSequence
 from peak_memory import PeakMemory, measure_peak_memory
-from trainers import FASTPROP, NUMPY, Agreement, compare_parameters, make_trainer
+from trainers import FASTPROP, NUMPY, Agreement, NumpyInput, compare_parameters, make_trainer, warm_up
 
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.3
 # Timed alongside the implementations, in the same rotation: the case's matrix
@@ -41,7 +45,7 @@ GEMMS_ALONE = "gemms_alone"
 SQUARE_GEMM = "square_gemm"
 
 
-class _SquareGemmRunner:
+class _SquareGemmRunner(NumpyInput):
     """Back-to-back square products; ``seconds`` is the best single one (the first wakes BLAS's threads)."""
 
     PRODUCTS = 4
@@ -62,7 +66,7 @@ class _SquareGemmRunner:
         self.seconds = best
 
 
-class _GemmsAloneRunner:
+class _GemmsAloneRunner(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         self.sequence = GemmSequence(case)
 
@@ -79,6 +83,7 @@ class CaseResult:
     background_cores: dict[str, list[float | None]] = field(default_factory=dict)  # others' load, per run
     agreement: dict[str, Agreement] = field(default_factory=dict)  # final weights vs NumPy's
     memory: dict[str, PeakMemory] = field(default_factory=dict)
+    compile_seconds: dict[str, float] = field(default_factory=dict)  # ahead-of-time compilation (JAX), untimed
 
     def best_seconds(self, implementation: str) -> float | None:
         runs = self.seconds.get(implementation)
@@ -92,10 +97,6 @@ class CaseResult:
     def gemms_alone_seconds(self) -> float | None:
         """Best time of the case's matrix products alone (NumPy's BLAS, same shapes)."""
         return self.best_seconds(GEMMS_ALONE)
-
-    def median_seconds(self, implementation: str) -> float | None:
-        runs = self.seconds.get(implementation)
-        return statistics.median(runs) if runs else None
 
     @property
     def gemm_floor_seconds(self) -> float:
@@ -121,6 +122,13 @@ class CaseResult:
         return peak / self.data_bytes
 
 
+def freeze_garbage_collector() -> None:
+    """Collect, then leave every object alive now out of later collections (``gc.freeze``): with
+    torch and jax loaded a full collection takes ~0.2 s, and one runs before every timed run."""
+    gc.collect()
+    gc.freeze()
+
+
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -134,46 +142,46 @@ def _make_runner(implementation: str, case: BenchmarkCase, square_gemm_size: int
 
 
 def _timed_run(implementation: str, case: BenchmarkCase, X, Y, max_wait_for_quiet: float,
-               square_gemm_size: int):
+               square_gemm_size: int, pause_seconds: float):
     trainer = _make_runner(implementation, case, square_gemm_size)
+    data = trainer.prepare_data(X, Y)
     gc.collect()
-    wait_for_quiet(max_wait_for_quiet, window_seconds=PAUSE_BEFORE_EACH_RUN_SECONDS)
+    if pause_seconds:
+        wait_for_quiet(max_wait_for_quiet, window_seconds=pause_seconds)
     with BackgroundLoad() as background:
         start = time.perf_counter()
-        trainer.train(X, Y)
+        trainer.train(*data)
         seconds = time.perf_counter() - start
     if isinstance(trainer, _SquareGemmRunner):
         seconds = trainer.seconds
     return seconds, background.cores, trainer
 
 
-def warm_up(implementation: str, case: BenchmarkCase) -> None:
-    """One short untimed run: library initialisation, thread pools, first-call costs."""
-    small = case.quick()
-    X, Y = make_training_data(small)
-    make_trainer(implementation, small).train(X, Y)
-
-
 def measure_case(case: BenchmarkCase, implementations, repeats: int | None = None, measure_memory: bool = True,
-                 max_wait_for_quiet: float = 0.0, square_gemm_size: int = FULL_SIZE) -> CaseResult:
+                 max_wait_for_quiet: float = 0.0, square_gemm_size: int = FULL_SIZE,
+                 pause_seconds: float = PAUSE_BEFORE_EACH_RUN_SECONDS) -> CaseResult:
     repeats = repeats or case.repeats
     X, Y = make_training_data(case)
     _make_runner(SQUARE_GEMM, case, square_gemm_size).train(X, Y)  # warm up
     result = CaseResult(case=case, gemm_rate=None, data_bytes=X.nbytes + Y.nbytes)
     for implementation in implementations:
         warm_up(implementation, case)
+    freeze_garbage_collector()
     timed = tuple(implementations) + (GEMMS_ALONE, SQUARE_GEMM)
     final_parameters = {}
     for repeat in range(repeats):
         shift = repeat % len(timed)
         for implementation in timed[shift:] + timed[:shift]:
-            seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet, square_gemm_size)
+            seconds, others, trainer = _timed_run(implementation, case, X, Y, max_wait_for_quiet, square_gemm_size,
+                                                  pause_seconds)
             result.seconds.setdefault(implementation, []).append(seconds)
             result.background_cores.setdefault(implementation, []).append(others)
             load = "" if others is None else f"  (other processes: {others:.2f} cores)"
             _log(f"  case {case.name} run {repeat + 1}/{repeats} {implementation:8s} {seconds * 1e3:10.1f} ms{load}")
             if repeat == 0 and implementation not in (GEMMS_ALONE, SQUARE_GEMM):
                 final_parameters[implementation] = trainer.parameters()
+                if hasattr(trainer, "compile_seconds"):
+                    result.compile_seconds[implementation] = trainer.compile_seconds
     result.gemm_rate = GemmRate(case.dtype_name, square_gemm_size, result.best_seconds(SQUARE_GEMM), "numpy")
     for implementation in implementations:
         if implementation != NUMPY and NUMPY in final_parameters:
@@ -182,5 +190,6 @@ def measure_case(case: BenchmarkCase, implementations, repeats: int | None = Non
     if measure_memory:
         for implementation in implementations:
             trainer = make_trainer(implementation, case)
-            result.memory[implementation] = measure_peak_memory(lambda: trainer.train(X, Y))
+            data = trainer.prepare_data(X, Y)
+            result.memory[implementation] = measure_peak_memory(lambda: trainer.train(*data))
     return result

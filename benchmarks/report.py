@@ -9,9 +9,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases import MEMORY_GOAL_CASE, MEMORY_GOAL_MAX_FRACTION_OF_DATA
+from cases import (DEFAULT_MAX_RATIO_TO_FASTEST_FORCED, DEFAULT_MAX_RATIO_TO_ONE_THREAD, MEMORY_GOAL_CASE,
+                   MEMORY_GOAL_MAX_FRACTION_OF_DATA)
+from default_never_loses import DEFAULT, ONE_THREAD, RouteComparison
 from measurements import GEMMS_ALONE, SQUARE_GEMM, CaseResult
-from trainers import DISPLAY_NAMES, FASTPROP, NUMPY, TORCH
+from trainers import DISPLAY_NAMES, FASTPROP, IMPLEMENTATIONS, JAX, PEERS, SHORT_NAMES
 
 REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
 README_START = "<!-- benchmarks:start -->"
@@ -79,8 +81,7 @@ def goal_outcomes(results: list[CaseResult]) -> list[GoalOutcome]:
             if goal.metric == "fraction_of_gemm_floor":
                 value, shown = result.fraction_of_gemm_floor, format_percent(result.fraction_of_gemm_floor)
             else:
-                peer = {"speedup_vs_numpy": NUMPY, "speedup_vs_torch": TORCH}[goal.metric]
-                value = result.speedup_over(peer)
+                value = result.speedup_over(goal.peer)
                 shown = format_ratio(value)
             outcomes.append(GoalOutcome(result.case.name, goal.describe(), shown,
                                         None if value is None else value >= goal.minimum))
@@ -98,19 +99,40 @@ def goal_outcomes(results: list[CaseResult]) -> list[GoalOutcome]:
 # ---------------------------------------------------------------- tables
 
 def ratio_table(results: list[CaseResult]) -> str:
-    header = ["case", "fastprop", DISPLAY_NAMES[NUMPY], DISPLAY_NAMES[TORCH], "GEMM floor",
-              "fastprop vs NumPy", "fastprop vs PyTorch", "GEMM floor / fastprop"]
+    header = (["case", "fastprop"] + [DISPLAY_NAMES[peer] for peer in PEERS] + ["GEMM floor"]
+              + [f"fastprop vs {SHORT_NAMES[peer]}" for peer in PEERS] + ["GEMM floor / fastprop"])
     rows = [[
         result.case.label,
         format_seconds(result.best_seconds(FASTPROP)),
-        format_seconds(result.best_seconds(NUMPY)),
-        format_seconds(result.best_seconds(TORCH)),
+        *[format_seconds(result.best_seconds(peer)) for peer in PEERS],
         format_seconds(result.gemm_floor_seconds),
-        format_ratio(result.speedup_over(NUMPY)),
-        format_ratio(result.speedup_over(TORCH)),
+        *[format_ratio(result.speedup_over(peer)) for peer in PEERS],
         format_percent(result.fraction_of_gemm_floor),
     ] for result in results]
     return markdown_table(header, rows)
+
+
+def default_never_loses_table(comparisons: list[RouteComparison]) -> str:
+    header = ["case", "dtype", "samples", "CPU path", "default", "one thread", "default / one thread",
+              "fastest alternative", "its time", "default / fastest alternative", "same work", "verdict"]
+    rows = []
+    for c in comparisons:
+        fastest = c.fastest_alternative
+        verdict = {True: "met", False: "**not met**", None: "not measured"}[c.goal_met]
+        rows.append([c.case.name, c.case.dtype_name, f"{c.case.n_samples:,}".replace(",", " "), c.cpu_path,
+                     format_seconds(c.default_seconds), format_seconds(c.best_seconds(ONE_THREAD)),
+                     format_ratio(c.ratio_to(ONE_THREAD)), fastest or NOT_MEASURED,
+                     format_seconds(c.best_seconds(fastest) if fastest else None), format_ratio(c.ratio_to(fastest)),
+                     "yes" if c.same_work else "**NO**", verdict])
+    return markdown_table(header, rows)
+
+
+def default_never_loses_summary(comparisons: list[RouteComparison]) -> str:
+    met = sum(c.goal_met is True for c in comparisons)
+    runs = max(len(c.seconds.get(DEFAULT, [])) for c in comparisons)
+    return (f"Goal: default ≤ {DEFAULT_MAX_RATIO_TO_FASTEST_FORCED:g}x the fastest alternative and "
+            f"≤ {DEFAULT_MAX_RATIO_TO_ONE_THREAD:g}x one thread, in every row: met in {met} of "
+            f"{len(comparisons)} rows (best of {runs} interleaved run{'s' if runs > 1 else ''} each).")
 
 
 def goal_table(results: list[CaseResult]) -> str:
@@ -119,22 +141,22 @@ def goal_table(results: list[CaseResult]) -> str:
 
 
 def spread_table(results: list[CaseResult]) -> str:
-    """Best, median and worst of the repeats: how noisy the run was."""
-    header = ["case", "implementation", "runs", "best", "median", "worst",
+    """Best and worst of the interleaved repeats: how noisy the run was (pytest-benchmark has the
+    full statistics of its own runs)."""
+    header = ["case", "implementation", "runs", "best", "worst",
               "other processes' load during the best run (cores)"]
     rows = []
     for result in results:
         for implementation, runs in result.seconds.items():
             others = result.background_cores_of_best_run(implementation)
             rows.append([result.case.name, TIMED_NAMES[implementation], str(len(runs)),
-                         format_seconds(min(runs)), format_seconds(result.median_seconds(implementation)),
-                         format_seconds(max(runs)), NOT_MEASURED if others is None else f"{others:.2f}"])
+                         format_seconds(min(runs)), format_seconds(max(runs)), NOT_MEASURED if others is None else f"{others:.2f}"])
     return markdown_table(header, rows)
 
 
 def memory_table(results: list[CaseResult]) -> str:
     header = ["case", "data (X and Y)"]
-    implementations = [name for name in (FASTPROP, NUMPY, TORCH) if any(name in r.memory for r in results)]
+    implementations = [name for name in IMPLEMENTATIONS if any(name in r.memory for r in results)]
     for name in implementations:
         header += [f"{DISPLAY_NAMES[name]}: traced", f"{DISPLAY_NAMES[name]}: RSS growth"]
     header.append("fastprop: larger of the two / data")
@@ -176,9 +198,11 @@ def gemm_detail_table(results: list[CaseResult]) -> str:
 
 
 def case_sizes_table(results: list[CaseResult]) -> str:
-    header = ["case", "steps", "FLOPs (matrix products)", "GEMM rate used for the floor"]
+    header = ["case", "steps", "FLOPs (matrix products)", "GEMM rate used for the floor",
+              "JAX's compilation (before the timed runs, not in them)"]
     rows = [[r.case.name, f"{r.case.steps():,}", f"{r.case.training_flops():.3g}",
-             f"{r.gemm_rate.flops_per_second / 1e9:.1f} GFLOP/s ({r.gemm_rate.dtype})"] for r in results]
+             f"{r.gemm_rate.flops_per_second / 1e9:.1f} GFLOP/s ({r.gemm_rate.dtype})",
+             format_seconds(r.compile_seconds.get(JAX))] for r in results]
     return markdown_table(header, rows)
 
 
@@ -197,6 +221,19 @@ def _machine_lines(machine: dict[str, object]) -> list[str]:
 
 def machine_summary(machine: dict[str, object]) -> str:
     return f"{machine['CPU']}, {machine['cores']}, {machine['date']}"
+
+
+def measured_on_lines(machine: dict[str, object]) -> list[str]:
+    """The top of RESULTS.md: the CPU, its vector extensions and the BLAS the numbers were measured with."""
+    return [
+        f"Measured on: **{machine['CPU']}** ({machine['cores']}), {machine['date']}",
+        f"- CPU vector extensions: {machine['CPU vector extensions']}",
+        f"- fastprop's kernels: {'; '.join(machine['fastprop kernels'].split('; ')[:2])}",
+        *[f"- BLAS (threadpoolctl): {library}" + (" (the one fastprop calls, through SciPy)"
+                                                  if "scipy.libs" in library else "")
+          for library in machine["BLAS libraries"]],
+        "- more under \"Machine\" at the end",
+    ]
 
 
 GOALS_NOT_MET_TEXT = Path(__file__).with_name("goals_not_met.md")
@@ -235,11 +272,29 @@ def goals_not_met_lines(results: list[CaseResult], profiles: dict[str, str] | No
     return lines
 
 
+ROUTES_TEXT = [
+    "For every case, in float32 and float64, and every CPU path of this machine",
+    "(`fastprop.config_context(cpu=...)`), fastprop's fit with its default configuration (no plan",
+    "given) against the same fit on one thread (`threads=1`) and with every product forced onto",
+    "one route (`plan=\"fixed\"` and thresholds 0 or None: all in plain loops, all in the vector",
+    "kernels, not on the baseline path, all in BLAS), and against the other plans fastprop accepts,",
+    "if any. Large cases are timed on fewer samples (column \"samples\": the same batches and the",
+    "same short last batch, fewer of them), a variant whose best of two runs takes over 1.5x the",
+    "default's is not run again, and every variant's final weights are checked against the default's",
+    "(`default_never_loses.py`).",
+]
+
+
 def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str],
-                     profiles: dict[str, str] | None = None) -> str:
+                     profiles: dict[str, str] | None = None,
+                     comparisons: list[RouteComparison] | None = None) -> str:
     repeats = ", ".join(f"{r.case.name}: {len(r.seconds.get(FASTPROP, []))}" for r in results)
+    routes = ["## The default never loses", "", *ROUTES_TEXT, "", default_never_loses_summary(comparisons), "",
+              default_never_loses_table(comparisons), ""] if comparisons else []
     return "\n".join([
         "# fastprop benchmarks",
+        "",
+        *measured_on_lines(machine),
         "",
         f"Written by `python benchmarks/run_all.py` (regenerate: `{REGENERATE_COMMAND}`); every number",
         "below comes from that one run, in one process. Do not edit by hand.",
@@ -250,7 +305,9 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "but the first, `delta.T @ A_prev` for every layer: 2·n·in·out each) divided by the",
         "rate of a large square GEMM through NumPy, timed in the same rotation as the implementations (in",
         "each slot the best of 4 back-to-back products, then the best over the case's runs), so that drift",
-        "of the host's speed moves the floor with them.",
+        "of the host's speed moves the floor with them. JAX trains each case in one `jax.jit` call (an epoch",
+        "is a `lax.scan` over the full batches plus one step on the short last batch), compiled before",
+        "the timed run, on data already on its device.",
         "",
         "## Ratios",
         "",
@@ -260,6 +317,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "",
         goal_table(results),
         "",
+        *routes,
         "## The GEMM floor against the same products at the case's shapes",
         "",
         "The case's matrix products alone (`gemm_sequence.py`: the same shapes and transposes, batch by",
@@ -272,7 +330,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "## Peak memory above the training data (one fit each)",
         "",
         "`traced`: tracemalloc's peak (NumPy arrays and Python objects); `RSS growth`: peak resident set",
-        "during the call minus the resident set before it (everything, torch and BLAS buffers included).",
+        "during the call minus the resident set before it (everything, torch, XLA and BLAS buffers included).",
         "No ratio for training sets under 1 MiB.",
         "",
         memory_table(results),
@@ -299,7 +357,10 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
     ])
 
 
-def readme_section(results: list[CaseResult], machine: dict[str, object]) -> str:
+def readme_section(results: list[CaseResult], machine: dict[str, object],
+                   comparisons: list[RouteComparison] | None = None) -> str:
+    routes = ["The default never loses (every case, float32 and float64, every CPU path; details in",
+              "RESULTS.md): " + default_never_loses_summary(comparisons), ""] if comparisons else []
     return "\n".join([
         "## Benchmarks",
         "",
@@ -310,7 +371,8 @@ def readme_section(results: list[CaseResult], machine: dict[str, object]) -> str
         "",
         goal_table(results),
         "",
-        "Regenerate this table and RESULTS.md (needs the `bench` extra for PyTorch; takes a few minutes):",
+        *routes,
+        "Regenerate this table and RESULTS.md (needs the `bench` extra for PyTorch and JAX; takes a few minutes):",
         "",
         "```bash",
         REGENERATE_COMMAND,
@@ -328,8 +390,10 @@ def replace_readme_section(readme: str, section: str) -> str:
 
 def write_reports(results_path: Path, readme_path: Path | None, results: list[CaseResult],
                   machine: dict[str, object], run_notes: list[str],
-                  profiles: dict[str, str] | None = None) -> None:
-    results_path.write_text(results_markdown(results, machine, run_notes, profiles), encoding="utf-8")
+                  profiles: dict[str, str] | None = None,
+                  comparisons: list[RouteComparison] | None = None) -> None:
+    results_path.write_text(results_markdown(results, machine, run_notes, profiles, comparisons), encoding="utf-8")
     if readme_path is not None:
         readme = readme_path.read_text(encoding="utf-8")
-        readme_path.write_text(replace_readme_section(readme, readme_section(results, machine)), encoding="utf-8")
+        section = readme_section(results, machine, comparisons)
+        readme_path.write_text(replace_readme_section(readme, section), encoding="utf-8")

@@ -7,8 +7,10 @@
 Times each case (interleaved repeats of every implementation, of the case's
 GEMMs alone and of a large square GEMM for the floor; best reported), checks
 all implementations end with the same weights, and measures peak memory above
-the data of one extra fit per implementation. PyTorch is
-included when it is installed (``pip install '.[bench]'``).
+the data of one extra fit per implementation. PyTorch and JAX are included
+when they are installed (``pip install '.[bench]'``). Then "the default never
+loses" (``default_never_loses.py``): fastprop's default configuration against
+one thread and every forced product route, per case, dtype and CPU path.
 """
 from __future__ import annotations
 
@@ -25,13 +27,19 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(HERE))
 
+import hide_packages  # noqa: E402,F401  (first: FASTPROP_BENCH_HIDE=torch,jax hides them)
 from background_load import wait_for_quiet  # noqa: E402
 from cases import benchmark_cases, quick_mode_requested  # noqa: E402
+from default_never_loses import CONTENDER_FACTOR, RUNS_BEFORE_DROPPING, compare_all  # noqa: E402
 from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
-from report import goal_outcomes, goal_table, ratio_table, write_reports  # noqa: E402
-from trainers import FASTPROP, TORCH, available_implementations  # noqa: E402
+from report import (default_never_loses_summary, default_never_loses_table, goal_outcomes,  # noqa: E402
+                    goal_table, ratio_table, write_reports)
+from trainers import DISPLAY_NAMES, FASTPROP, OPTIONAL_PACKAGES, TORCH, available_implementations  # noqa: E402
+
+# "The default never loses": timed runs per variant (a full run; quick mode: 1).
+ROUTE_REPEATS = 3
 
 DEFAULT_RESULTS = HERE / "RESULTS.md"
 DEFAULT_README = HERE.parent / "README.md"
@@ -55,12 +63,17 @@ def _parse_arguments(argv):
     parser.add_argument("--no-write", action="store_true", help="print only, even in a full run")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the perf profiles of the cases with a goal not met")
+    parser.add_argument("--no-routes", action="store_true",
+                        help="skip \"the default never loses\" (default against one thread and forced routes)")
+    parser.add_argument("--route-repeats", type=int, default=None,
+                        help=f"timed runs per variant there (default {ROUTE_REPEATS}; quick mode 1)")
     return parser.parse_args(argv)
 
 
 def _measure_gemm_rates(size: int, repeats: int, max_wait_for_quiet: float = 0.0) -> dict[str, GemmRate]:
     """NumPy's SGEMM and DGEMM, and for the record SciPy's SGEMM (the BLAS fastprop calls)."""
-    wait_for_quiet(max_wait_for_quiet)
+    if max_wait_for_quiet:
+        wait_for_quiet(max_wait_for_quiet)
     return {
         "numpy float32": numpy_gemm_rate(np.float32, size, repeats),
         "numpy float64": numpy_gemm_rate(np.float64, size, repeats),
@@ -116,8 +129,17 @@ def main(argv=None) -> int:
         print(f"case {case.label}", file=sys.stderr)
         results.append(measure_case(case, implementations, repeats=args.repeats,
                                     measure_memory=not args.no_memory,
-                                    max_wait_for_quiet=args.wait_for_quiet, square_gemm_size=gemm_size))
+                                    max_wait_for_quiet=args.wait_for_quiet, square_gemm_size=gemm_size,
+                                    **({"pause_seconds": 0.0} if args.quick else {})))
         readings.append(_measure_gemm_rates(gemm_size, gemm_repeats, args.wait_for_quiet))
+    comparisons = []
+    routes_started = time.perf_counter()
+    if not args.no_routes:
+        print("the default never loses: default against one thread and forced routes", file=sys.stderr)
+        route_repeats = args.route_repeats or (1 if args.quick else ROUTE_REPEATS)
+        comparisons = compare_all(cases, route_repeats, both_dtypes=not args.quick,
+                                  max_wait_for_quiet=args.wait_for_quiet,
+                                  pause_seconds=0.0 if args.quick else None)
 
     rates = "; ".join(
         f"{key} " + ", ".join(f"{reading[key].flops_per_second / 1e9:.1f}" for reading in readings)
@@ -132,8 +154,15 @@ def main(argv=None) -> int:
         "cores kept busy by other processes during the timed runs: "
         + (f"mean {sum(background) / len(background):.2f}, max {max(background):.2f}" if background else "unknown")
         + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
-        f"whole run: {time.perf_counter() - started:.0f} s" + ("" if TORCH in implementations
-                                                             else "; PyTorch not installed, not measured"),
+        f"whole run: {time.perf_counter() - started:.0f} s"
+        + (f", of which the default-never-loses comparison {time.perf_counter() - routes_started:.0f} s "
+           f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant"
+           + (f", {RUNS_BEFORE_DROPPING} for variants over {CONTENDER_FACTOR:g}x the default"
+              if route_repeats > RUNS_BEFORE_DROPPING else "") + "; "
+           + ("only each case's own dtype, " if args.quick else "")
+           + "large cases on fewer samples)" if comparisons else "")
+        + "".join(f"; {DISPLAY_NAMES[name]} not installed ({package}), not measured"
+                  for name, package in OPTIONAL_PACKAGES.items() if name not in implementations),
     ]
     if args.quick:
         run_notes.append("QUICK MODE: small cases, numbers not comparable with the goals")
@@ -142,6 +171,10 @@ def main(argv=None) -> int:
     print()
     print(goal_table(results))
     print()
+    if comparisons:
+        print(default_never_loses_table(comparisons))
+        print(default_never_loses_summary(comparisons))
+        print()
     for note in run_notes:
         print(note)
 
@@ -152,12 +185,16 @@ def main(argv=None) -> int:
         results_path = results_path or DEFAULT_RESULTS
         readme_path = readme_path or DEFAULT_README
     if results_path is not None:
-        write_reports(results_path, readme_path, results, machine, run_notes, profiles)
+        write_reports(results_path, readme_path, results, machine, run_notes, profiles, comparisons)
         print(f"wrote {results_path}" + (f" and the benchmark section of {readme_path}" if readme_path else ""),
               file=sys.stderr)
     agreements = [a for r in results for a in r.agreement.values()]
     if not all(a.agrees for a in agreements):
         print("implementations disagree on the final weights: see the agreement table", file=sys.stderr)
+        return 1
+    if not all(c.same_work for c in comparisons):
+        print("fastprop's routes disagree on the final weights: see the default-never-loses table",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -1,5 +1,13 @@
-"""The instrument itself: FLOP counts, memory measurement, report and README writing, run_all."""
+"""The instrument itself: FLOP counts, the same-work check, the JAX batches, the route variants,
+memory measurement, the machine description, report and README writing, run_all with and
+without the optional peers."""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +71,11 @@ def test_run_all_writes_results_and_readme_section(tmp_path, capsys):
     assert exit_code == 0
     written = results.read_text(encoding="utf-8")
     assert "| A: XOR 2-2-1 float64" in written and "## Machine" in written and "QUICK MODE" in written
+    # The CPU and the BLAS come first, then the ratios (with JAX's column), then the default-never-loses table.
+    assert written.index("Measured on: **") < written.index("BLAS (threadpoolctl): ") < written.index("## Ratios")
+    assert "CPU vector extensions: " in written.split("## Ratios")[0]
+    assert "| fastprop vs JAX |" in written and "## The default never loses" in written
+    assert "| A | float64 | 4 | baseline |" in written
     section = readme.read_text(encoding="utf-8")
     assert "| A: XOR 2-2-1 float64" in section and run_all.DEFAULT_RESULTS.name in section
     assert "python benchmarks/run_all.py" in section
@@ -95,3 +108,116 @@ def test_kernel_rates_measures_both_paths_and_restores_the_configuration():
         assert all(rate > 0 for rate in rates.values())
     assert fastprop.get_config() == before
     assert "| 16 x 24 -> 8 |" in kernel_rates.table(rows)
+
+
+def test_the_same_work_check_catches_a_skipped_short_last_batch():
+    from trainers import NUMPY, compare_parameters, train_once
+
+    case = FULL_CASES[2].quick()  # 1 000 samples in batches of 128: a short last batch of 104
+    X, Y = make_training_data(case)
+    everything = train_once(NUMPY, case, X, Y).parameters()
+    without_last_batch = train_once(NUMPY, replace(case, n_samples=896), X[:896], Y[:896]).parameters()
+    assert compare_parameters(case, everything, everything).agrees
+    assert not compare_parameters(case, everything, without_last_batch).agrees
+
+
+def test_jax_batches_are_the_full_ones_and_the_short_last_one():
+    from jax_baseline import split_into_batches
+
+    assert split_into_batches(60_000, 128) == (468, 96)
+    assert split_into_batches(60_000, 32) == (1_875, 0)
+    assert split_into_batches(4, 4) == (1, 0)
+
+
+def test_jax_trains_a_short_last_batch_like_numpy_in_both_dtypes():
+    pytest.importorskip("jax")
+    from trainers import JAX, NUMPY, compare_parameters, train_once
+
+    for dtype in (np.float32, np.float64):
+        case = replace(FULL_CASES[1].quick(), n_samples=100, dtype=dtype)  # batches of 32: 3 full, 4 rows
+        X, Y = make_training_data(case)
+        jax_parameters = train_once(JAX, case, X, Y).parameters()
+        assert all(p.dtype == dtype for p in jax_parameters[0] + jax_parameters[1])
+        agreement = compare_parameters(case, train_once(NUMPY, case, X, Y).parameters(), jax_parameters)
+        assert agreement.agrees, agreement.describe()
+
+
+def test_goals_name_their_peer():
+    from cases import Goal
+
+    assert Goal("speedup_vs_jax", 3).peer == "jax" and Goal("speedup_vs_torch", 2).peer == "torch"
+    assert Goal("fraction_of_gemm_floor", 0.7).peer is None
+    assert Goal("speedup_vs_jax", 1.5).describe() == "≥ 1.5x faster than JAX"
+    assert {goal.peer for case in FULL_CASES for goal in case.goals} == {"numpy", "torch", "jax", None}
+
+
+def test_route_variants_force_every_route_and_skip_what_a_path_lacks():
+    pytest.importorskip("fastprop")
+    import default_never_loses as routes
+
+    baseline, avx2 = routes.variants("baseline"), routes.variants("avx2")
+    assert routes.ALL_VECTOR not in baseline and routes.ALL_VECTOR in avx2
+    assert baseline[routes.DEFAULT] == {} and baseline[routes.ONE_THREAD] == {"threads": 1}
+    for route in routes.FORCED_ROUTES:
+        assert avx2[route]["plan"] == "fixed"
+    assert all(value is None for key, value in avx2[routes.ALL_LOOPS].items() if key != "plan")
+    assert avx2[routes.ALL_VECTOR]["vector_min_multiply_adds"] == 0
+    assert all(value == 0 for key, value in avx2[routes.ALL_BLAS].items() if key != "plan")
+    assert routes.plan_is_accepted("fixed") and not routes.plan_is_accepted("no such plan")
+
+
+def test_route_comparison_verdict():
+    import default_never_loses as routes
+
+    comparison = routes.RouteComparison(case=FULL_CASES[0], cpu_path="avx2", seconds={
+        routes.DEFAULT: [1.02, 1.5], routes.ONE_THREAD: [1.05], routes.ALL_LOOPS: [1.0], routes.ALL_BLAS: [3.0]})
+    assert comparison.fastest_alternative == routes.ALL_LOOPS
+    assert comparison.ratio_to(routes.ALL_LOOPS) == pytest.approx(1.02)
+    assert comparison.goal_met  # within 3% of the fastest forced route, faster than one thread
+    comparison.seconds[routes.ONE_THREAD] = [1.0]
+    assert not comparison.goal_met  # slower than one thread
+    comparison.seconds[routes.ONE_THREAD] = [1.05]
+    comparison.seconds[routes.ALL_BLAS] = [0.9]
+    assert comparison.fastest_alternative == routes.ALL_BLAS and not comparison.goal_met
+
+
+def test_route_comparison_runs_every_variant_and_restores_the_configuration():
+    fastprop = pytest.importorskip("fastprop")
+    import default_never_loses as routes
+
+    before = fastprop.get_config()
+    case = routes.comparison_case(FULL_CASES[2].quick(), np.float64)
+    assert case.dtype == np.float64 and case.n_samples == 96  # quick: the short last batch alone
+    comparison = routes.compare_routes(case, routes.cpu_paths()[-1], repeats=1, pause_seconds=0.0)
+    assert set(comparison.seconds) == set(routes.variants(routes.cpu_paths()[-1]))
+    assert comparison.same_work and set(comparison.agreement) == set(comparison.seconds) - {routes.DEFAULT}
+    assert fastprop.get_config() == before
+
+
+def test_cpu_vector_features_are_read_from_the_flags():
+    from machine_description import cpu_vector_features
+
+    cpuinfo = "processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl\n"
+    assert cpu_vector_features(cpuinfo).startswith("AVX2, FMA, AVX-512F, AVX-512DQ, AVX-512BW, AVX-512VL; not ")
+    assert cpu_vector_features("flags : fpu sse2\n").startswith("none of AVX2, FMA, AVX-512; not AVX2")
+
+
+def _run_with_hidden_packages(packages: str, *arguments: str) -> subprocess.CompletedProcess:
+    here = Path(__file__).resolve().parent
+    inherited = [str(Path(entry).resolve()) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    environment = dict(os.environ, FASTPROP_BENCH_HIDE=packages, PYTHONPATH=os.pathsep.join([str(here), *inherited]))
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, env=environment, cwd=here)
+
+
+def test_hidden_packages_cannot_be_imported():
+    hidden = _run_with_hidden_packages("colorsys", "-c", "import hide_packages, colorsys")
+    assert hidden.returncode != 0 and "hidden by FASTPROP_BENCH_HIDE" in hidden.stderr
+    assert _run_with_hidden_packages("", "-c", "import hide_packages, colorsys").returncode == 0
+
+
+def test_run_all_quick_runs_without_torch_and_jax():
+    pytest.importorskip("fastprop")
+    run = _run_with_hidden_packages("torch,jax", str(Path(run_all.__file__)), "--quick", "--cases", "A")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "implementations: fastprop, numpy;" in run.stderr
+    assert "PyTorch eager not installed (torch)" in run.stdout and "JAX (jit, lax.scan) not installed (jax)" in run.stdout

@@ -1,11 +1,14 @@
-"""One interface over the three implementations being compared.
+"""One interface over the four implementations being compared.
 
 ``make_trainer(name, case)`` builds a fresh network from the case's initial
-weights (not timed); ``trainer.train(X, Y)`` runs the case's whole training
-(timed); ``trainer.parameters()`` returns the final ``(weights, biases)`` as
-NumPy arrays, for checking that all implementations did the same work.
+weights (not timed; JAX compiles here); ``trainer.prepare_data(X, Y)`` puts the
+NumPy data into the implementation's own input format (not timed: a copy onto
+JAX's device, nothing for the others); ``trainer.train(*data)`` runs the case's
+whole training (timed); ``trainer.parameters()`` returns the final
+``(weights, biases)`` as NumPy arrays, for checking that all implementations did
+the same work.
 
-All three train on the same arrays, with the same batches in the same order
+All four train on the same arrays, with the same batches in the same order
 (fastprop with ``shuffle=False``), the same number of steps and the same dtype.
 """
 from __future__ import annotations
@@ -14,19 +17,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cases import BenchmarkCase, make_initial_parameters
+from cases import BenchmarkCase, make_initial_parameters, make_training_data
 from numpy_baseline import SeedNumpyNetwork
+from jax_baseline import JaxScanNetwork, jax_is_available
 from torch_baseline import TorchEagerNetwork, torch_is_available
 
 FASTPROP = "fastprop"
 NUMPY = "numpy"
 TORCH = "torch"
-IMPLEMENTATIONS = (FASTPROP, NUMPY, TORCH)
+JAX = "jax"
+IMPLEMENTATIONS = (FASTPROP, NUMPY, TORCH, JAX)
+PEERS = (NUMPY, TORCH, JAX)
+OPTIONAL_PACKAGES = {TORCH: "torch", JAX: "jax"}  # implementation -> the package it needs
 
-DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (NumPy XOR tutorial)", TORCH: "PyTorch eager"}
+DISPLAY_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy (NumPy XOR tutorial)", TORCH: "PyTorch eager",
+                 JAX: "JAX (jit, lax.scan)"}
+SHORT_NAMES = {FASTPROP: "fastprop", NUMPY: "NumPy", TORCH: "PyTorch", JAX: "JAX"}
 
 
-class FastpropTrainer:
+class NumpyInput:
+    """For what trains on the NumPy arrays themselves: ``prepare_data`` hands them on."""
+
+    def prepare_data(self, X, Y):
+        return X, Y
+
+
+class FastpropTrainer(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         import fastprop
 
@@ -45,7 +61,7 @@ class FastpropTrainer:
         )
 
 
-class NumpyTrainer:
+class NumpyTrainer(NumpyInput):
     def __init__(self, case: BenchmarkCase):
         weights, biases = make_initial_parameters(case)
         self.case = case
@@ -59,7 +75,7 @@ class NumpyTrainer:
         return [W.copy() for W in self.network.weights], [b.copy() for b in self.network.biases]
 
 
-class TorchTrainer:
+class TorchTrainer(NumpyInput):  # torch.from_numpy inside: no copies
     def __init__(self, case: BenchmarkCase):
         weights, biases = make_initial_parameters(case)
         self.case = case
@@ -73,7 +89,29 @@ class TorchTrainer:
         return self.network.parameters()
 
 
-_TRAINERS = {FASTPROP: FastpropTrainer, NUMPY: NumpyTrainer, TORCH: TorchTrainer}
+class JaxTrainer:
+    def __init__(self, case: BenchmarkCase):
+        weights, biases = make_initial_parameters(case)
+        self.case = case
+        self.network = JaxScanNetwork(weights, biases, loss=case.loss, dtype=case.dtype,
+                                      n_samples=case.n_samples, batch_size=case.batch_size, epochs=case.epochs)
+
+    @property
+    def compile_seconds(self) -> float:
+        """How long XLA took to compile this case's training (once per shape; never timed)."""
+        return self.network.compile_seconds
+
+    def prepare_data(self, X, Y):
+        return self.network.device_data(X, Y)
+
+    def train(self, *device_data):
+        self.network.train(*device_data, learning_rate=self.case.learning_rate)
+
+    def parameters(self):
+        return self.network.parameters()
+
+
+_TRAINERS = {FASTPROP: FastpropTrainer, NUMPY: NumpyTrainer, TORCH: TorchTrainer, JAX: JaxTrainer}
 
 
 def make_trainer(name: str, case: BenchmarkCase):
@@ -89,8 +127,22 @@ def fastprop_is_available() -> bool:
 
 
 def available_implementations() -> tuple[str, ...]:
-    present = {FASTPROP: fastprop_is_available(), NUMPY: True, TORCH: torch_is_available()}
+    present = {FASTPROP: fastprop_is_available(), NUMPY: True, TORCH: torch_is_available(),
+               JAX: jax_is_available()}
     return tuple(name for name in IMPLEMENTATIONS if present[name])
+
+
+def train_once(implementation: str, case: BenchmarkCase, X, Y):
+    """A fresh trainer of the case, trained once on ``X``, ``Y`` (untimed); returns the trainer."""
+    trainer = make_trainer(implementation, case)
+    trainer.train(*trainer.prepare_data(X, Y))
+    return trainer
+
+
+def warm_up(implementation: str, case: BenchmarkCase) -> None:
+    """One short untimed run: library initialisation, thread pools, first-call costs."""
+    small = case.quick()
+    train_once(implementation, small, *make_training_data(small))
 
 
 # --- did they do the same work? -------------------------------------------
