@@ -23,6 +23,9 @@ THRESHOLDS = ["vector_min_multiply_adds", "blas_min_multiply_adds_float32",
               "single_thread_blas_min_multiply_adds", "narrow_blas_min_multiply_adds",
               "parallel_min_multiply_adds", "parallel_min_batch_rows"]
 CAPABILITY = {"avx2": "avx2_fma", "avx512": "avx512"}
+# What show_config says each path runs.
+KERNELS = {"baseline": "no vector kernels", "avx2": "AVX2/FMA vector kernels",
+           "avx512": "AVX-512 vector kernels"}
 
 
 def test_get_config_holds_every_key():
@@ -72,7 +75,7 @@ def test_cpu_paths_the_machine_has_are_selected(path):
         assert _kernels.read_config()["cpu"] == path
         report = io.StringIO()
         fastprop.show_config(file=report)
-        assert f"cpu={path!r} runs {path!r}" in report.getvalue()
+        assert f"cpu={path!r} runs {path!r}: {KERNELS[path]}" in report.getvalue()
 
 
 def test_auto_runs_the_best_path_the_machine_has():
@@ -191,7 +194,7 @@ def run_python(code, **environment):
                           env={**os.environ, **environment})
 
 
-@pytest.mark.parametrize("path", ["baseline", "avx2", "auto"])
+@pytest.mark.parametrize("path", ["baseline", "avx2", "avx512", "auto"])
 def test_fastprop_cpu_sets_the_default_path(path):
     if path != "auto" and path not in available_cpu_paths():
         pytest.skip(f"this CPU or build has no {path} path")
