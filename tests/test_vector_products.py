@@ -158,9 +158,9 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
 @pytest.mark.parametrize("n_next", [511, 512, 513, 1023, 1024, 1025, 1500])
 @pytest.mark.parametrize("rows, n_this", [(1, 1), (5, 7), (9, 16), (6, 17), (4, 33)])
 def test_hidden_delta_up_to_and_beyond_the_packed_panel_depth(dtype, rows, n_next, n_this):
-    # Each column panel of W_next is copied contiguous (its rows lie n_this apart)
-    # when it fits in 64 KiB, at most 1024 deep (AVX2) or 512 (AVX-512); deeper
-    # panels are read in place.
+    # Each column panel of W_next is copied contiguous (its rows lie n_this apart),
+    # 64 KiB at a time: at most 1024 deep (AVX2) or 512 (AVX-512); deeper sums run
+    # in equal chunks, the partial sums kept in the output between them.
     rng = np.random.default_rng(rows * n_next * n_this)
     delta_next = rng.uniform(-1, 1, (rows, n_next)).astype(dtype)
     W_next = (rng.uniform(-1, 1, (n_next, n_this)) / np.sqrt(n_next)).astype(dtype)
@@ -194,11 +194,13 @@ def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
     assert np.all(error <= n_in * np.finfo(dtype).eps * (np.abs(expected) + scale))
 
 
-@pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513])
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513, 1100])
 @pytest.mark.parametrize("n_in, n_out", [(3, 5), (20, 33), (9, 256)])
 def test_weight_gradient_in_row_strips_and_beyond_their_depth(dtype, rows, n_in, n_out):
     # delta.T @ A_prev runs in strips of 16 rows of the output, each copied into a
-    # block at most 512 samples deep; deeper batches read delta in place.
+    # block at most 512 samples deep; deeper batches run by column panels of the
+    # output, A_prev packed 64 KiB at a time (1100 rows: 2 chunks on AVX2, 3 on
+    # AVX-512), the partial sums kept in the output between chunks.
     rng = np.random.default_rng(rows + n_in + n_out)
     delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
     A_prev = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
@@ -207,4 +209,24 @@ def test_weight_gradient_in_row_strips_and_beyond_their_depth(dtype, rows, n_in,
     expected = f64(delta).T @ f64(A_prev)
     scale = np.abs(f64(delta)).T @ np.abs(f64(A_prev))
     error = np.abs(f64(grad_W) - expected)
+    assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))
+
+
+@pytest.mark.parametrize("rows", [513, 1100])
+@pytest.mark.parametrize("n_in, n_out", [(3, 5), (20, 33)])
+def test_fused_gradient_step_deeper_than_a_strip(dtype, rows, n_in, n_out):
+    # W -= lr * delta.T @ A_prev on more than 512 rows: by column panels adding to W,
+    # A_prev read in place (W holds the weights until the end of each sum).
+    rng = np.random.default_rng(rows + n_in + n_out)
+    delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
+    A_prev = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    W = rng.uniform(-1, 1, (n_out, n_in)).astype(dtype)
+    b = rng.uniform(-1, 1, n_out).astype(dtype)
+    W_before = f64(W).copy()
+    lr = 0.01
+    _kernels.fused_gradient_step(delta, A_prev, W, b, lr)
+    lr_in_dtype = f64(dtype.type(lr))
+    expected = W_before - lr_in_dtype * (f64(delta).T @ f64(A_prev))
+    scale = np.abs(W_before) + lr_in_dtype * (np.abs(f64(delta)).T @ np.abs(f64(A_prev)))
+    error = np.abs(f64(W) - expected)
     assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))

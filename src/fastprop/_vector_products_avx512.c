@@ -12,8 +12,8 @@
  *
  * Blocking: a column panel is 2 vectors wide (32 floats, 16 doubles), a block 4
  * rows of it, as on AVX2; the backward products pack at most 64 KiB of B on the
- * stack, as on AVX2, which is 512 deep here (1024 there); the forward step's W
- * panels and the A.T @ B strips have the same depths as on AVX2.
+ * stack at a time, as on AVX2, which is 512 deep here (1024 there); the forward
+ * step's W panels and the A.T @ B strips have the same depths as on AVX2.
  *
  * Numerics, the same bits as the avx2 path: in the broadcast kernels (every
  * backward product; the forward step for outputs of one AVX2 vector or more),

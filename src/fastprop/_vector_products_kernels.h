@@ -50,8 +50,9 @@ enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
 /* Column panels of C are 2 vectors wide (AVX2: 16 floats or 8 doubles; AVX-512: 32 or 16). */
 #define FASTPROP_PANELS(n, lanes) (((n) + 2 * (lanes) - 1) / (2 * (lanes)))
 
-/* Deepest B panel packed on the stack by the backward products: 64 KiB (AVX2: 1024
- * deep; AVX-512: 512); deeper sums read B in place. Used where TYPE and LANES are. */
+/* Deepest B panel packed on the stack at a time by the backward products: 64 KiB
+ * (AVX2: 1024 deep; AVX-512: 512); deeper sums go in chunks, or read B in place when
+ * they add to C. Used where TYPE and LANES are. */
 #define FASTPROP_PACK_BYTES 65536
 #define FASTPROP_PACK_DEPTH ((ptrdiff_t) (FASTPROP_PACK_BYTES / (2 * LANES * sizeof(TYPE))))
 /* Rows, and deepest sum, of the A.T @ B strips (32 KiB in float32, 64 KiB in float64, on

@@ -140,9 +140,9 @@ KERNEL_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb, ptrdif
 /* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
 /* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
 /* One task is one column panel of C, all rows: the panel's k x 2-vector     */
-/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep)    */
-/* and then read from L1 for every block of rows. Each output is one sum     */
-/* over p, in order, as in the plain loops.                                  */
+/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep at  */
+/* a time) and then read from L1 for every block of rows. Each output is one */
+/* sum over p, in order, as in the plain loops, however it is chunked.       */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -167,7 +167,35 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
         NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED,
                                   width, x->m, x->k, x->A, x->row_stride, x->inner_stride,
                                   packed, 2 * LANES, NULL, x->alpha, x->beta, x->C + j0, x->n);
+    } else if (x->beta == 0) {
+        /* Deeper: the strip packed in equal chunks of at most PACK_DEPTH, the partial sums
+         * kept in C between them (stored and reloaded exactly), scaled after the last. */
+        TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
+        const ptrdiff_t chunks = (x->k + FASTPROP_PACK_DEPTH - 1) / FASTPROP_PACK_DEPTH;
+        const ptrdiff_t chunk_depth = (x->k + chunks - 1) / chunks;
+        for (ptrdiff_t p0 = 0; p0 < x->k; p0 += chunk_depth) {
+            const ptrdiff_t depth = x->k - p0 < chunk_depth ? x->k - p0 : chunk_depth;
+            const TYPE* a = x->A + p0 * x->inner_stride;
+            NAME(fastprop_pack_rows)(x->B + p0 * x->n + j0, x->n, width, depth, packed);
+            if (p0 == 0)
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO,
+                                          FASTPROP_FINISH_SUM, width, x->m, depth, a,
+                                          x->row_stride, x->inner_stride, packed, 2 * LANES,
+                                          NULL, 1, 0, x->C + j0, x->n);
+            else if (p0 + depth < x->k)
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
+                                          width, x->m, depth, a, x->row_stride,
+                                          x->inner_stride, packed, 2 * LANES, NULL, 1, 0,
+                                          x->C + j0, x->n);
+            else
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C,
+                                          FASTPROP_FINISH_SCALED, width, x->m, depth, a,
+                                          x->row_stride, x->inner_stride, packed, 2 * LANES,
+                                          NULL, x->alpha, 0, x->C + j0, x->n);
+        }
     } else
+        /* Deeper, adding to C (the fused gradient step on more than STRIP_DEPTH rows): B
+         * read in place, as C holds the weights until the end of the sum. */
         NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
                                   FASTPROP_FINISH_SCALED, width, x->m, x->k, x->A,
                                   x->row_stride, x->inner_stride, x->B + j0, x->n, NULL,
