@@ -5,8 +5,8 @@ avx512 path against the avx2 path, bit for bit.
 
 The kernels work on blocks: the broadcast kernels (``A @ B`` of the hidden delta
 and ``A.T @ B`` of the weight gradient) on 4 rows by 16 (float32) or 8 (float64)
-columns on AVX2, 32 or 16 on AVX-512, with masked loads and stores for the last
-columns and a block of 1 to 3 rows for the last rows; the dot-product kernel of the forward step on 2 rows by
+columns on AVX2, 8 rows by 32 or 16 on AVX-512, with masked loads and stores for
+the last columns and, for the last rows, a block of 4 (AVX-512) and one of 1 to 3; the dot-product kernel of the forward step on 2 rows by
 4 outputs, 8 (float32) or 4 (float64) inputs at a time, with a masked last
 chunk. The shapes drawn here (1 to 40 on every side) cover full blocks, every
 remainder and the width-1 and batch-1 cases; the generic kernel tests keep to

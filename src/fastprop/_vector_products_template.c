@@ -17,6 +17,7 @@
  *                          and its LANES x LANES transpose
  *   SIGMOID_ARRAY, SIGMOID_PANEL
  *                          the path's sigmoid of an array and of a panel (_sigmoid.h)
+ *   BLOCK_ROWS             rows of C per micro-kernel block (4, or 8 with 32 vector registers)
  *   DOT_PRODUCTS           1: the path has its own dot-product kernel for narrow forward
  *                          outputs (then also VEC_SUM, its horizontal sum); 0: narrow outputs
  *                          go to NARROW_DENSE_SIGMOID, another path's entry point
@@ -26,9 +27,10 @@
  */
 
 /* ------------------------------------------------------------------------ */
-/* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
-/* registers for a whole sum over p; each p loads two vectors of row p of B  */
-/* and broadcasts 1 to 4 entries of A (A(i, p) = A[i * row_stride +          */
+/* The micro-kernel: a block of 1 to BLOCK_ROWS rows x 2 vectors of C is    */
+/* kept in registers (AVX2: 4 rows, 8 of its 16; AVX-512: 8 rows, 16 of 32)  */
+/* for a whole sum over p; each p loads two vectors of row p of B and        */
+/* broadcasts 1 to BLOCK_ROWS entries of A (A(i, p) = A[i * row_stride +     */
 /* p * inner_stride], so A or its transpose is read in place). The sums      */
 /* start from zero, from a bias row, or from C itself (START_*), and end as  */
 /* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
@@ -43,7 +45,7 @@ KERNEL_INLINE void NAME(fastprop_block)(
     const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
 {
     const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE;
-    VEC acc[4][2];
+    VEC acc[BLOCK_ROWS][2];
     for (int r = 0; r < rows; ++r)
         for (int half = 0; half < 2; ++half) {
             const MASK mask = half ? mask1 : mask0;
@@ -83,9 +85,11 @@ KERNEL_INLINE void NAME(fastprop_block)(
         }
 }
 
-/* All the row blocks of one column panel of C (width <= 2 LANES columns), 4
- * rows at a time. Inlined into each caller with constant partial_masking,
- * start and finish, so that every call below is straight-line code. */
+/* All the row blocks of one column panel of C (width <= 2 LANES columns),
+ * BLOCK_ROWS rows at a time, the last rows in a block of 4 (if BLOCK_ROWS is
+ * more) and one of 1 to 3. Inlined into each caller with constant
+ * partial_masking, start and finish, so that every call below is straight-line
+ * code. How the rows are blocked changes no output's operations. */
 KERNEL_INLINE void NAME(fastprop_row_blocks)(
     int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
@@ -93,16 +97,22 @@ KERNEL_INLINE void NAME(fastprop_row_blocks)(
 {
     const int partial = width < 2 * LANES;
     const MASK mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
-    for (ptrdiff_t i0 = 0; i0 < m; i0 += 4) {
+    for (ptrdiff_t i0 = 0; i0 < m;) {
         const TYPE* a = A + i0 * row_stride;
         TYPE* c = C + i0 * ldc;
-        const ptrdiff_t rows = m - i0;
-        if (rows >= 4 && !partial)
-            NAME(fastprop_block)(4, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k, a,
+        const ptrdiff_t left = m - i0;
+        const int rows = left >= BLOCK_ROWS ? BLOCK_ROWS : left >= 4 ? 4 : (int) left;
+        if (rows == BLOCK_ROWS && !partial)
+            NAME(fastprop_block)(BLOCK_ROWS, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k,
+                                 a, row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else if (rows == BLOCK_ROWS)
+            NAME(fastprop_block)(BLOCK_ROWS, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
-        else if (rows >= 4)
+#if BLOCK_ROWS > 4
+        else if (rows == 4)
             NAME(fastprop_block)(4, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+#endif
         else if (rows == 3)
             NAME(fastprop_block)(3, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
@@ -112,6 +122,7 @@ KERNEL_INLINE void NAME(fastprop_row_blocks)(
         else
             NAME(fastprop_block)(1, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        i0 += rows;
     }
 }
 
