@@ -16,7 +16,7 @@ import pytest
 
 import fastprop
 from fastprop import _kernels
-from fastprop._testing import available_cpu_paths
+from fastprop._testing import available_cpu_paths, product_path
 
 THRESHOLDS = ["vector_min_multiply_adds", "blas_min_multiply_adds_float32",
               "blas_min_multiply_adds_float64", "loops_blas_min_multiply_adds",
@@ -247,3 +247,12 @@ def test_the_extension_refuses_a_cpu_path_beyond_the_cpu():
     with pytest.raises(ValueError, match="beyond what this CPU and build run"):
         _kernels.write_config(dict(before, cpu=paths[paths.index(best) + 1]))
     assert _kernels.read_config() == before
+
+
+@pytest.mark.parametrize("name", ["vector", "vector_avx2", "vector_avx512"])
+def test_product_path_refuses_vector_kernels_the_run_does_not_have(name):
+    # On the baseline path no vector kernels run, so no test may ask for them
+    # (a test that did would silently run something else).
+    with fastprop.config_context(cpu="baseline"):
+        with pytest.raises(ValueError, match="has no (vector kernels|avx2 path|avx512 path)"):
+            product_path(name)
