@@ -3,8 +3,10 @@ import one another, nor this file).
 
 * ``dtype``: every test that takes it runs once in float32 and once in float64.
 * ``matmul_path``: every test that takes it runs once with every product in the
-  plain loops, once in the vector kernels (where this run's CPU path has them) and
-  once in BLAS GEMM, so every route is exercised whatever the shapes.
+  plain loops, once in the vector kernels of each CPU path that has them
+  ("vector_avx2", "vector_avx512": each where this CPU, build and run's
+  FASTPROP_CPU have the path, skipped elsewhere) and once in BLAS GEMM, so every
+  route is exercised whatever the shapes.
 * ``any_path``: the default thresholds, then each path forced.
 * The whole suite runs on the CPU path that ``FASTPROP_CPU`` selects ("auto" by
   default; ``.ci/run`` runs it once per path this machine has).
@@ -20,10 +22,11 @@ from hypothesis import HealthCheck, settings
 
 from fastprop import _planning, get_config, set_config
 from fastprop._testing import (
-    NO_VECTOR_KERNELS,
+    VECTOR_CPU_PATHS,
+    no_vector_kernels_on,
     product_path,
     session_cpu_path,
-    vector_kernels_in_use,
+    vector_cpu_paths,
 )
 
 # Hypothesis: a modest number of examples, no deadline (the first call of a
@@ -38,9 +41,11 @@ settings.register_profile(
 )
 settings.load_profile("fastprop")
 
-needs_vector_kernels = pytest.mark.skipif(not vector_kernels_in_use(), reason=NO_VECTOR_KERNELS)
-PATHS = [pytest.param("loops"), pytest.param("vector", marks=needs_vector_kernels),
-         pytest.param("blas")]
+PATHS = ([pytest.param("loops")]
+         + [pytest.param(f"vector_{cpu}", marks=pytest.mark.skipif(
+             cpu not in vector_cpu_paths(), reason=no_vector_kernels_on(cpu)))
+            for cpu in VECTOR_CPU_PATHS]
+         + [pytest.param("blas")])
 
 
 @pytest.fixture(scope="session", autouse=True)

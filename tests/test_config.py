@@ -16,13 +16,16 @@ import pytest
 
 import fastprop
 from fastprop import _kernels
-from fastprop._testing import available_cpu_paths
+from fastprop._testing import available_cpu_paths, product_path
 
 THRESHOLDS = ["vector_min_multiply_adds", "blas_min_multiply_adds_float32",
               "blas_min_multiply_adds_float64", "loops_blas_min_multiply_adds",
               "single_thread_blas_min_multiply_adds", "narrow_blas_min_multiply_adds",
               "parallel_min_multiply_adds", "parallel_min_batch_rows"]
 CAPABILITY = {"avx2": "avx2_fma", "avx512": "avx512"}
+# What show_config says each path runs.
+KERNELS = {"baseline": "no vector kernels", "avx2": "AVX2/FMA vector kernels",
+           "avx512": "AVX-512 vector kernels"}
 
 
 def test_get_config_holds_every_key():
@@ -73,7 +76,7 @@ def test_cpu_paths_the_machine_has_are_selected(path):
         assert _kernels.read_config()["cpu"] == path
         report = io.StringIO()
         fastprop.show_config(file=report)
-        assert f"cpu={path!r} runs {path!r}" in report.getvalue()
+        assert f"cpu={path!r} runs {path!r}: {KERNELS[path]}" in report.getvalue()
 
 
 def test_auto_runs_the_best_path_the_machine_has():
@@ -194,7 +197,7 @@ def run_python(code, **environment):
                           env={**os.environ, **environment})
 
 
-@pytest.mark.parametrize("path", ["baseline", "avx2", "auto"])
+@pytest.mark.parametrize("path", ["baseline", "avx2", "avx512", "auto"])
 def test_fastprop_cpu_sets_the_default_path(path):
     if path != "auto" and path not in available_cpu_paths():
         pytest.skip(f"this CPU or build has no {path} path")
@@ -247,3 +250,12 @@ def test_the_extension_refuses_a_cpu_path_beyond_the_cpu():
     with pytest.raises(ValueError, match="beyond what this CPU and build run"):
         _kernels.write_config(dict(before, cpu=paths[paths.index(best) + 1]))
     assert _kernels.read_config() == before
+
+
+@pytest.mark.parametrize("name", ["vector", "vector_avx2", "vector_avx512"])
+def test_product_path_refuses_vector_kernels_the_run_does_not_have(name):
+    # On the baseline path no vector kernels run, so no test may ask for them
+    # (a test that did would silently run something else).
+    with fastprop.config_context(cpu="baseline"):
+        with pytest.raises(ValueError, match="has no (vector kernels|avx2 path|avx512 path)"):
+            product_path(name)

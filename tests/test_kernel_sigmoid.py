@@ -202,7 +202,8 @@ def test_every_cpu_path_gives_the_baseline_sigmoids_bits(dtype, path):
     ]).astype(dtype)
     z = np.concatenate([z, random_floats])
     integer = np.uint32 if dtype == np.float32 else np.uint64
-    for size in (z.size, 1, 2, 3, 7, 8, 9, 15, 17, 31, 33):
+    # 16 floats per AVX-512 vector and 4 vectors side by side: 63, 64, 65, 127, 129.
+    for size in (z.size, 1, 2, 3, 7, 8, 9, 15, 17, 31, 33, 63, 64, 65, 127, 129):
         outputs = []
         for cpu in (path, "baseline"):
             out = nan_filled(size, dtype)

@@ -1,10 +1,11 @@
 """The compiled code gives, bit for bit, the outputs stored before its rewrite.
 
 ``tests/data/stored_outputs.npz`` holds what the Cython/C-macro kernels computed
-(the code of commit 7b74989, on an Intel Xeon with AVX2) for the cases defined in
-``tests/data/make_stored_outputs.py``: the kernel wrappers of ``fastprop._kernels``
+(the code of commit 7b74989, on an Intel Xeon with AVX2; the avx512 groups were
+added later, with the first AVX-512 kernels, and hold the avx2 groups' bits) for
+the cases defined in ``tests/data/make_stored_outputs.py``: the kernel wrappers of ``fastprop._kernels``
 on many shapes and on the sigmoid's special values, and ``Network.forward`` and
-``Network.fit`` on five networks; on three code paths, with 1 and 2 threads, in
+``Network.fit`` on five networks; on five code paths, with 1 and 2 threads, in
 float32 and float64. No stored result went through BLAS, whose bits depend on the
 OpenBLAS build and the CPU.
 
@@ -52,6 +53,10 @@ def cpu_available(cpu):
 # A string condition: evaluated when the test runs, not when it is collected.
 needs_avx2 = pytest.mark.skipif("not cpu_available('avx2')",
                                 reason="this CPU (or build) has no AVX2 and FMA kernels")
+needs_avx512 = pytest.mark.skipif("not cpu_available('avx512')",
+                                  reason="this CPU (or build) has no AVX-512 kernels")
+NEEDS = {"loops": [], "avx2_vector": [needs_avx2], "avx2_default": [needs_avx2],
+         "avx512_vector": [needs_avx512], "avx512_default": [needs_avx512]}
 
 
 def _available_cores():
@@ -62,7 +67,7 @@ def _available_cores():
 
 
 def _group(path, threads, dtype):
-    return pytest.param(path, threads, dtype, marks=[] if path == "loops" else [needs_avx2],
+    return pytest.param(path, threads, dtype, marks=NEEDS[path],
                         id=cases.group_prefix(path, threads, dtype).replace("/", "-"))
 
 

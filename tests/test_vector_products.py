@@ -1,10 +1,12 @@
-"""The AVX2/FMA product kernels (``_vector_products_avx2.c``) on shapes that reach
-every part of them, against NumPy in float64.
+"""The vector product kernels (``_vector_products_avx2.c``, ``_vector_products_avx512.c``)
+on shapes that reach every part of them, against NumPy in float64, on each CPU path
+that has them (where this CPU, build and run's FASTPROP_CPU have it); and the
+avx512 path against the avx2 path, bit for bit.
 
 The kernels work on blocks: the broadcast kernels (``A @ B`` of the hidden delta
 and ``A.T @ B`` of the weight gradient) on 4 rows by 16 (float32) or 8 (float64)
-columns, with masked loads and stores for the last columns and a block of 1 to 3
-rows for the last rows; the dot-product kernel of the forward step on 2 rows by
+columns on AVX2, 8 rows by 32 or 16 on AVX-512, with masked loads and stores for
+the last columns and, for the last rows, a block of 4 (AVX-512) and one of 1 to 3; the dot-product kernel of the forward step on 2 rows by
 4 outputs, 8 (float32) or 4 (float64) inputs at a time, with a masked last
 chunk. The shapes drawn here (1 to 40 on every side) cover full blocks, every
 remainder and the width-1 and batch-1 cases; the generic kernel tests keep to
@@ -23,12 +25,15 @@ import fastprop
 from fastprop import _kernels
 from fastprop._testing import (
     NO_VECTOR_KERNELS,
+    VECTOR_CPU_PATHS,
     assert_close,
     check_hidden_delta_against_numpy,
     f64,
     nan_filled,
+    no_vector_kernels_on,
     np_sigmoid,
     product_path,
+    vector_cpu_paths,
     vector_kernels_in_use,
 )
 
@@ -36,12 +41,18 @@ pytestmark = pytest.mark.skipif(not vector_kernels_in_use(), reason=NO_VECTOR_KE
 
 sides = st.integers(1, 40)
 
+needs_avx2_and_avx512 = pytest.mark.skipif(
+    vector_cpu_paths() != ["avx2", "avx512"], reason=no_vector_kernels_on("avx512"))
 
-@pytest.fixture(autouse=True)
-def vector_path():
-    """Every product of these tests runs in the vector kernels."""
-    with product_path("vector"):
-        yield
+
+@pytest.fixture(autouse=True, params=[
+    pytest.param(cpu, marks=pytest.mark.skipif(cpu not in vector_cpu_paths(),
+                                               reason=no_vector_kernels_on(cpu)))
+    for cpu in VECTOR_CPU_PATHS])
+def vector_path(request):
+    """Every product of these tests runs in the vector kernels of one CPU path."""
+    with product_path(f"vector_{request.param}"):
+        yield request.param
 
 
 def draw_arrays(data, dtype, *shapes, low=-2.0, high=2.0):
@@ -121,7 +132,8 @@ def test_every_output_is_written_once_in_place_and_nothing_beyond(dtype, shape):
 
 @pytest.mark.parametrize("sizes, batch_size", [([37, 45, 19, 3], 13), ([32, 64, 64, 1], 32),
                                                ([5, 1, 7], 4)])
-def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batch_size):
+def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batch_size,
+                                                              vector_path):
     # The same fit, once in the vector kernels and once in the plain loops: the
     # order of the additions differs (fused multiply-adds, interleaved partial
     # sums), so the weights agree to rounding, not bit for bit.
@@ -129,12 +141,13 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     X = rng.uniform(-1, 1, (97, sizes[0])).astype(dtype)
     Y = rng.uniform(0, 1, (97, sizes[-1])).astype(dtype)
     nets = {}
-    for path in ("vector", "loops"):
+    for path in (f"vector_{vector_path}", "loops"):
         with product_path(path):
             net = fastprop.Network(sizes, seed=3, dtype=dtype)
             net.fit(X, Y, epochs=3, lr=0.5, batch_size=batch_size, seed=11)
         nets[path] = net
     tolerance = {np.float32: 2e-5, np.float64: 1e-12}[dtype.type]
+    nets["vector"] = nets.pop(f"vector_{vector_path}")
     for W_vector, W_loops in zip(nets["vector"].weights, nets["loops"].weights):
         np.testing.assert_allclose(W_vector, W_loops, rtol=tolerance, atol=tolerance)
     differs = any(not np.array_equal(a, c) for a, c in zip(nets["vector"].weights,
@@ -142,11 +155,12 @@ def test_training_in_the_vector_kernels_agrees_with_the_loops(dtype, sizes, batc
     assert differs or sizes == [5, 1, 7], "the two paths should not be the same code"
 
 
-@pytest.mark.parametrize("n_next", [1023, 1024, 1025, 1500])
+@pytest.mark.parametrize("n_next", [511, 512, 513, 1023, 1024, 1025, 1500])
 @pytest.mark.parametrize("rows, n_this", [(1, 1), (5, 7), (9, 16), (6, 17), (4, 33)])
 def test_hidden_delta_up_to_and_beyond_the_packed_panel_depth(dtype, rows, n_next, n_this):
-    # Each column panel of W_next is copied contiguous (its rows lie n_this apart)
-    # when it is at most 1024 deep; deeper panels are read in place.
+    # Each column panel of W_next is copied contiguous (its rows lie n_this apart),
+    # 64 KiB at a time: at most 1024 deep (AVX2) or 512 (AVX-512); deeper sums run
+    # in equal chunks, the partial sums kept in the output between them.
     rng = np.random.default_rng(rows * n_next * n_this)
     delta_next = rng.uniform(-1, 1, (rows, n_next)).astype(dtype)
     W_next = (rng.uniform(-1, 1, (n_next, n_this)) / np.sqrt(n_next)).astype(dtype)
@@ -180,11 +194,13 @@ def test_forward_product_deeper_than_one_panel(dtype, rows, n_in, n_out):
     assert np.all(error <= n_in * np.finfo(dtype).eps * (np.abs(expected) + scale))
 
 
-@pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513])
+@pytest.mark.parametrize("rows", [1, 15, 16, 17, 512, 513, 1100])
 @pytest.mark.parametrize("n_in, n_out", [(3, 5), (20, 33), (9, 256)])
 def test_weight_gradient_in_row_strips_and_beyond_their_depth(dtype, rows, n_in, n_out):
     # delta.T @ A_prev runs in strips of 16 rows of the output, each copied into a
-    # block at most 512 samples deep; deeper batches read delta in place.
+    # block at most 512 samples deep; deeper batches run by column panels of the
+    # output, A_prev packed 64 KiB at a time (1100 rows: 2 chunks on AVX2, 3 on
+    # AVX-512), the partial sums kept in the output between chunks.
     rng = np.random.default_rng(rows + n_in + n_out)
     delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
     A_prev = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
@@ -193,4 +209,24 @@ def test_weight_gradient_in_row_strips_and_beyond_their_depth(dtype, rows, n_in,
     expected = f64(delta).T @ f64(A_prev)
     scale = np.abs(f64(delta)).T @ np.abs(f64(A_prev))
     error = np.abs(f64(grad_W) - expected)
+    assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))
+
+
+@pytest.mark.parametrize("rows", [513, 1100])
+@pytest.mark.parametrize("n_in, n_out", [(3, 5), (20, 33)])
+def test_fused_gradient_step_deeper_than_a_strip(dtype, rows, n_in, n_out):
+    # W -= lr * delta.T @ A_prev on more than 512 rows: by column panels adding to W,
+    # A_prev read in place (W holds the weights until the end of each sum).
+    rng = np.random.default_rng(rows + n_in + n_out)
+    delta = rng.uniform(-1, 1, (rows, n_out)).astype(dtype)
+    A_prev = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    W = rng.uniform(-1, 1, (n_out, n_in)).astype(dtype)
+    b = rng.uniform(-1, 1, n_out).astype(dtype)
+    W_before = f64(W).copy()
+    lr = 0.01
+    _kernels.fused_gradient_step(delta, A_prev, W, b, lr)
+    lr_in_dtype = f64(dtype.type(lr))
+    expected = W_before - lr_in_dtype * (f64(delta).T @ f64(A_prev))
+    scale = np.abs(W_before) + lr_in_dtype * (np.abs(f64(delta)).T @ np.abs(f64(A_prev)))
+    error = np.abs(f64(W) - expected)
     assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))

@@ -19,8 +19,10 @@
 #define FASTPROP_NEVER ((ptrdiff_t) 1 << 62)
 
 /* The instruction sets a kernel may use, in increasing order: a path may use
- * everything below it. AVX2 includes FMA. (No kernel uses AVX-512 yet; on such
- * a CPU, the avx512 path runs the AVX2 kernels.) */
+ * everything below it. AVX2 includes FMA. The avx512 path runs the AVX-512
+ * product kernels and sigmoid (_vector_products_avx512.c, _sigmoid.c), and the
+ * AVX2 dot-product kernel for narrow forward outputs; its results have the
+ * same bits as the avx2 path's. */
 typedef enum {
     FASTPROP_CPU_BASELINE = 0,   /* the build's baseline (x86-64: SSE2) */
     FASTPROP_CPU_AVX2 = 1,       /* AVX2 + FMA */

@@ -175,7 +175,7 @@ def _path_in_use(path):
         return "no vector kernels: plain loops and BLAS; the sigmoid in 16-byte vectors"
     if path == "avx2":
         return "AVX2/FMA vector kernels"
-    return "AVX2/FMA vector kernels (fastprop has no AVX-512 kernels yet)"
+    return "AVX-512 vector kernels (the same bits as avx2)"
 
 
 def _check_threads(value, name):

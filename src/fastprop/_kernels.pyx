@@ -3,7 +3,7 @@
 
 Design
 ------
-* The kernels are C (``_steps.c``, ``_products.c``, ``_vector_products_avx2.c``,
+* The kernels are C (``_steps.c``, ``_products.c``, ``_vector_products*.c``,
   ``_elementwise.c``, ``_sigmoid.c``, ``_blas.c``, ``_team.c``; each header says
   what its file does). They check nothing, allocate nothing and never touch
   Python: they take raw pointers and sizes and run without the GIL.

@@ -73,7 +73,7 @@ void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config,
         return;
     case FASTPROP_ROUTE_VECTOR:
         /* The bias goes into the sums, the sigmoid into each column panel's task. */
-        TYPED(fastprop_dense_sigmoid)(shared, rows, n_out, n_in, A_in, W, b, A_out);
+        TYPED(fastprop_dense_sigmoid)(config->cpu, shared, rows, n_out, n_in, A_in, W, b, A_out);
         return;
     case FASTPROP_ROUTE_LOOPS:
         /* The bias goes into the loops' sums, and one sigmoid pass covers the
@@ -94,7 +94,8 @@ void TYPED(fastprop_product_a_b)(const fastprop_config* config, const fastprop_d
                                    fastprop_fills_vectors(n, IS_FLOAT), IS_FLOAT, &shared)) {
     case FASTPROP_ROUTE_VECTOR:
         /* The vector kernels apply sigma' to each column panel as they finish it. */
-        TYPED(fastprop_products)(shared, m, n, k, A, k, 1, B, 1, 0, C, sigmoid_outputs, NULL);
+        TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, k, 1, B, 1, 0, C,
+                                 sigmoid_outputs, NULL);
         return;
     case FASTPROP_ROUTE_BLAS:
         TYPED(fastprop_blas_a_b)(m, n, k, A, B, C);
@@ -126,8 +127,8 @@ void TYPED(fastprop_product_at_b)(const fastprop_config* config,
     case FASTPROP_ROUTE_VECTOR:
         /* A.T read in place: A.T (i, p) = A[p * m + i]. In row strips, the kernels
          * also sum the strip's columns of A, in the same order as the column sums. */
-        summed = TYPED(fastprop_products)(shared, m, n, k, A, 1, m, B, alpha, beta, C, NULL,
-                                          column_sums);
+        summed = TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, 1, m, B, alpha, beta,
+                                          C, NULL, column_sums);
         break;
     case FASTPROP_ROUTE_LOOPS:
         TYPED(at_b_loops)(m, n, k, alpha, A, B, beta, C);

@@ -83,8 +83,31 @@
 #undef PATH
 #undef VECTOR_BYTES
 #undef PATH_TARGET
+#undef MAX_FLOAT
+#undef MAX_DOUBLE
+#undef SELECT_FLOAT
+#undef SELECT_DOUBLE
 
-#else  /* never called: the avx2 path does not exist in this build */
+/* avx512: 64-byte vectors; -ffp-contract=off keeps every multiply and add apart here too */
+#define PATH avx512
+#define VECTOR_BYTES 64
+#define PATH_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+#define MAX_FLOAT(a, b) ((__typeof__(a)) _mm512_max_ps(a, b))
+#define MAX_DOUBLE(a, b) ((__typeof__(a)) _mm512_max_pd(a, b))
+#define SELECT_FLOAT(mask, a, b) \
+    ((__typeof__(a)) _mm512_mask_blend_ps(_mm512_movepi32_mask((__m512i) (mask)), b, a))
+#define SELECT_DOUBLE(mask, a, b) \
+    ((__typeof__(a)) _mm512_mask_blend_pd(_mm512_movepi64_mask((__m512i) (mask)), b, a))
+#include "_sigmoid_template.c"
+#undef PATH
+#undef VECTOR_BYTES
+#undef PATH_TARGET
+#undef MAX_FLOAT
+#undef MAX_DOUBLE
+#undef SELECT_FLOAT
+#undef SELECT_DOUBLE
+
+#else  /* never called: the avx2 and avx512 paths do not exist in this build */
 
 void fastprop_sigmoid_avx2_float(const float* z, float* out, ptrdiff_t size)
 {
@@ -109,11 +132,37 @@ void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows
         fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
 }
 
+void fastprop_sigmoid_avx512_float(const float* z, float* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_float(z, out, size);
+}
+
+void fastprop_sigmoid_avx512_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_double(z, out, size);
+}
+
+void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                         ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                          ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
+}
+
 #endif
 
 void fastprop_sigmoid_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
 {
-    if (cpu >= FASTPROP_CPU_AVX2)
+    if (cpu >= FASTPROP_CPU_AVX512)
+        fastprop_sigmoid_avx512_float(z, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
         fastprop_sigmoid_avx2_float(z, out, size);
     else
         fastprop_sigmoid_baseline_float(z, out, size);
@@ -121,7 +170,9 @@ void fastprop_sigmoid_float(fastprop_cpu_path cpu, const float* z, float* out, p
 
 void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size)
 {
-    if (cpu >= FASTPROP_CPU_AVX2)
+    if (cpu >= FASTPROP_CPU_AVX512)
+        fastprop_sigmoid_avx512_double(z, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
         fastprop_sigmoid_avx2_double(z, out, size);
     else
         fastprop_sigmoid_baseline_double(z, out, size);

@@ -18,7 +18,7 @@
  *
  * The algorithm is written once, in _sigmoid_template.c, on GCC vector types,
  * and compiled for each path at that path's vector width (baseline: 16 bytes,
- * SSE2 on x86-64; avx2: 32 bytes). Every lane does the same IEEE operations in
+ * SSE2 on x86-64; avx2: 32 bytes; avx512: 64 bytes). Every lane does the same IEEE operations in
  * the same order, and the build never fuses a multiply and an add
  * (-ffp-contract=off), so every path gives the same bits.
  *
@@ -41,10 +41,16 @@ void fastprop_sigmoid_baseline_float(const float* z, float* out, ptrdiff_t size)
 void fastprop_sigmoid_baseline_double(const double* z, double* out, ptrdiff_t size);
 void fastprop_sigmoid_avx2_float(const float* z, float* out, ptrdiff_t size);
 void fastprop_sigmoid_avx2_double(const double* z, double* out, ptrdiff_t size);
+void fastprop_sigmoid_avx512_float(const float* z, float* out, ptrdiff_t size);
+void fastprop_sigmoid_avx512_double(const double* z, double* out, ptrdiff_t size);
 
 /* C[i, j] := sigmoid(C[i, j]) for i < rows, j < width (row stride ldc), in place. */
 void fastprop_sigmoid_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width);
 void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
                                         ptrdiff_t width);
+void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                         ptrdiff_t width);
+void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                          ptrdiff_t width);
 
 #endif  /* FASTPROP_SIGMOID_H */

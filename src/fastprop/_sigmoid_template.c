@@ -1,6 +1,6 @@
 /* The sigmoid's one source (see _sigmoid.h), included by _sigmoid.c once per
  * CPU path with these defined:
- *   PATH             the path's name (baseline, avx2), which suffixes every name here
+ *   PATH             the path's name (baseline, avx2, avx512), which suffixes every name here
  *   VECTOR_BYTES     the path's vector width in bytes
  *   PATH_TARGET      the function attribute that compiles for the path (or nothing)
  *   MAX_FLOAT(a, b), SELECT_FLOAT(mask, a, b) and the same for DOUBLE: max(a, b)

@@ -10,7 +10,9 @@ under any pytest import mode.
   ``|got - expected| <= rtol * (|expected| + scale)`` with rtol 1e-12 (float64) or
   1e-5 (float32) and ``scale`` the sum of the magnitudes of the terms added up.
 * Paths. ``product_path(name)`` sends every product to the plain loops, the vector
-  kernels or BLAS, through ``fastprop.config_context``.
+  kernels (this run's, or one CPU path's: "vector_avx2", "vector_avx512") or BLAS,
+  through ``fastprop.config_context``; ``vector_cpu_paths()`` lists the CPU paths
+  with vector kernels that this run tests.
 """
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -125,7 +127,24 @@ def vector_kernels_in_use():
     return session_cpu_path() != "baseline"
 
 
+CPU_PATH_ORDER = ("baseline", "avx2", "avx512")
+VECTOR_CPU_PATHS = ("avx2", "avx512")
+
+
+def vector_cpu_paths():
+    """The CPU paths with vector kernels this run tests: those this CPU and build have, up
+    to this run's path (FASTPROP_CPU=avx2 leaves avx512 out, =baseline both)."""
+    session = CPU_PATH_ORDER.index(session_cpu_path())
+    return [path for path in available_cpu_paths()
+            if path in VECTOR_CPU_PATHS and CPU_PATH_ORDER.index(path) <= session]
+
+
 NO_VECTOR_KERNELS = "this run's CPU path (FASTPROP_CPU) has no vector kernels"
+
+
+def no_vector_kernels_on(cpu):
+    """Why the vector kernels of cpu are not tested in this run."""
+    return f"this CPU, build or run (FASTPROP_CPU) has no {cpu} path"
 
 # Options of config_context that send every product to one route.
 # Each under the fixed plan, so that fit routes by these thresholds too.
@@ -141,9 +160,16 @@ PATH_OPTIONS = {
 
 
 def product_path(name):
-    """A context in which every product runs in "loops", "vector" or "blas"."""
+    """A context in which every product runs in "loops", "vector" (the vector kernels of
+    this run's CPU path), "vector_avx2" or "vector_avx512" (those of that CPU path), or
+    "blas"."""
     if name == "vector" and not vector_kernels_in_use():
         raise ValueError(NO_VECTOR_KERNELS)
+    if name.startswith("vector_"):
+        cpu = name[len("vector_"):]
+        if cpu not in vector_cpu_paths():
+            raise ValueError(no_vector_kernels_on(cpu))
+        return config_context(cpu=cpu, **PATH_OPTIONS["vector"])
     return config_context(**PATH_OPTIONS[name])
 
 

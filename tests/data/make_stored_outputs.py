@@ -4,8 +4,9 @@ Run from the repository root, with the extension built in place::
 
     PYTHONPATH=src python tests/data/make_stored_outputs.py
 
-It computes every case below on three code paths ("loops", "avx2_vector",
-"avx2_default"), with 1 and 2 threads, in float32 and float64, and writes
+It computes every case below on five code paths ("loops", "avx2_vector",
+"avx2_default", "avx512_vector", "avx512_default"), with 1 and 2 threads, in
+float32 and float64, and writes
 ``tests/data/stored_outputs.npz``. ``tests/test_stored_outputs.py`` loads this
 file as a module (by its path), calls ``compute_outputs`` with a ``force_path``
 of its own and compares each array with the stored one, bit for bit.
@@ -22,7 +23,12 @@ kernel wrappers of ``fastprop._kernels``. No case sends a product to BLAS
 below 2**19 multiply-adds, and every product too narrow to fill a vector
 (fewer than 8 floats or 4 doubles along its vector dimension) below 8192
 (``check_shapes_avoid_blas``; ``main`` also checks that the "avx2_default"
-results do not change when BLAS is switched off).
+and "avx512_default" results do not change when BLAS is switched off).
+
+The avx512 groups were added later (the first AVX-512 kernels), by adding their
+keys: every array stored before kept its bits, and the avx512 arrays equal the
+avx2 ones bit for bit (``main`` checks both; the file stores each distinct array
+once, so they cost little room).
 
 Keys read ``path/tN/dtype/case...``, e.g.
 ``avx2_default/t2/float32/net/64-40-10/fit_sse_b32_shuffled_e300/W0``. Every group
@@ -44,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-PATHS = ("loops", "avx2_vector", "avx2_default")
+PATHS = ("loops", "avx2_vector", "avx2_default", "avx512_vector", "avx512_default")
 THREADS = (1, 2)
 DTYPES = ("float32", "float64")
 GROUPS = [(path, threads, dtype) for path in PATHS for threads in THREADS for dtype in DTYPES]
@@ -92,6 +98,10 @@ PATH_OPTIONS = {
         "parallel_min_batch_rows": PARALLEL_MIN_BATCH_ROWS,
     },
 }
+# The avx512 paths: the avx2 paths' options on the AVX-512 kernels.
+for _name in ("vector", "default"):
+    PATH_OPTIONS[f"avx512_{_name}"] = dict(PATH_OPTIONS[f"avx2_{_name}"], cpu="avx512")
+del _name
 
 
 @contextlib.contextmanager
@@ -453,12 +463,12 @@ def same_bits(a, b):
 # ---------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _avx2_default_without_blas(name, threads):
-    """force_path("avx2_default"), then BLAS switched off: results that do not change
-    show that no product of the cases reached BLAS's thresholds."""
+def _default_without_blas(name, threads):
+    """force_path(name) of a default path, then BLAS switched off: results that do not
+    change show that no product of the cases reached BLAS's thresholds."""
     import fastprop
 
-    assert name == "avx2_default"
+    assert name.endswith("_default")
     with force_path(name, threads):
         with fastprop.config_context(blas_min_multiply_adds_float32=None,
                                      blas_min_multiply_adds_float64=None,
@@ -469,18 +479,28 @@ def _avx2_default_without_blas(name, threads):
 
 def main():
     check_shapes_avoid_blas()
+    before = load_outputs() if OUTPUT_FILE.exists() else {}
     team_tasks = {}
     outputs = compute_outputs(force_path, team_tasks=team_tasks)
     again = compute_outputs(force_path)
     assert list(again) == list(outputs)
     unstable = [key for key in outputs if not same_bits(outputs[key], again[key])]
     assert not unstable, f"not deterministic in one process: {unstable[:10]}"
-    for threads in THREADS:
-        for dtype in DTYPES:
-            without_blas = compute_group(_avx2_default_without_blas, "avx2_default", threads, dtype)
-            changed = [key for key, array in without_blas.items()
-                       if not same_bits(array, outputs[key])]
-            assert not changed, f"BLAS changes these avx2_default results: {changed[:10]}"
+    for path in ("avx2_default", "avx512_default"):
+        for threads in THREADS:
+            for dtype in DTYPES:
+                without_blas = compute_group(_default_without_blas, path, threads, dtype)
+                changed = [key for key, array in without_blas.items()
+                           if not same_bits(array, outputs[key])]
+                assert not changed, f"BLAS changes these {path} results: {changed[:10]}"
+    # The file only grows: what it held keeps its bits.
+    changed = [key for key, array in before.items()
+               if key not in outputs or not same_bits(array, outputs[key])]
+    assert not changed, f"stored arrays that would change: {changed[:10]}"
+    # The avx512 paths give the avx2 paths' bits.
+    differ = [key for key in outputs if key.startswith("avx512_")
+              and not same_bits(outputs[key], outputs["avx2_" + key[len("avx512_"):]])]
+    assert not differ, f"avx512 results that differ from avx2: {differ[:10]}"
     for key, tasks in team_tasks.items():
         path, threads = key.split("/")[:2]
         if threads == "t1" or path == "loops":
@@ -497,7 +517,8 @@ def main():
                       and not same_bits(outputs[key], outputs[key.replace("/t1/", "/t2/", 1)])]
     print(f"arrays that differ between 1 and 2 threads: {len(threads_differ)} {threads_differ[:5]}")
     for first, second in [("loops", "avx2_vector"), ("loops", "avx2_default"),
-                          ("avx2_vector", "avx2_default")]:
+                          ("avx2_vector", "avx2_default"), ("avx2_vector", "avx512_vector"),
+                          ("avx2_default", "avx512_default")]:
         keys = [key for key in outputs if key.startswith(first + "/")]
         differ = sum(not same_bits(outputs[key], outputs[second + key[len(first):]])
                      for key in keys)

@@ -1,19 +1,36 @@
-/* One dtype's AVX2/FMA product kernels. Not compiled on its own:
- * _vector_products_avx2.c includes it once per dtype, having defined
- *   TYPE, VEC, LANES       the scalar type, its 256-bit vector type, lanes per vector
- *   NAME(x)                x with the dtype appended: NAME(fastprop_block) is fastprop_block_float
+/* One CPU path's product kernels for one dtype. Not compiled on its own:
+ * _vector_products_avx2.c and _vector_products_avx512.c include it once per
+ * dtype, having defined
+ *   TYPE, VEC, LANES       the scalar type, the path's vector type, lanes per vector
+ *   MASK                   the type of a lane mask (a vector on AVX2, a mask register on AVX-512)
+ *   NAME(x)                x with the path and dtype appended: NAME(fastprop_block) is
+ *                          fastprop_block_avx2_float
+ *   KERNEL, KERNEL_INLINE, KERNEL_NO_FMA_INLINE
+ *                          the path's function attributes (a real function starting on a
+ *                          cache line; always inlined; always inlined, no FMA needed)
  *   VEC_SET0, VEC_LOAD, VEC_LOAD_MASKED, VEC_STORE, VEC_STORE_ALIGNED, VEC_STORE_MASKED,
  *   VEC_BROADCAST, VEC_FMADD, VEC_MUL
- *                          the intrinsics of that vector type (unaligned unless named so)
- *   VEC_MASK, VEC_SUM, VEC_TRANSPOSE
- *                          its lane mask, horizontal sum and LANES x LANES transpose
- * and the dtype-independent constants and enums; it undefines them afterwards.
+ *                          the intrinsics of that vector type (unaligned unless named so;
+ *                          VEC_LOAD_MASKED(address, mask), VEC_STORE_MASKED(address, mask, v))
+ *   VEC_MASK, VEC_TRANSPOSE
+ *                          its lane mask for a count (any count: <= 0 none, >= LANES all)
+ *                          and its LANES x LANES transpose
+ *   SIGMOID_ARRAY, SIGMOID_PANEL
+ *                          the path's sigmoid of an array and of a panel (_sigmoid.h)
+ *   BLOCK_ROWS             rows of C per micro-kernel block (4, or 8 with 32 vector registers)
+ *   DOT_PRODUCTS           1: the path has its own dot-product kernel for narrow forward
+ *                          outputs (then also VEC_SUM, its horizontal sum); 0: narrow outputs
+ *                          go to NARROW_DENSE_SIGMOID, another path's entry point
+ * and the dtype-independent constants and enums (_vector_products_kernels.h); it
+ * undefines none of them. Nothing here depends on LANES but the blocking: each
+ * output's sequence of operations is the same on every path (see the .c files).
  */
 
 /* ------------------------------------------------------------------------ */
-/* The micro-kernel: a block of 1 to 4 rows x 2 vectors of C is kept in 8   */
-/* registers for a whole sum over p; each p loads two vectors of row p of B  */
-/* and broadcasts 1 to 4 entries of A (A(i, p) = A[i * row_stride +          */
+/* The micro-kernel: a block of 1 to BLOCK_ROWS rows x 2 vectors of C is    */
+/* kept in registers (AVX2: 4 rows, 8 of its 16; AVX-512: 8 rows, 16 of 32)  */
+/* for a whole sum over p; each p loads two vectors of row p of B and        */
+/* broadcasts 1 to BLOCK_ROWS entries of A (A(i, p) = A[i * row_stride +     */
 /* p * inner_stride], so A or its transpose is read in place). The sums      */
 /* start from zero, from a bias row, or from C itself (START_*), and end as  */
 /* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
@@ -22,16 +39,16 @@
 /* compiles to straight-line code for its case.                              */
 /* ------------------------------------------------------------------------ */
 
-FASTPROP_AVX2_INLINE void NAME(fastprop_block)(
-    int rows, int masking, int start, int finish, __m256i mask0, __m256i mask1, ptrdiff_t k,
+KERNEL_INLINE void NAME(fastprop_block)(
+    int rows, int masking, int start, int finish, MASK mask0, MASK mask1, ptrdiff_t k,
     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
     const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
 {
     const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE;
-    VEC acc[4][2];
+    VEC acc[BLOCK_ROWS][2];
     for (int r = 0; r < rows; ++r)
         for (int half = 0; half < 2; ++half) {
-            const __m256i mask = half ? mask1 : mask0;
+            const MASK mask = half ? mask1 : mask0;
             if (start == FASTPROP_START_ZERO)
                 acc[r][half] = VEC_SET0();
             else if (start == FASTPROP_START_BIAS)
@@ -56,7 +73,7 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_block)(
     for (int r = 0; r < rows; ++r)
         for (int half = 0; half < 2; ++half) {
             TYPE* out = C + r * ldc + half * LANES;
-            const __m256i mask = half ? mask1 : mask0;
+            const MASK mask = half ? mask1 : mask0;
             VEC value = acc[r][half];
             if (finish == FASTPROP_FINISH_SCALED) {
                 if (beta != 0)
@@ -68,26 +85,34 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_block)(
         }
 }
 
-/* All the row blocks of one column panel of C (width <= 2 LANES columns), 4
- * rows at a time. Inlined into each caller with constant partial_masking,
- * start and finish, so that every call below is straight-line code. */
-FASTPROP_AVX2_INLINE void NAME(fastprop_row_blocks)(
+/* All the row blocks of one column panel of C (width <= 2 LANES columns),
+ * BLOCK_ROWS rows at a time, the last rows in a block of 4 (if BLOCK_ROWS is
+ * more) and one of 1 to 3. Inlined into each caller with constant
+ * partial_masking, start and finish, so that every call below is straight-line
+ * code. How the rows are blocked changes no output's operations. */
+KERNEL_INLINE void NAME(fastprop_row_blocks)(
     int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
     const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
 {
     const int partial = width < 2 * LANES;
-    const __m256i mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
-    for (ptrdiff_t i0 = 0; i0 < m; i0 += 4) {
+    const MASK mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
+    for (ptrdiff_t i0 = 0; i0 < m;) {
         const TYPE* a = A + i0 * row_stride;
         TYPE* c = C + i0 * ldc;
-        const ptrdiff_t rows = m - i0;
-        if (rows >= 4 && !partial)
-            NAME(fastprop_block)(4, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k, a,
+        const ptrdiff_t left = m - i0;
+        const int rows = left >= BLOCK_ROWS ? BLOCK_ROWS : left >= 4 ? 4 : (int) left;
+        if (rows == BLOCK_ROWS && !partial)
+            NAME(fastprop_block)(BLOCK_ROWS, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k,
+                                 a, row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        else if (rows == BLOCK_ROWS)
+            NAME(fastprop_block)(BLOCK_ROWS, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
-        else if (rows >= 4)
+#if BLOCK_ROWS > 4
+        else if (rows == 4)
             NAME(fastprop_block)(4, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+#endif
         else if (rows == 3)
             NAME(fastprop_block)(3, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
@@ -97,6 +122,7 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_row_blocks)(
         else
             NAME(fastprop_block)(1, partial_masking, start, finish, mask0, mask1, k, a,
                                  row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+        i0 += rows;
     }
 }
 
@@ -104,7 +130,7 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_row_blocks)(
 /* width (zero past it) and p < depth. Read in place, the panel's rows lie ldb apart; when     */
 /* ldb is a multiple of 1 KiB or so (widths 256, 512, 1024 in float32), its cache lines fall   */
 /* into a few L1 and L2 sets and evict each other between the blocks of rows that reuse them. */
-FASTPROP_AVX2_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb, ptrdiff_t width,
+KERNEL_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb, ptrdiff_t width,
                                                   ptrdiff_t depth, TYPE* panel)
 {
     if (width == 2 * LANES) {
@@ -114,7 +140,7 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb,
         }
         return;
     }
-    const __m256i mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
+    const MASK mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
     for (ptrdiff_t p = 0; p < depth; ++p) {
         VEC_STORE_ALIGNED(panel + p * 2 * LANES, VEC_LOAD_MASKED(B + p * ldb, mask0));
         VEC_STORE_ALIGNED(panel + p * 2 * LANES + LANES, VEC_LOAD_MASKED(B + p * ldb + LANES, mask1));
@@ -125,9 +151,9 @@ FASTPROP_AVX2_INLINE void NAME(fastprop_pack_rows)(const TYPE* B, ptrdiff_t ldb,
 /* C (m, n) := alpha * (A @ B) + beta * C, beta 0 or 1, for the backward     */
 /* products: A @ B (strides k, 1) and A.T @ B (strides 1, m). B (k, n).      */
 /* One task is one column panel of C, all rows: the panel's k x 2-vector     */
-/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep)    */
-/* and then read from L1 for every block of rows. Each output is one sum     */
-/* over p, in order, as in the plain loops.                                  */
+/* strip of B is copied contiguous onto the stack (up to PACK_DEPTH deep at  */
+/* a time) and then read from L1 for every block of rows. Each output is one */
+/* sum over p, in order, as in the plain loops, however it is chunked.       */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -141,18 +167,46 @@ typedef struct {
                                      columns of the transpose) + beta * column_sums */
 } NAME(fastprop_products_arguments);
 
-FASTPROP_AVX2 static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t panel)
+KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t panel)
 {
     const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
     const ptrdiff_t j0 = panel * 2 * LANES;
     const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
     if (x->k <= FASTPROP_PACK_DEPTH) {
-        TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(32)));
+        TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
         NAME(fastprop_pack_rows)(x->B + j0, x->n, width, x->k, packed);
         NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED,
                                   width, x->m, x->k, x->A, x->row_stride, x->inner_stride,
                                   packed, 2 * LANES, NULL, x->alpha, x->beta, x->C + j0, x->n);
+    } else if (x->beta == 0) {
+        /* Deeper: the strip packed in equal chunks of at most PACK_DEPTH, the partial sums
+         * kept in C between them (stored and reloaded exactly), scaled after the last. */
+        TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
+        const ptrdiff_t chunks = (x->k + FASTPROP_PACK_DEPTH - 1) / FASTPROP_PACK_DEPTH;
+        const ptrdiff_t chunk_depth = (x->k + chunks - 1) / chunks;
+        for (ptrdiff_t p0 = 0; p0 < x->k; p0 += chunk_depth) {
+            const ptrdiff_t depth = x->k - p0 < chunk_depth ? x->k - p0 : chunk_depth;
+            const TYPE* a = x->A + p0 * x->inner_stride;
+            NAME(fastprop_pack_rows)(x->B + p0 * x->n + j0, x->n, width, depth, packed);
+            if (p0 == 0)
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO,
+                                          FASTPROP_FINISH_SUM, width, x->m, depth, a,
+                                          x->row_stride, x->inner_stride, packed, 2 * LANES,
+                                          NULL, 1, 0, x->C + j0, x->n);
+            else if (p0 + depth < x->k)
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
+                                          width, x->m, depth, a, x->row_stride,
+                                          x->inner_stride, packed, 2 * LANES, NULL, 1, 0,
+                                          x->C + j0, x->n);
+            else
+                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C,
+                                          FASTPROP_FINISH_SCALED, width, x->m, depth, a,
+                                          x->row_stride, x->inner_stride, packed, 2 * LANES,
+                                          NULL, x->alpha, 0, x->C + j0, x->n);
+        }
     } else
+        /* Deeper, adding to C (the fused gradient step on more than STRIP_DEPTH rows): B
+         * read in place, as C holds the weights until the end of the sum. */
         NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
                                   FASTPROP_FINISH_SCALED, width, x->m, x->k, x->A,
                                   x->row_stride, x->inner_stride, x->B + j0, x->n, NULL,
@@ -174,12 +228,12 @@ FASTPROP_AVX2 static void NAME(fastprop_products_panel_task)(void* arguments, pt
  * handful of L1 sets and evict each other on every panel. So the strip is first copied
  * into a contiguous k x STRIP_ROWS block on the stack (k at most FASTPROP_STRIP_DEPTH),
  * which every column panel then reads from L1. Same sums, same order. */
-FASTPROP_AVX2 static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t strip)
+KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t strip)
 {
     const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
     const ptrdiff_t i0 = strip * FASTPROP_STRIP_ROWS;
     const ptrdiff_t rows = x->m - i0 < FASTPROP_STRIP_ROWS ? x->m - i0 : FASTPROP_STRIP_ROWS;
-    TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(32)));
+    TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(sizeof(VEC))));
     for (ptrdiff_t p = 0; p < x->k; ++p)
         for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)
             packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0;
@@ -227,7 +281,7 @@ int NAME(fastprop_products)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdi
 /* Panel packing for the forward product: panel[p * 2 LANES + j] := W[j * k + p]
  * for j < width (2 LANES of W's rows, zero past width) and p < depth. Whole
  * LANES x LANES squares are transposed in registers; the rest goes one by one. */
-FASTPROP_AVX2_NO_FMA_INLINE void NAME(fastprop_pack_transposed)(const TYPE* W, ptrdiff_t k,
+KERNEL_NO_FMA_INLINE void NAME(fastprop_pack_transposed)(const TYPE* W, ptrdiff_t k,
                                                                ptrdiff_t width, ptrdiff_t depth,
                                                                TYPE* panel)
 {
@@ -242,19 +296,21 @@ FASTPROP_AVX2_NO_FMA_INLINE void NAME(fastprop_pack_transposed)(const TYPE* W, p
     }
 }
 
+#if DOT_PRODUCTS
 /* x . y over k, in LANES interleaved partial sums, the last chunk masked. */
-FASTPROP_AVX2_INLINE TYPE NAME(fastprop_dot)(const TYPE* x, const TYPE* y, ptrdiff_t k)
+KERNEL_INLINE TYPE NAME(fastprop_dot)(const TYPE* x, const TYPE* y, ptrdiff_t k)
 {
     const ptrdiff_t full = k - k % LANES;
     VEC s = VEC_SET0();
     for (ptrdiff_t p = 0; p < full; p += LANES)
         s = VEC_FMADD(VEC_LOAD(x + p), VEC_LOAD(y + p), s);
     if (full < k) {
-        const __m256i tail = VEC_MASK(k - full);
+        const MASK tail = VEC_MASK(k - full);
         s = VEC_FMADD(VEC_LOAD_MASKED(x + full, tail), VEC_LOAD_MASKED(y + full, tail), s);
     }
     return VEC_SUM(s);
 }
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)), the forward step.  */
@@ -265,9 +321,11 @@ FASTPROP_AVX2_INLINE TYPE NAME(fastprop_dot)(const TYPE* x, const TYPE* y, ptrdi
 /* stored in C), which every block of rows of A then reads. Each output      */
 /* starts from its bias and adds the products in order of p, as in the plain */
 /* loops; the sigmoid is applied to the panel while it is still in cache.    */
-/* Narrow outputs (fewer than one vector: an output layer of a few units)    */
-/* would make a panel mostly padding, so there each output is a dot product  */
-/* of two rows instead, in LANES interleaved partial sums.                   */
+/* Narrow outputs (fewer than NARROW_WIDTH, one AVX2 vector, on every path: */
+/* an output layer of a few units) would make a panel mostly padding, so     */
+/* there each output is a dot product of two rows instead, in 8 (float) or 4 */
+/* (double) interleaved partial sums: this path's own (DOT_PRODUCTS 1, with  */
+/* LANES that many) or another path's (NARROW_DENSE_SIGMOID).                */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -278,13 +336,13 @@ typedef struct {
     TYPE* C;
 } NAME(fastprop_dense_sigmoid_arguments);
 
-FASTPROP_AVX2 static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t panel)
+KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t panel)
 {
     const NAME(fastprop_dense_sigmoid_arguments)* x =
         (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
     const ptrdiff_t m = x->m, n = x->n, k = x->k;
     const ptrdiff_t j0 = panel * 2 * LANES, width = n - j0 < 2 * LANES ? n - j0 : 2 * LANES;
-    TYPE strip[FASTPROP_PANEL_DEPTH * 2 * LANES] __attribute__((aligned(32)));
+    TYPE strip[FASTPROP_PANEL_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
     /* k in equal chunks (a multiple of 8 deep, at most PANEL_DEPTH): 784 as 4 x 196 -> 200, 200,
      * 200, 184 rather than 256, 256, 256, 16, whose last pass would be mostly overhead. */
     const ptrdiff_t chunks = (k + FASTPROP_PANEL_DEPTH - 1) / FASTPROP_PANEL_DEPTH;
@@ -301,26 +359,32 @@ FASTPROP_AVX2 static void NAME(fastprop_dense_sigmoid_panel_task)(void* argument
                                       width, m, depth, x->A + p0, k, 1, strip, 2 * LANES,
                                       x->bias + j0, 1, 0, x->C + j0, n);
     }
-    NAME(fastprop_sigmoid_panel_avx2)(x->C + j0, n, m, width);
+    SIGMOID_PANEL(x->C + j0, n, m, width);
 }
 
-FASTPROP_AVX2 static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t row)
+#if DOT_PRODUCTS
+KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t row)
 {
     const NAME(fastprop_dense_sigmoid_arguments)* x =
         (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
     TYPE* c = x->C + row * x->n;
     for (ptrdiff_t j = 0; j < x->n; ++j)
         c[j] = x->bias[j] + NAME(fastprop_dot)(x->A + row * x->k, x->W + j * x->k, x->k);
-    NAME(fastprop_sigmoid_avx2)(c, c, x->n);
+    SIGMOID_ARRAY(c, c, x->n);
 }
+#endif
 
 /* The column panels (or, for narrow outputs, the rows) are shared out over the team. */
 void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                   const TYPE* A, const TYPE* W, const TYPE* bias, TYPE* C)
 {
     NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C};
-    if (n < LANES)
+    if (n < FASTPROP_NARROW_WIDTH(TYPE))
+#if DOT_PRODUCTS
         fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments, m);
+#else
+        NARROW_DENSE_SIGMOID(team, m, n, k, A, W, bias, C);
+#endif
     else
         fastprop_team_run(team, NAME(fastprop_dense_sigmoid_panel_task), &arguments,
                           FASTPROP_PANELS(n, LANES));

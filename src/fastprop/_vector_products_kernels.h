@@ -1,0 +1,70 @@
+/* Private to the vector products (_vector_products.c, the per-path files
+ * _vector_products_avx2.c and _vector_products_avx512.c, and their shared
+ * _vector_products_template.c), and only where FASTPROP_VECTOR_PRODUCTS is 1:
+ * each path's entry points, which _vector_products.c dispatches to, and the
+ * blocking constants and micro-kernel cases every path shares.
+ *
+ * The constants set only how the work is blocked and copied, never the order
+ * of any output's operations, so they may differ between paths without a bit
+ * of the results changing; the narrow width is the exception (it picks the
+ * dot-product kernel, whose partial sums differ from the broadcast kernels'),
+ * so it is one AVX2 vector on every path.
+ */
+#ifndef FASTPROP_VECTOR_PRODUCTS_KERNELS_H
+#define FASTPROP_VECTOR_PRODUCTS_KERNELS_H
+
+#include <stddef.h>
+
+struct fastprop_team;  /* _team.h */
+
+/* Each path's entry points, with the arguments of _vector_products.h's (the same contract). */
+#define FASTPROP_DECLARE_PATH(path)                                                             \
+    int fastprop_products_##path##_float(                                                       \
+        struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,      \
+        ptrdiff_t row_stride, ptrdiff_t inner_stride, const float* B, float alpha, float beta,  \
+        float* C, const float* sigmoid_outputs, float* column_sums);                            \
+    int fastprop_products_##path##_double(                                                      \
+        struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,     \
+        ptrdiff_t row_stride, ptrdiff_t inner_stride, const double* B, double alpha,            \
+        double beta, double* C, const double* sigmoid_outputs, double* column_sums);            \
+    void fastprop_dense_sigmoid_##path##_float(                                                 \
+        struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,      \
+        const float* W, const float* bias, float* C);                                           \
+    void fastprop_dense_sigmoid_##path##_double(                                                \
+        struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,     \
+        const double* W, const double* bias, double* C);
+FASTPROP_DECLARE_PATH(avx2)
+FASTPROP_DECLARE_PATH(avx512)
+#undef FASTPROP_DECLARE_PATH
+
+/* NAME(x) in the template is x_PATH_TYPE: one name per path and dtype. */
+#define FASTPROP_NAME_(name, path, type) name##_##path##_##type
+#define FASTPROP_NAME(name, path, type) FASTPROP_NAME_(name, path, type)
+
+/* The micro-kernel's cases (see the template): how its sums start, how they end
+ * and which loads and stores are masked. */
+enum { FASTPROP_START_ZERO, FASTPROP_START_BIAS, FASTPROP_START_C };
+enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM };
+enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
+
+/* Column panels of C are 2 vectors wide (AVX2: 16 floats or 8 doubles; AVX-512: 32 or 16). */
+#define FASTPROP_PANELS(n, lanes) (((n) + 2 * (lanes) - 1) / (2 * (lanes)))
+
+/* Deepest B panel packed on the stack at a time by the backward products: 64 KiB
+ * (AVX2: 1024 deep; AVX-512: 512); deeper sums go in chunks, or read B in place when
+ * they add to C. Used where TYPE and LANES are. */
+#define FASTPROP_PACK_BYTES 65536
+#define FASTPROP_PACK_DEPTH ((ptrdiff_t) (FASTPROP_PACK_BYTES / (2 * LANES * sizeof(TYPE))))
+/* Rows, and deepest sum, of the A.T @ B strips (32 KiB in float32, 64 KiB in float64, on
+ * the stack). They also decide whether the strips sum the columns of A for the bias
+ * gradient (otherwise the caller does, _elementwise.h): the same on every path. */
+#define FASTPROP_STRIP_ROWS 16
+#define FASTPROP_STRIP_DEPTH 512
+/* Deepest W panel transposed on the stack at a time by the forward step. */
+#define FASTPROP_PANEL_DEPTH 256
+
+/* Forward outputs narrower than this are dot products (8 floats or 4 doubles: one AVX2
+ * vector, on every path, like fastprop_fills_vectors in _routing.h). */
+#define FASTPROP_NARROW_WIDTH(type) ((ptrdiff_t) (32 / sizeof(type)))
+
+#endif  /* FASTPROP_VECTOR_PRODUCTS_KERNELS_H */
