@@ -15,9 +15,11 @@ one thread and every forced product route, per case, dtype and CPU path.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,6 +67,10 @@ def _parse_arguments(argv):
                         help="skip the perf profiles of the cases with a goal not met")
     parser.add_argument("--no-routes", action="store_true",
                         help="skip \"the default never loses\" (default against one thread and forced routes)")
+    parser.add_argument("--plan-cache", type=Path, default=None, metavar="DIRECTORY",
+                        help="fastprop's plan cache (FASTPROP_CACHE_DIR) for this run (default: a new "
+                             "temporary directory, so that every plan is measured in this run, as a "
+                             "new user's first fits measure theirs)")
     parser.add_argument("--route-repeats", type=int, default=None,
                         help=f"timed runs per variant there (default {ROUTE_REPEATS}; quick mode 1)")
     return parser.parse_args(argv)
@@ -107,6 +113,19 @@ def profile_cases_with_unmet_goals(results, implementations, repeats: int = 3) -
 
 def main(argv=None) -> int:
     args = _parse_arguments(argv)
+    with tempfile.TemporaryDirectory(prefix="fastprop-plans-") as temporary:
+        os.environ["FASTPROP_CACHE_DIR"] = str(args.plan_cache or temporary)
+        return _run(args)
+
+
+def _plans_measured() -> list[str]:
+    """The plans fastprop measured or read in this run (what each fit of the default ran)."""
+    from fastprop import _planning
+
+    return [str(plan) for plan in _planning.plans_in_use()]
+
+
+def _run(args) -> int:
     implementations = available_implementations()
     if FASTPROP not in implementations:
         print("fastprop cannot be imported: build it first (pip install . or "
@@ -164,6 +183,11 @@ def main(argv=None) -> int:
         + "".join(f"; {DISPLAY_NAMES[name]} not installed ({package}), not measured"
                   for name, package in OPTIONAL_PACKAGES.items() if name not in implementations),
     ]
+    plans = _plans_measured()
+    run_notes.append(
+        f"fastprop's plans (the measured plan, the default: measured by the first fit of each case, "
+        f"CPU path and thread count in this run, in the plan cache {os.environ['FASTPROP_CACHE_DIR']}; "
+        f"each lists its products' routes): " + ("; ".join(f"`{plan}`" for plan in plans) or "none"))
     if args.quick:
         run_notes.append("QUICK MODE: small cases, numbers not comparable with the goals")
 
