@@ -30,7 +30,8 @@ KERNELS = {"baseline": "no vector kernels", "avx2": "AVX2/FMA vector kernels",
 
 def test_get_config_holds_every_key():
     config = fastprop.get_config()
-    assert list(config) == ["threads", "cpu", "plan"] + THRESHOLDS
+    assert list(config) == ["threads", "pin_threads", "cpu", "plan"] + THRESHOLDS
+    assert config["pin_threads"] is (os.environ.get("FASTPROP_PIN_THREADS", "1").strip() != "0")
     assert 1 <= config["threads"] <= 8
     assert config["cpu"] in ("auto", "avx512", "avx2", "baseline")
     # The default, unless FASTPROP_PLAN set another (.ci/run runs the suite under each).
@@ -112,7 +113,7 @@ def test_a_path_this_machine_really_lacks_is_refused():
 
 
 @pytest.mark.parametrize("options, error, message", [
-    ({"thread": 2}, ValueError, r"unknown configuration key 'thread'; the keys are threads, cpu"),
+    ({"thread": 2}, ValueError, r"unknown configuration key 'thread'; the keys are threads, pin_threads, cpu"),
     ({"threads": 2, "colour": 1, "size": 2}, ValueError, r"unknown configuration keys 'colour', 'size'"),
     ({"threads": 0}, ValueError, r"threads must be from 1 to 8, got 0"),
     ({"threads": 9}, ValueError, r"threads must be from 1 to 8, got 9"),
@@ -124,6 +125,7 @@ def test_a_path_this_machine_really_lacks_is_refused():
     ({"plan": "measure"}, ValueError,
      r"plan must be one of 'measured', 'portable', 'fixed', got 'measure'"),
     ({"plan": None}, ValueError, r"plan must be one of .*, got None"),
+    ({"pin_threads": 1}, TypeError, r"pin_threads must be True or False, got 1"),
     ({"vector_min_multiply_adds": -1}, ValueError,
      r"vector_min_multiply_adds must be from 0 to 2\*\*62 or None \(never\), got -1"),
     ({"parallel_min_batch_rows": 2 ** 63}, ValueError, r"parallel_min_batch_rows must be from 0"),
@@ -187,6 +189,7 @@ def test_show_config_reports_version_build_cpu_blas_threads_and_plan():
     text = report.getvalue()
     for expected in (f"fastprop {fastprop.__version__}", "build: -O3", "vector kernels compiled:",
                      "CPU: ", "AVX2 and FMA: ", "AVX-512", "path: cpu=", "BLAS: ", "threads: 2",
+                     "helpers pinned to CPUs of their own: yes",
                      "plan: 'measured'", "plan cache: ", "vector_min_multiply_adds = "):
         assert expected in text, f"{expected!r} not in:\n{text}"
     assert "-march=native" not in text or os.environ.get("FASTPROP_NATIVE")
@@ -259,3 +262,17 @@ def test_product_path_refuses_vector_kernels_the_run_does_not_have(name):
     with fastprop.config_context(cpu="baseline"):
         with pytest.raises(ValueError, match="has no (vector kernels|avx2 path|avx512 path)"):
             product_path(name)
+
+
+@pytest.mark.parametrize("value, expected", [("0", "False"), ("1", "True"), ("", "True")])
+def test_fastprop_pin_threads_sets_the_default(value, expected):
+    run = run_python("import fastprop; print(fastprop.get_config()['pin_threads'])",
+                     FASTPROP_PIN_THREADS=value)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == expected
+
+
+def test_fastprop_pin_threads_rejects_other_values():
+    run = run_python("import fastprop", FASTPROP_PIN_THREADS="yes")
+    assert run.returncode != 0
+    assert "FASTPROP_PIN_THREADS must be 0 or 1, got 'yes'" in run.stderr

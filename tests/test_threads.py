@@ -229,3 +229,16 @@ def test_helper_task_count_is_a_running_total():
     train([40, 48, 5], np.float32, 2, batch_size=16, epochs=3)
     after = _kernels.helper_task_count()
     assert isinstance(before, int) and isinstance(after, int) and after >= before >= 0
+
+
+@needs_vector_products
+def test_pinned_and_unpinned_helpers_train_the_same_network_to_the_bit(dtype):
+    fastprop.set_config(parallel_min_multiply_adds=0)
+    with product_path("vector"):
+        fastprop.set_config(pin_threads=True)
+        pinned, pinned_losses = train([20, 48, 9], dtype, 2, epochs=6)
+        fastprop.set_config(pin_threads=False)
+        free, free_losses = train([20, 48, 9], dtype, 2, epochs=6)
+    np.testing.assert_array_equal(pinned_losses, free_losses)
+    for a, b in zip(pinned.weights + pinned.biases, free.weights + free.biases):
+        np.testing.assert_array_equal(a, b)

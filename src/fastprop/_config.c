@@ -9,6 +9,7 @@ fastprop_config fastprop_default_config(void)
 {
     fastprop_config config;
     config.threads = 1;
+    config.pin_threads = 1;
     config.plan = FASTPROP_PLAN_FIXED;
     config.cpu = FASTPROP_CPU_BASELINE;
     config.vector_min_multiply_adds = 256;

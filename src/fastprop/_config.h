@@ -45,6 +45,7 @@ typedef enum {
 
 typedef struct {
     int threads;                               /* 1 to FASTPROP_MAX_THREADS */
+    int pin_threads;                           /* 1: each helper thread on a CPU of its own (_team.h) */
     fastprop_plan plan;
     fastprop_cpu_path cpu;                     /* resolved: never more than the CPU has */
     /* Where products run, by their number of multiply-adds m * n * k (see _routing.h). */

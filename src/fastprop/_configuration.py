@@ -10,6 +10,8 @@ Environment variables set the defaults at import:
 
 * ``FASTPROP_NUM_THREADS``: the number of threads (default: the cores this process may
   run on, at most 8);
+* ``FASTPROP_PIN_THREADS``: "1" (default) or "0", whether fit's helper threads are
+  pinned to CPUs of their own;
 * ``FASTPROP_CPU``: the CPU path, "auto" (default), "avx512", "avx2" or "baseline";
 * ``FASTPROP_PLAN``: how fit routes its products, "measured" (default), "portable" or
   "fixed".
@@ -27,7 +29,7 @@ from ._version import __version__
 CPU_PATHS = ("auto", "avx512", "avx2", "baseline")
 PLANS = ("measured", "portable", "fixed")
 THRESHOLDS = _kernels.THRESHOLD_FIELDS
-KEYS = ("threads", "cpu", "plan") + THRESHOLDS
+KEYS = ("threads", "pin_threads", "cpu", "plan") + THRESHOLDS
 MAX_THREADS = _kernels.MAX_THREADS
 
 # What the struct does not hold as it was asked for: "auto" is resolved to a path there.
@@ -37,7 +39,11 @@ _requested = {"cpu": "auto"}
 def get_config():
     """The configuration in use, as a dict.
 
-    Keys: ``threads`` (fit's threads, 1 to 8), ``cpu`` ("auto", "avx512", "avx2" or
+    Keys: ``threads`` (fit's threads, 1 to 8), ``pin_threads`` (True, the default on
+    Linux: each of fit's helper threads runs on a CPU of its own, none on the one the
+    calling thread started on; the scheduler otherwise tends to wake a helper on the
+    calling thread's CPU, where both share one core; False leaves them to the
+    scheduler), ``cpu`` ("auto", "avx512", "avx2" or
     "baseline": the instruction sets fastprop may use; "auto" is the best this CPU and
     build have), ``plan`` (how fit routes each product of a training step):
 
@@ -71,7 +77,8 @@ def get_config():
     Which path ran and what the CPU has: :func:`show_config`.
     """
     values = _kernels.read_config()
-    config = {"threads": values["threads"], "cpu": _requested["cpu"], "plan": values["plan"]}
+    config = {"threads": values["threads"], "pin_threads": values["pin_threads"],
+              "cpu": _requested["cpu"], "plan": values["plan"]}
     for name in THRESHOLDS:
         config[name] = None if values[name] >= _kernels.NEVER else values[name]
     return config
@@ -95,6 +102,10 @@ def set_config(**options):
     requested = dict(_requested)
     if "threads" in options:
         values["threads"] = _check_threads(options["threads"], "threads")
+    if "pin_threads" in options:
+        if not isinstance(options["pin_threads"], bool):
+            raise TypeError(f"pin_threads must be True or False, got {options['pin_threads']!r}")
+        values["pin_threads"] = options["pin_threads"]
     if "cpu" in options:
         requested["cpu"] = _check_cpu(options["cpu"], "cpu")
         values["cpu"] = _resolve_cpu(requested["cpu"], "cpu")
@@ -146,7 +157,8 @@ def config_report():
         f"  path: cpu={config['cpu']!r} runs {resolved!r}: {_path_in_use(resolved)}",
     ]
     lines += [f"BLAS: {entry}" for entry in _plan_cache.blas_descriptions()]
-    lines.append(f"threads: {config['threads']} (of at most {MAX_THREADS})")
+    lines.append(f"threads: {config['threads']} (of at most {MAX_THREADS}); helpers pinned to "
+                 f"CPUs of their own: {yes[config['pin_threads']]}")
     lines += _plan_lines(config["plan"])
     lines.append("thresholds (multiply-adds; None: never), which route "
                  + {"fixed": "every product:", "measured": "the calls fit does not plan:",
@@ -255,7 +267,10 @@ def configure_from_environment():
         cpu = _check_cpu(value, "FASTPROP_CPU")
         _resolve_cpu(cpu, "FASTPROP_CPU")
     plan = _check_plan(os.environ.get("FASTPROP_PLAN", "").strip() or "measured", "FASTPROP_PLAN")
-    set_config(threads=threads, cpu=cpu, plan=plan)
+    value = os.environ.get("FASTPROP_PIN_THREADS", "").strip() or "1"
+    if value not in ("0", "1"):
+        raise ValueError(f"FASTPROP_PIN_THREADS must be 0 or 1, got {value!r}")
+    set_config(threads=threads, pin_threads=value == "1", cpu=cpu, plan=plan)
 
 
 # Thin aliases of the configuration, kept from earlier releases.

@@ -16,6 +16,7 @@ cdef extern from "_config.h" nogil:
         FASTPROP_PLAN_PORTABLE
     ctypedef struct fastprop_config:
         int threads
+        int pin_threads
         fastprop_plan plan
         fastprop_cpu_path cpu
         ptrdiff_t vector_min_multiply_adds
@@ -58,7 +59,7 @@ cdef extern from "_team.h" nogil:
     int FASTPROP_TEAM_HAS_THREADS
     ctypedef struct fastprop_team:
         pass
-    int fastprop_team_start(fastprop_team* team, int n_helpers)
+    int fastprop_team_start(fastprop_team* team, int n_helpers, int pin_helpers)
     long fastprop_team_stop(fastprop_team* team)
 
 cdef extern from "_blas.h" nogil:

@@ -119,6 +119,7 @@ def write_config(values):
         if not 0 <= values[name] <= FASTPROP_NEVER:
             raise ValueError(f"{name} must be from 0 to {FASTPROP_NEVER}")
     config.threads = values["threads"]
+    config.pin_threads = 1 if values["pin_threads"] else 0
     config.plan = <fastprop_plan> plan
     config.cpu = <fastprop_cpu_path> cpu
     config.vector_min_multiply_adds = values["vector_min_multiply_adds"]
@@ -136,6 +137,7 @@ def write_config(values):
 cdef dict _as_dict(fastprop_config config):
     return {
         "threads": config.threads,
+        "pin_threads": bool(config.pin_threads),
         "plan": PLANS[<int> config.plan],
         "cpu": CPU_PATHS[<int> config.cpu],
         "vector_min_multiply_adds": config.vector_min_multiply_adds,

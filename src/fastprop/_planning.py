@@ -15,8 +15,10 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
    ``LOOPS_MAX_MULTIPLY_ADDS``: beyond, they cannot win and one call would cost
    more than the whole plan.
 2. Whole steps then decide between the fastest route of each product on one
-   thread, the fastest with the team, every product in BLAS (a hedge against a
-   product timed in a noisy moment) and the fixed plan's routes, interleaved, each timing a few
+   thread, the fastest with the team, every product in BLAS and every product in
+   the vector kernels on the team (hedges against a product timed in a noisy
+   moment, or alone where a fit runs it among others) and the fixed plan's routes,
+   interleaved, each timing a few
    milliseconds long (a longer step is timed once per plan): threads interact (BLAS's own threads spinning after a call,
    a helper the hypervisor has not scheduled) in ways one product alone does not
    show. The team must win by ``TEAM_MARGIN``; so the default does not lose to
@@ -160,8 +162,20 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         # And the fixed plan's routes, so that measuring never loses to not measuring.
         fixed = _kernels.threshold_decisions(list(sizes), batch_rows,
                                              np.dtype(dtype) == np.float32)
+        # And every product that fills vectors in the vector kernels, shared out when
+        # there are threads: the same hedge on the other side.
+        lanes = 8 if np.dtype(dtype) == np.float32 else 4
+        all_vector = list(single)
+        if config["cpu"] != "baseline":
+            for layer in range(len(sizes) - 1):
+                for index, kind in enumerate(PRODUCT_KINDS):
+                    spread = (max(sizes[layer], sizes[layer + 1]) if kind == "forward"
+                              else sizes[layer])
+                    if spread >= lanes and not (kind == "hidden_delta" and layer == 0):
+                        all_vector[layer * len(PRODUCT_KINDS) + index] = (
+                            "vector", config["threads"] > 1)
         plans = [single]
-        for plan in (with_team, all_blas, fixed):
+        for plan in (with_team, all_blas, all_vector, fixed):
             if plan not in plans:
                 plans.append(plan)
         seconds = _time_steps(scratch, rows, plans, products_seconds)

@@ -1,7 +1,43 @@
 /* The team of threads (see _team.h for the design). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE  /* sched_getcpu, pthread_setaffinity_np */
+#endif
 #include "_team.h"
 
 #if FASTPROP_TEAM_HAS_THREADS
+
+#if defined(__linux__)
+#include <sched.h>
+
+/* Pin the helper of this index to a CPU of the process's set other than the one the
+ * main thread ran on when the team started (see _team.h: why). */
+static void fastprop_pin_helper(const fastprop_team* team, int index)
+{
+    cpu_set_t allowed, chosen;
+    if (team->main_cpu < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0
+            || CPU_COUNT(&allowed) < 2)
+        return;
+    int skip = index + 1, cpu = team->main_cpu;
+    while (skip > 0) {
+        cpu = (cpu + 1) % CPU_SETSIZE;
+        if (CPU_ISSET(cpu, &allowed) && cpu != team->main_cpu)
+            --skip;
+    }
+    CPU_ZERO(&chosen);
+    CPU_SET(cpu, &chosen);
+    pthread_setaffinity_np(pthread_self(), sizeof chosen, &chosen);
+}
+
+static int fastprop_current_cpu(void) { return sched_getcpu(); }
+#else
+static void fastprop_pin_helper(const fastprop_team* team, int index)
+{
+    (void) team;
+    (void) index;
+}
+
+static int fastprop_current_cpu(void) { return -1; }
+#endif
 
 #include <time.h>
 
@@ -30,6 +66,8 @@ static void* fastprop_helper_main(void* self)
 {
     fastprop_helper* helper = (fastprop_helper*) self;
     fastprop_team* team = helper->team;
+    if (team->pin_helpers)
+        fastprop_pin_helper(team, helper->index);
     long seen = 0;  /* the phase at fastprop_team_start: the helper may start late */
     for (;;) {
         long phase;
@@ -65,9 +103,11 @@ static void* fastprop_helper_main(void* self)
     }
 }
 
-int fastprop_team_start(fastprop_team* team, int n_helpers)
+int fastprop_team_start(fastprop_team* team, int n_helpers, int pin_helpers)
 {
     team->n_helpers = 0;
+    team->pin_helpers = pin_helpers;
+    team->main_cpu = pin_helpers ? fastprop_current_cpu() : -1;
     atomic_init(&team->phase, 0);
     atomic_init(&team->stopping, 0);
     atomic_init(&team->next_task, 0);
@@ -163,9 +203,10 @@ long fastprop_team_stop(fastprop_team* team)
 
 #else  /* no threads: a team of one */
 
-int fastprop_team_start(fastprop_team* team, int n_helpers)
+int fastprop_team_start(fastprop_team* team, int n_helpers, int pin_helpers)
 {
     (void) n_helpers;
+    (void) pin_helpers;
     team->n_helpers = 0;
     return 0;
 }

@@ -59,6 +59,8 @@ typedef struct {
 
 struct fastprop_team {
     int n_helpers;
+    int pin_helpers;           /* each helper on a CPU of its own (fastprop_team_start) */
+    int main_cpu;              /* the CPU the main thread ran on at the start, or -1 */
     _Atomic long phase;        /* number of the current phase; published by the main thread */
     _Atomic int stopping;
     _Atomic ptrdiff_t next_task;
@@ -81,8 +83,17 @@ typedef struct fastprop_team { int n_helpers; } fastprop_team;
 
 #endif
 
-/* Start up to n_helpers helper threads; returns how many started (0: run alone). */
-int fastprop_team_start(fastprop_team* team, int n_helpers);
+/* Start up to n_helpers helper threads; returns how many started (0: run alone).
+ *
+ * pin_helpers (Linux): each helper is pinned to its own CPU of the process's set,
+ * none to the one the main thread ran on at the start (the main thread is not
+ * pinned: the scheduler moves it off a helper's CPU). Why: a helper sleeps
+ * between chunks and wakes on the main thread's signal, and the scheduler tends to
+ * wake it on the main thread's CPU; measured on a 2-core KVM guest, a team woken
+ * a few times then shared one core for whole fits, as slow as one thread
+ * (784-1024-1024-10, every product in the vector kernels: 10 ms per step against
+ * 5.5 ms, at random from one team to the next; pinned: 5.4-6.7 ms every time). */
+int fastprop_team_start(fastprop_team* team, int n_helpers, int pin_helpers);
 
 /* function(arguments, task) for every task in [0, n_tasks), shared with the helpers;
  * team NULL: all on the calling thread. */

@@ -155,6 +155,7 @@ cdef class Trainer:
     cdef fastprop_team team
     cdef bint team_started
     cdef int team_threads
+    cdef int team_pinned
     cdef fastprop_decision* plan        # FASTPROP_PRODUCT_KINDS per layer, or NULL
     cdef bint plan_uses_vector
 
@@ -349,16 +350,19 @@ cdef class Trainer:
         needed, or needed by the plan (NULL: by the configuration's routes)."""
         cdef int started
         cdef Py_ssize_t batch_rows = min(self.batch_size, self.n_samples)
-        if self.team_started and self.team_threads != config.threads:
-            self.stop_threads()          # the thread count changed since the team started
+        if self.team_started and (self.team_threads != config.threads
+                                  or self.team_pinned != config.pin_threads):
+            self.stop_threads()          # the threads' settings changed since the team started
         if (not self.team_started and config.threads > 1
                 and (needed or fastprop_network_uses_team(config, self.pointers.n_layers,
                                                           self.pointers.sizes, batch_rows,
                                                           self.is_float32, plan))):
             with nogil:
-                started = fastprop_team_start(&self.team, config.threads - 1)
+                started = fastprop_team_start(&self.team, config.threads - 1,
+                                              config.pin_threads)
             self.team_started = started > 0
             self.team_threads = config.threads
+            self.team_pinned = config.pin_threads
         return &self.team if self.team_started else NULL
 
     cdef void _run(self, const fastprop_config* config, const fastprop_decision* plan,
