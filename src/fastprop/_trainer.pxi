@@ -437,8 +437,9 @@ def threshold_decisions(sizes, Py_ssize_t batch_rows, bint is_float32):
             spread = max(n_in, n_out) if kind == FASTPROP_PRODUCT_FORWARD else n_in
             # The weight gradient's sum runs over the batch; every product of a step
             # shares out by the step's rows.
-            shared = config.threads > 1 and fastprop_shares_out(&config, batch_rows,
-                                                                multiply_adds)
+            # As the fixed plan runs them: shared only where a team can exist.
+            shared = (config.threads > 1 and FASTPROP_TEAM_HAS_THREADS
+                      and fastprop_shares_out(&config, batch_rows, multiply_adds))
             route = fastprop_choose_route(&config, multiply_adds,
                                           fastprop_fills_vectors(spread, is_float32),
                                           is_float32, shared)
