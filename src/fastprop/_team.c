@@ -11,7 +11,7 @@
 
 /* Pin the helper of this index to a CPU of the process's set other than the one the
  * main thread ran on when the team started (see _team.h: why). */
-static void fastprop_pin_helper(const fastprop_team* team, int index)
+static void fastprop_pin_helper(const struct fastprop_team_lines* team, int index)
 {
     cpu_set_t allowed, chosen;
     if (team->main_cpu < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0
@@ -30,7 +30,7 @@ static void fastprop_pin_helper(const fastprop_team* team, int index)
 
 static int fastprop_current_cpu(void) { return sched_getcpu(); }
 #else
-static void fastprop_pin_helper(const fastprop_team* team, int index)
+static void fastprop_pin_helper(const struct fastprop_team_lines* team, int index)
 {
     (void) team;
     (void) index;
@@ -48,32 +48,34 @@ static int fastprop_current_cpu(void) { return -1; }
 #define FASTPROP_PAUSE() ((void) 0)
 #endif
 
+#include <stdlib.h>
+
 #define FASTPROP_SPIN_NANOSECONDS 50000L
 
-static long fastprop_claim_tasks(fastprop_team* team, fastprop_task_function function,
-                                 void* arguments, ptrdiff_t n_tasks)
+/* Share `share` of n_tasks tasks split over n_shares threads: [first, end) */
+static long fastprop_run_share(fastprop_task_function function, void* arguments,
+                               ptrdiff_t n_tasks, int share, int n_shares)
 {
-    ptrdiff_t task;
-    long done = 0;
-    while ((task = atomic_fetch_add(&team->next_task, 1)) < n_tasks) {
+    const ptrdiff_t first = n_tasks * share / n_shares, end = n_tasks * (share + 1) / n_shares;
+    for (ptrdiff_t task = first; task < end; ++task)
         function(arguments, task);
-        ++done;
-    }
-    return done;
+    return (long) (end - first);
 }
 
 static void* fastprop_helper_main(void* self)
 {
     fastprop_helper* helper = (fastprop_helper*) self;
-    fastprop_team* team = helper->team;
-    if (team->pin_helpers)
-        fastprop_pin_helper(team, helper->index);
+    struct fastprop_team_lines* lines = helper->lines;
+    if (lines->pin_helpers)
+        fastprop_pin_helper(lines, helper->index);
     long seen = 0;  /* the phase at fastprop_team_start: the helper may start late */
     for (;;) {
         long phase;
         struct timespec spin_start, now;
         clock_gettime(CLOCK_MONOTONIC, &spin_start);
-        for (unsigned rounds = 1; (phase = atomic_load(&team->phase)) == seen; ++rounds) {
+        for (unsigned rounds = 1;
+             (phase = atomic_load_explicit(&lines->phase, memory_order_acquire)) == seen;
+             ++rounds) {
             FASTPROP_PAUSE();
             if (rounds % 64 == 0) {
                 clock_gettime(CLOCK_MONOTONIC, &now);
@@ -83,22 +85,28 @@ static void* fastprop_helper_main(void* self)
             }
         }
         if (phase == seen) {
-            pthread_mutex_lock(&team->mutex);
-            atomic_fetch_add(&team->n_sleeping, 1);
-            while ((phase = atomic_load(&team->phase)) == seen)
-                pthread_cond_wait(&team->wake, &team->mutex);
-            atomic_fetch_sub(&team->n_sleeping, 1);
-            pthread_mutex_unlock(&team->mutex);
+            pthread_mutex_lock(&lines->mutex);
+            atomic_fetch_add(&lines->n_sleeping, 1);
+            while ((phase = atomic_load(&lines->phase)) == seen)
+                pthread_cond_wait(&lines->wake, &lines->mutex);
+            atomic_fetch_sub(&lines->n_sleeping, 1);
+            pthread_mutex_unlock(&lines->mutex);
         }
         seen = phase;
-        if (atomic_load(&team->stopping))
+        if (atomic_load(&lines->stopping))
             return NULL;
+        /* The phase's tasks, read before joining: once this helper has joined, the
+         * main thread waits for it and so cannot start another phase. */
+        const fastprop_task_function function = lines->function;
+        void* const arguments = lines->arguments;
+        const ptrdiff_t n_tasks = lines->n_tasks;
         /* Join the phase unless the main thread has closed it to us already. */
-        long expected = atomic_load(&helper->joined);
-        if (expected < phase && atomic_compare_exchange_strong(&helper->joined, &expected, phase)) {
-            helper->tasks_done += fastprop_claim_tasks(team, team->function, team->arguments,
-                                                       team->n_tasks);
-            atomic_store(&helper->finished, phase);
+        long expected = atomic_load_explicit(&helper->state, memory_order_relaxed);
+        if (expected < 2 * phase
+                && atomic_compare_exchange_strong(&helper->state, &expected, 2 * phase)) {
+            helper->tasks_done += fastprop_run_share(function, arguments, n_tasks,
+                                                     helper->index + 1, lines->n_helpers + 1);
+            atomic_store_explicit(&helper->state, 2 * phase + 1, memory_order_release);
         }
     }
 }
@@ -106,77 +114,97 @@ static void* fastprop_helper_main(void* self)
 int fastprop_team_start(fastprop_team* team, int n_helpers, int pin_helpers)
 {
     team->n_helpers = 0;
-    team->pin_helpers = pin_helpers;
-    team->main_cpu = pin_helpers ? fastprop_current_cpu() : -1;
-    atomic_init(&team->phase, 0);
-    atomic_init(&team->stopping, 0);
-    atomic_init(&team->next_task, 0);
-    atomic_init(&team->n_sleeping, 0);
-    team->function = NULL;
-    team->arguments = NULL;
-    team->n_tasks = 0;
+    team->lines = NULL;
     if (n_helpers > FASTPROP_MAX_HELPERS)
         n_helpers = FASTPROP_MAX_HELPERS;
     if (n_helpers <= 0)
         return 0;
-    if (pthread_mutex_init(&team->mutex, NULL) != 0)
+    struct fastprop_team_lines* lines;
+    if (posix_memalign((void**) &lines, FASTPROP_CACHE_LINE, sizeof *lines) != 0)
         return 0;
-    if (pthread_cond_init(&team->wake, NULL) != 0) {
-        pthread_mutex_destroy(&team->mutex);
+    lines->n_helpers = 0;
+    lines->pin_helpers = pin_helpers;
+    lines->main_cpu = pin_helpers ? fastprop_current_cpu() : -1;
+    atomic_init(&lines->phase, 0);
+    atomic_init(&lines->stopping, 0);
+    atomic_init(&lines->n_sleeping, 0);
+    lines->function = NULL;
+    lines->arguments = NULL;
+    lines->n_tasks = 0;
+    if (pthread_mutex_init(&lines->mutex, NULL) != 0) {
+        free(lines);
         return 0;
     }
+    if (pthread_cond_init(&lines->wake, NULL) != 0) {
+        pthread_mutex_destroy(&lines->mutex);
+        free(lines);
+        return 0;
+    }
+    /* n_helpers is final before any helper starts: a helper's share depends on it. */
     for (int i = 0; i < n_helpers; ++i) {
-        fastprop_helper* helper = &team->helpers[i];
-        helper->team = team;
+        fastprop_helper* helper = &lines->helpers[i];
+        helper->lines = lines;
         helper->index = i;
-        atomic_init(&helper->joined, 0);
-        atomic_init(&helper->finished, 0);
+        atomic_init(&helper->state, 1);   /* finished phase 0 */
         helper->tasks_done = 0;
-        if (pthread_create(&helper->thread, NULL, fastprop_helper_main, helper) != 0)
+    }
+    lines->n_helpers = n_helpers;
+    int started = 0;
+    for (; started < n_helpers; ++started)
+        if (pthread_create(&lines->helpers[started].thread, NULL, fastprop_helper_main,
+                           &lines->helpers[started]) != 0)
             break;
-        team->n_helpers = i + 1;
+    if (started < n_helpers) {
+        /* Those that started expect n_helpers shares: stop them, and run alone. */
+        atomic_store(&lines->stopping, 1);
+        pthread_mutex_lock(&lines->mutex);
+        atomic_fetch_add(&lines->phase, 1);
+        pthread_cond_broadcast(&lines->wake);
+        pthread_mutex_unlock(&lines->mutex);
+        for (int i = 0; i < started; ++i)
+            pthread_join(lines->helpers[i].thread, NULL);
+        pthread_cond_destroy(&lines->wake);
+        pthread_mutex_destroy(&lines->mutex);
+        free(lines);
+        return 0;
     }
-    if (team->n_helpers == 0) {
-        pthread_cond_destroy(&team->wake);
-        pthread_mutex_destroy(&team->mutex);
-    }
-    return team->n_helpers;
-}
-
-static void fastprop_publish_phase(fastprop_team* team)
-{
-    atomic_fetch_add(&team->phase, 1);
-    if (atomic_load(&team->n_sleeping) > 0) {
-        pthread_mutex_lock(&team->mutex);
-        pthread_cond_broadcast(&team->wake);
-        pthread_mutex_unlock(&team->mutex);
-    }
+    team->lines = lines;
+    team->n_helpers = n_helpers;
+    return n_helpers;
 }
 
 void fastprop_team_run(fastprop_team* team, fastprop_task_function function,
-                              void* arguments, ptrdiff_t n_tasks)
+                       void* arguments, ptrdiff_t n_tasks)
 {
     if (team == NULL || team->n_helpers == 0 || n_tasks < 2) {
         for (ptrdiff_t task = 0; task < n_tasks; ++task)
             function(arguments, task);
         return;
     }
-    team->function = function;
-    team->arguments = arguments;
-    team->n_tasks = n_tasks;
-    atomic_store(&team->next_task, 0);
-    const long phase = atomic_load(&team->phase) + 1;
-    fastprop_publish_phase(team);
-    fastprop_claim_tasks(team, function, arguments, n_tasks);
-    /* Every task is claimed. Close the phase to helpers that have not joined
-     * it; wait for those that did to finish the tasks they took. */
-    for (int i = 0; i < team->n_helpers; ++i) {
-        fastprop_helper* helper = &team->helpers[i];
-        long expected = phase - 1;
-        if (atomic_load(&helper->joined) < phase
-                && atomic_compare_exchange_strong(&helper->joined, &expected, phase))
+    struct fastprop_team_lines* lines = team->lines;
+    const int n_shares = lines->n_helpers + 1;
+    lines->function = function;
+    lines->arguments = arguments;
+    lines->n_tasks = n_tasks;
+    const long phase = atomic_load_explicit(&lines->phase, memory_order_relaxed) + 1;
+    atomic_store_explicit(&lines->phase, phase, memory_order_release);
+    if (atomic_load(&lines->n_sleeping) > 0) {
+        pthread_mutex_lock(&lines->mutex);
+        pthread_cond_broadcast(&lines->wake);
+        pthread_mutex_unlock(&lines->mutex);
+    }
+    fastprop_run_share(function, arguments, n_tasks, 0, n_shares);
+    /* Close the phase to helpers that have not joined it, and do their shares;
+     * wait for those that did to finish theirs. */
+    for (int i = 0; i < lines->n_helpers; ++i) {
+        fastprop_helper* helper = &lines->helpers[i];
+        long expected = atomic_load_explicit(&helper->state, memory_order_acquire);
+        if (expected < 2 * phase
+                && atomic_compare_exchange_strong(&helper->state, &expected, 2 * phase + 1)) {
+            fastprop_run_share(function, arguments, n_tasks, i + 1, n_shares);
             continue;
-        while (atomic_load(&helper->finished) < phase)
+        }
+        while (atomic_load_explicit(&helper->state, memory_order_acquire) < 2 * phase + 1)
             FASTPROP_PAUSE();
     }
 }
@@ -186,17 +214,20 @@ long fastprop_team_stop(fastprop_team* team)
     long tasks_done = 0;
     if (team->n_helpers == 0)
         return 0;
-    atomic_store(&team->stopping, 1);
-    pthread_mutex_lock(&team->mutex);
-    atomic_fetch_add(&team->phase, 1);
-    pthread_cond_broadcast(&team->wake);
-    pthread_mutex_unlock(&team->mutex);
-    for (int i = 0; i < team->n_helpers; ++i) {
-        pthread_join(team->helpers[i].thread, NULL);
-        tasks_done += team->helpers[i].tasks_done;
+    struct fastprop_team_lines* lines = team->lines;
+    atomic_store(&lines->stopping, 1);
+    pthread_mutex_lock(&lines->mutex);
+    atomic_fetch_add(&lines->phase, 1);
+    pthread_cond_broadcast(&lines->wake);
+    pthread_mutex_unlock(&lines->mutex);
+    for (int i = 0; i < lines->n_helpers; ++i) {
+        pthread_join(lines->helpers[i].thread, NULL);
+        tasks_done += lines->helpers[i].tasks_done;
     }
-    pthread_cond_destroy(&team->wake);
-    pthread_mutex_destroy(&team->mutex);
+    pthread_cond_destroy(&lines->wake);
+    pthread_mutex_destroy(&lines->mutex);
+    free(lines);
+    team->lines = NULL;
     team->n_helpers = 0;
     return tasks_done;
 }
