@@ -37,6 +37,13 @@ PATH_TARGET void TYPED(fastprop_sigmoid_panel)(REAL* C, ptrdiff_t ldc, ptrdiff_t
                                                ptrdiff_t width)
 {
     const ptrdiff_t lanes = sizeof(REALS) / sizeof(REAL);
+    if (width == ldc) {
+        /* The panel is the whole of C, rows contiguous: one array, whose vectors run
+         * side by side however narrow the rows (one row at a time, each row of a
+         * few values would be one vector whose chain of operations runs alone). */
+        TYPED(fastprop_sigmoid)(C, C, rows * width);
+        return;
+    }
     ptrdiff_t i = 0;
     if (width == 2 * lanes) {
         REALS v[4];

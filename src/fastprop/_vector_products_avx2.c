@@ -80,6 +80,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_BROADCAST _mm256_broadcast_ss
 #define VEC_FMADD _mm256_fmadd_ps
 #define VEC_MUL _mm256_mul_ps
+#define VEC_SUB _mm256_sub_ps
 #define VEC_MASK fastprop_mask_float
 #define VEC_SUM fastprop_sum_float
 #define VEC_TRANSPOSE fastprop_transpose_float
@@ -98,6 +99,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #undef VEC_BROADCAST
 #undef VEC_FMADD
 #undef VEC_MUL
+#undef VEC_SUB
 #undef VEC_MASK
 #undef VEC_SUM
 #undef VEC_TRANSPOSE
@@ -116,6 +118,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_BROADCAST _mm256_broadcast_sd
 #define VEC_FMADD _mm256_fmadd_pd
 #define VEC_MUL _mm256_mul_pd
+#define VEC_SUB _mm256_sub_pd
 #define VEC_MASK fastprop_mask_double
 #define VEC_SUM fastprop_sum_double
 #define VEC_TRANSPOSE fastprop_transpose_double

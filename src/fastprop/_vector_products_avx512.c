@@ -59,6 +59,7 @@
 #define VEC_BROADCAST(address) _mm512_set1_ps(*(address))
 #define VEC_FMADD _mm512_fmadd_ps
 #define VEC_MUL _mm512_mul_ps
+#define VEC_SUB _mm512_sub_ps
 #define VEC_MASK fastprop_mask16
 #define VEC_TRANSPOSE fastprop_transpose16_float
 #define SIGMOID_ARRAY fastprop_sigmoid_avx512_float
@@ -78,6 +79,7 @@
 #undef VEC_BROADCAST
 #undef VEC_FMADD
 #undef VEC_MUL
+#undef VEC_SUB
 #undef VEC_MASK
 #undef VEC_TRANSPOSE
 #undef SIGMOID_ARRAY
@@ -97,6 +99,7 @@
 #define VEC_BROADCAST(address) _mm512_set1_pd(*(address))
 #define VEC_FMADD _mm512_fmadd_pd
 #define VEC_MUL _mm512_mul_pd
+#define VEC_SUB _mm512_sub_pd
 #define VEC_MASK fastprop_mask8
 #define VEC_TRANSPOSE fastprop_transpose8_double
 #define SIGMOID_ARRAY fastprop_sigmoid_avx512_double

@@ -44,7 +44,7 @@ FASTPROP_DECLARE_PATH(avx512)
 /* The micro-kernel's cases (see the template): how its sums start, how they end
  * and which loads and stores are masked. */
 enum { FASTPROP_START_ZERO, FASTPROP_START_BIAS, FASTPROP_START_C };
-enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM };
+enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM, FASTPROP_FINISH_DERIVATIVE };
 enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
 
 /* Column panels of C are 2 vectors wide (AVX2: 16 floats or 8 doubles; AVX-512: 32 or 16). */
@@ -66,5 +66,7 @@ enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
 /* Forward outputs narrower than this are dot products (8 floats or 4 doubles: one AVX2
  * vector, on every path, like fastprop_fills_vectors in _routing.h). */
 #define FASTPROP_NARROW_WIDTH(type) ((ptrdiff_t) (32 / sizeof(type)))
+/* Rows of narrow outputs per task: about 128 outputs, whose sigmoid is one array. */
+#define FASTPROP_NARROW_ROWS_PER_TASK(n) ((n) < 128 ? (ptrdiff_t) 128 / (n) : (ptrdiff_t) 1)
 
 #endif  /* FASTPROP_VECTOR_PRODUCTS_KERNELS_H */

@@ -33,21 +33,22 @@
 /* broadcasts 1 to BLOCK_ROWS entries of A (A(i, p) = A[i * row_stride +     */
 /* p * inner_stride], so A or its transpose is read in place). The sums      */
 /* start from zero, from a bias row, or from C itself (START_*), and end as  */
-/* C := alpha * sum + beta * C (beta 0 or 1) or C := sum (FINISH_*). The     */
+/* C := alpha * sum + beta * C (beta 0 or 1), that times S * (1 - S) for S   */
+/* the layer's outputs (rows ldc apart too), or C := sum (FINISH_*). The     */
 /* last columns use masked loads and stores (MASK_*). Always inlined, with   */
 /* rows, masking, start and finish constant at every call, so each call      */
 /* compiles to straight-line code for its case.                              */
 /* ------------------------------------------------------------------------ */
 
 KERNEL_INLINE void NAME(fastprop_block)(
-    int rows, int masking, int start, int finish, MASK mask0, MASK mask1, ptrdiff_t k,
+    int rows, int halves, int masking, int start, int finish, MASK mask0, MASK mask1, ptrdiff_t k,
     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
-    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
+    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc, const TYPE* S)
 {
     const int mask_b = masking == FASTPROP_MASK_B_AND_C, mask_c = masking != FASTPROP_MASK_NONE;
     VEC acc[BLOCK_ROWS][2];
     for (int r = 0; r < rows; ++r)
-        for (int half = 0; half < 2; ++half) {
+        for (int half = 0; half < halves; ++half) {
             const MASK mask = half ? mask1 : mask0;
             if (start == FASTPROP_START_ZERO)
                 acc[r][half] = VEC_SET0();
@@ -61,69 +62,103 @@ KERNEL_INLINE void NAME(fastprop_block)(
     for (ptrdiff_t p = 0; p < k; ++p) {
         const TYPE* b_row = B + p * ldb;
         const VEC b0 = mask_b ? VEC_LOAD_MASKED(b_row, mask0) : VEC_LOAD(b_row);
-        const VEC b1 = mask_b ? VEC_LOAD_MASKED(b_row + LANES, mask1) : VEC_LOAD(b_row + LANES);
+        VEC b1 = b0;
+        if (halves == 2)
+            b1 = mask_b ? VEC_LOAD_MASKED(b_row + LANES, mask1) : VEC_LOAD(b_row + LANES);
         const TYPE* a_column = A + p * inner_stride;
         for (int r = 0; r < rows; ++r) {
             const VEC a = VEC_BROADCAST(a_column + r * row_stride);
             acc[r][0] = VEC_FMADD(a, b0, acc[r][0]);
-            acc[r][1] = VEC_FMADD(a, b1, acc[r][1]);
+            if (halves == 2)
+                acc[r][1] = VEC_FMADD(a, b1, acc[r][1]);
         }
     }
     const VEC scale = VEC_BROADCAST(&alpha);
+    const TYPE unit = 1;
+    const VEC one = VEC_BROADCAST(&unit);
     for (int r = 0; r < rows; ++r)
-        for (int half = 0; half < 2; ++half) {
+        for (int half = 0; half < halves; ++half) {
             TYPE* out = C + r * ldc + half * LANES;
             const MASK mask = half ? mask1 : mask0;
             VEC value = acc[r][half];
-            if (finish == FASTPROP_FINISH_SCALED) {
+            if (finish != FASTPROP_FINISH_SUM) {
                 if (beta != 0)
                     value = VEC_FMADD(scale, value, mask_c ? VEC_LOAD_MASKED(out, mask) : VEC_LOAD(out));
                 else
                     value = VEC_MUL(scale, value);
             }
+            if (finish == FASTPROP_FINISH_DERIVATIVE) {
+                /* value * (s * (1 - s)), as _multiply_sigmoid_derivative, while in a register */
+                const TYPE* s_row = S + r * ldc + half * LANES;
+                const VEC s = mask_c ? VEC_LOAD_MASKED(s_row, mask) : VEC_LOAD(s_row);
+                value = VEC_MUL(value, VEC_MUL(s, VEC_SUB(one, s)));
+            }
             if (mask_c) VEC_STORE_MASKED(out, mask, value); else VEC_STORE(out, value);
         }
 }
 
-/* All the row blocks of one column panel of C (width <= 2 LANES columns),
- * BLOCK_ROWS rows at a time, the last rows in a block of 4 (if BLOCK_ROWS is
- * more) and one of 1 to 3. Inlined into each caller with constant
- * partial_masking, start and finish, so that every call below is straight-line
- * code. How the rows are blocked changes no output's operations. */
-KERNEL_INLINE void NAME(fastprop_row_blocks)(
-    int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
-    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
-    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc)
+/* fastprop_row_blocks (below) with the number of vectors per row, halves (1 or 2),
+ * a constant too. */
+KERNEL_INLINE void NAME(fastprop_row_blocks_of)(
+    int halves, int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m,
+    ptrdiff_t k, const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B,
+    ptrdiff_t ldb, const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc,
+    const TYPE* S)
 {
-    const int partial = width < 2 * LANES;
+    const int partial = width < halves * LANES;
     const MASK mask0 = VEC_MASK(width), mask1 = VEC_MASK(width - LANES);
     for (ptrdiff_t i0 = 0; i0 < m;) {
         const TYPE* a = A + i0 * row_stride;
         TYPE* c = C + i0 * ldc;
+        const TYPE* s = finish == FASTPROP_FINISH_DERIVATIVE ? S + i0 * ldc : S;
         const ptrdiff_t left = m - i0;
         const int rows = left >= BLOCK_ROWS ? BLOCK_ROWS : left >= 4 ? 4 : (int) left;
         if (rows == BLOCK_ROWS && !partial)
-            NAME(fastprop_block)(BLOCK_ROWS, FASTPROP_MASK_NONE, start, finish, mask0, mask1, k,
-                                 a, row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(BLOCK_ROWS, halves, FASTPROP_MASK_NONE, start, finish, mask0,
+                                 mask1, k, a, row_stride, inner_stride, B, ldb, bias, alpha,
+                                 beta, c, ldc, s);
         else if (rows == BLOCK_ROWS)
-            NAME(fastprop_block)(BLOCK_ROWS, partial_masking, start, finish, mask0, mask1, k, a,
-                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(BLOCK_ROWS, halves, partial_masking, start, finish, mask0,
+                                 mask1, k, a, row_stride, inner_stride, B, ldb, bias, alpha,
+                                 beta, c, ldc, s);
 #if BLOCK_ROWS > 4
         else if (rows == 4)
-            NAME(fastprop_block)(4, partial_masking, start, finish, mask0, mask1, k, a,
-                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(4, halves, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc, s);
 #endif
         else if (rows == 3)
-            NAME(fastprop_block)(3, partial_masking, start, finish, mask0, mask1, k, a,
-                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(3, halves, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc, s);
         else if (rows == 2)
-            NAME(fastprop_block)(2, partial_masking, start, finish, mask0, mask1, k, a,
-                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(2, halves, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc, s);
         else
-            NAME(fastprop_block)(1, partial_masking, start, finish, mask0, mask1, k, a,
-                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc);
+            NAME(fastprop_block)(1, halves, partial_masking, start, finish, mask0, mask1, k, a,
+                                 row_stride, inner_stride, B, ldb, bias, alpha, beta, c, ldc, s);
         i0 += rows;
     }
+}
+
+/* All the row blocks of one column panel of C (width <= 2 LANES columns),
+ * BLOCK_ROWS rows at a time, the last rows in a block of 4 (if BLOCK_ROWS is
+ * more) and one of 1 to 3; a panel of one vector's width or less computes one
+ * vector per row, not two. Inlined into each caller with constant
+ * partial_masking, start and finish, so that every call below is straight-line
+ * code. How the rows are blocked changes no output's operations. S (rows ldc apart,
+ * like C's) is read only by FINISH_DERIVATIVE; NULL otherwise. */
+KERNEL_INLINE void NAME(fastprop_row_blocks)(
+    int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
+    const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
+    const TYPE* bias, TYPE alpha, TYPE beta, TYPE* C, ptrdiff_t ldc, const TYPE* S)
+{
+    if (width > LANES)
+        NAME(fastprop_row_blocks_of)(2, partial_masking, start, finish, width, m, k, A,
+                                     row_stride, inner_stride, B, ldb, bias, alpha, beta, C, ldc,
+                                     S);
+    else
+        NAME(fastprop_row_blocks_of)(1, partial_masking, start, finish, width, m, k, A,
+                                     row_stride, inner_stride, B, ldb, bias, alpha, beta, C, ldc,
+                                     S);
 }
 
 /* A column panel of B copied contiguous: panel[p * 2 LANES + j] := B[p * ldb + j] for j <     */
@@ -172,12 +207,28 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
     const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
     const ptrdiff_t j0 = panel * 2 * LANES;
     const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
+    /* The last pass over the panel ends each output as C := (alpha * sum + beta * C), times
+     * sigma' from the layer's outputs if there are any (as _multiply_sigmoid_derivative),
+     * while the outputs are still in registers: a pass of its own over a panel whose rows
+     * lie n apart (4 KiB for n = 1024 floats) would meet them again only after they had
+     * left L1, and L2 too, as they fall into a few sets. */
+    const TYPE* S = x->sigmoid_outputs == NULL ? NULL : x->sigmoid_outputs + j0;
+#define FASTPROP_LAST_PASS(masking, start, depth, a, B, ldb, beta)                               \
+    do {                                                                                       \
+        if (S == NULL)                                                                         \
+            NAME(fastprop_row_blocks)(masking, start, FASTPROP_FINISH_SCALED, width, x->m,     \
+                                      depth, a, x->row_stride, x->inner_stride, B, ldb, NULL,  \
+                                      x->alpha, beta, x->C + j0, x->n, NULL);                  \
+        else                                                                                   \
+            NAME(fastprop_row_blocks)(masking, start, FASTPROP_FINISH_DERIVATIVE, width, x->m, \
+                                      depth, a, x->row_stride, x->inner_stride, B, ldb, NULL,  \
+                                      x->alpha, beta, x->C + j0, x->n, S);                     \
+    } while (0)
     if (x->k <= FASTPROP_PACK_DEPTH) {
         TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
         NAME(fastprop_pack_rows)(x->B + j0, x->n, width, x->k, packed);
-        NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO, FASTPROP_FINISH_SCALED,
-                                  width, x->m, x->k, x->A, x->row_stride, x->inner_stride,
-                                  packed, 2 * LANES, NULL, x->alpha, x->beta, x->C + j0, x->n);
+        FASTPROP_LAST_PASS(FASTPROP_MASK_C, FASTPROP_START_ZERO, x->k, x->A, packed, 2 * LANES,
+                           x->beta);
     } else if (x->beta == 0) {
         /* Deeper: the strip packed in equal chunks of at most PACK_DEPTH, the partial sums
          * kept in C between them (stored and reloaded exactly), scaled after the last. */
@@ -192,33 +243,22 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
                 NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_ZERO,
                                           FASTPROP_FINISH_SUM, width, x->m, depth, a,
                                           x->row_stride, x->inner_stride, packed, 2 * LANES,
-                                          NULL, 1, 0, x->C + j0, x->n);
+                                          NULL, 1, 0, x->C + j0, x->n, NULL);
             else if (p0 + depth < x->k)
                 NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
                                           width, x->m, depth, a, x->row_stride,
                                           x->inner_stride, packed, 2 * LANES, NULL, 1, 0,
-                                          x->C + j0, x->n);
+                                          x->C + j0, x->n, NULL);
             else
-                NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C,
-                                          FASTPROP_FINISH_SCALED, width, x->m, depth, a,
-                                          x->row_stride, x->inner_stride, packed, 2 * LANES,
-                                          NULL, x->alpha, 0, x->C + j0, x->n);
+                FASTPROP_LAST_PASS(FASTPROP_MASK_C, FASTPROP_START_C, depth, a, packed,
+                                   2 * LANES, 0);
         }
     } else
         /* Deeper, adding to C (the fused gradient step on more than STRIP_DEPTH rows): B
          * read in place, as C holds the weights until the end of the sum. */
-        NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
-                                  FASTPROP_FINISH_SCALED, width, x->m, x->k, x->A,
-                                  x->row_stride, x->inner_stride, x->B + j0, x->n, NULL,
-                                  x->alpha, x->beta, x->C + j0, x->n);
-    if (x->sigmoid_outputs != NULL)
-        /* sigma' from the layer's outputs, as _multiply_sigmoid_derivative, on the panel */
-        for (ptrdiff_t i = 0; i < x->m; ++i) {
-            TYPE* c = x->C + i * x->n + j0;
-            const TYPE* a = x->sigmoid_outputs + i * x->n + j0;
-            for (ptrdiff_t j = 0; j < width; ++j)
-                c[j] = c[j] * (a[j] * ((TYPE) 1 - a[j]));
-        }
+        FASTPROP_LAST_PASS(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO, x->k, x->A, x->B + j0,
+                           x->n, x->beta);
+#undef FASTPROP_LAST_PASS
 }
 
 /* One strip of FASTPROP_STRIP_ROWS rows of C, all columns, for A read through its
@@ -253,7 +293,7 @@ KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t
         NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
                                   FASTPROP_FINISH_SCALED, width, rows, x->k, packed, 1,
                                   FASTPROP_STRIP_ROWS, x->B + j0, x->n, NULL, x->alpha,
-                                  x->beta, x->C + i0 * x->n + j0, x->n);
+                                  x->beta, x->C + i0 * x->n + j0, x->n, NULL);
     }
 }
 
@@ -353,24 +393,32 @@ KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrd
         if (p0 == 0)
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM,
                                       width, m, depth, x->A, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, x->C + j0, n);
+                                      x->bias + j0, 1, 0, x->C + j0, n, NULL);
         else
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
                                       width, m, depth, x->A + p0, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, x->C + j0, n);
+                                      x->bias + j0, 1, 0, x->C + j0, n, NULL);
     }
     SIGMOID_PANEL(x->C + j0, n, m, width);
 }
 
 #if DOT_PRODUCTS
-KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t row)
+/* A block of rows of narrow outputs: every output's dot product, then one sigmoid
+ * over the block (contiguous: C's rows are n long), so that its vectors run side by
+ * side rather than one short row at a time. */
+KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t task)
 {
     const NAME(fastprop_dense_sigmoid_arguments)* x =
         (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
-    TYPE* c = x->C + row * x->n;
-    for (ptrdiff_t j = 0; j < x->n; ++j)
-        c[j] = x->bias[j] + NAME(fastprop_dot)(x->A + row * x->k, x->W + j * x->k, x->k);
-    SIGMOID_ARRAY(c, c, x->n);
+    const ptrdiff_t rows_per_task = FASTPROP_NARROW_ROWS_PER_TASK(x->n);
+    const ptrdiff_t first = task * rows_per_task;
+    const ptrdiff_t end = x->m - first < rows_per_task ? x->m : first + rows_per_task;
+    for (ptrdiff_t row = first; row < end; ++row) {
+        TYPE* c = x->C + row * x->n;
+        for (ptrdiff_t j = 0; j < x->n; ++j)
+            c[j] = x->bias[j] + NAME(fastprop_dot)(x->A + row * x->k, x->W + j * x->k, x->k);
+    }
+    SIGMOID_ARRAY(x->C + first * x->n, x->C + first * x->n, (end - first) * x->n);
 }
 #endif
 
@@ -381,7 +429,9 @@ void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n,
     NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C};
     if (n < FASTPROP_NARROW_WIDTH(TYPE))
 #if DOT_PRODUCTS
-        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments, m);
+        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments,
+                          (m + FASTPROP_NARROW_ROWS_PER_TASK(n) - 1)
+                              / FASTPROP_NARROW_ROWS_PER_TASK(n));
 #else
         NARROW_DENSE_SIGMOID(team, m, n, k, A, W, bias, C);
 #endif
