@@ -252,6 +252,22 @@ def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
         assert _plan_cache.cache_directory() == tmp_path / "xdg" / "fastprop"
 
 
+
+def test_the_blas_part_of_the_machine_key_does_not_depend_on_the_order_libraries_loaded(
+        monkeypatch):
+    # threadpoolctl lists BLAS libraries in load order, which follows the program's imports
+    # (NumPy's and SciPy's OpenBLAS, say): one machine must not get two keys and two files.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    libraries = [{"user_api": "blas", "internal_api": "openblas", "version": version,
+                  "num_threads": 2, "architecture": "SkylakeX", "filepath": path}
+                 for version, path in (("0.3.30", "/scipy.libs/a.so"),
+                                       ("0.3.31", "/numpy.libs/b.so"))]
+    seen = []
+    for order in (libraries, libraries[::-1]):
+        monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda order=order: order)
+        seen.append(_plan_cache.blas_descriptions())
+    assert seen[0] == seen[1] and len(seen[0]) == 2
+
 # --------------------------------------------------------------- tune and show_config
 
 def test_tune_measures_ahead_and_a_fit_then_uses_that_plan(plan_directory, measurements):

@@ -181,7 +181,9 @@ def blas_descriptions():
         entries.append(f"{library.get('internal_api')} {library.get('version')}, "
                        f"{library.get('num_threads')} threads, "
                        f"{library.get('architecture', '?')} kernels ({library.get('filepath')})")
-    return entries or ["none found by threadpoolctl"]
+    # Sorted: threadpoolctl lists libraries in the order they were loaded, which depends on
+    # what the program imported first, and the machine key must not.
+    return sorted(entries) or ["none found by threadpoolctl"]
 
 
 def _differences(stored, key):
