@@ -268,6 +268,34 @@ def test_the_blas_part_of_the_machine_key_does_not_depend_on_the_order_libraries
         seen.append(_plan_cache.blas_descriptions())
     assert seen[0] == seen[1] and len(seen[0]) == 2
 
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc/self/task (Linux)")
+def test_waiting_for_idle_threads_waits_while_another_thread_runs_and_not_after():
+    import threading
+    import time
+
+    stop = threading.Event()
+    started = threading.Event()
+
+    def spin():                    # a thread that keeps running, as a BLAS's threads after a call
+        started.set()
+        while not stop.is_set():
+            sum(range(1000))
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    started.wait()
+    try:
+        start = time.perf_counter()
+        _planning._wait_for_idle_threads(0.05)
+        assert time.perf_counter() - start >= 0.05          # it ran the whole time: waited it out
+    finally:
+        stop.set()
+        spinner.join()
+    start = time.perf_counter()
+    _planning._wait_for_idle_threads(5.0)
+    assert time.perf_counter() - start < 2.5                # nothing else runs: back at once
+
 # --------------------------------------------------------------- tune and show_config
 
 def test_tune_measures_ahead_and_a_fit_then_uses_that_plan(plan_directory, measurements):

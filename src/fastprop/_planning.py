@@ -29,11 +29,18 @@ it in the plan cache (``_plan_cache``) under an entry key naming the network's
 widths, dtype, batch size, CPU path and thread count; a later fit of the same
 shape reads it back and runs the same routes, so it gives the same bits. Bits
 depend on the routes only, never on how many threads run them. Planning takes a
-few tens of milliseconds for small networks and about 0.1 s for 784-1024-1024-10; ``tune`` does
+few tens of milliseconds for small networks and about 0.25 s for 784-1024-1024-10 (0.1 of it waiting for BLAS's threads); ``tune`` does
 it ahead of time, ``show_config`` lists the plans in use.
+
+What a plan cannot see: BLAS's threads (and those of other libraries in the process) spin
+for a while after each call, on the cores the team's helpers run on. A step that mixes
+BLAS products with shared ones pays for that in its timing as in a fit; a plan that calls
+no BLAS is timed once those threads have stopped, as it runs in a long fit.
 """
 import dataclasses
 import datetime
+import os
+import threading
 import time
 
 import numpy as np
@@ -57,6 +64,9 @@ STEP_REPEATS = 3
 STEP_TIMING_SECONDS = 2e-3
 # The team is chosen only when its steps take less than this fraction of the best without.
 TEAM_MARGIN = 0.97
+# Before timing the steps of a plan that shares products out and calls no BLAS, wait up to
+# this long for the process's other threads to stop running (see _wait_for_idle_threads).
+IDLE_WAIT_SECONDS = 0.3
 # Steps are timed on up to this many batches of the training set (fewer when it has
 # fewer, or when they would take more than twice STEP_TIMING_SECONDS).
 STEP_BATCHES = 8
@@ -267,14 +277,53 @@ def _time_steps(scratch, rows, plans, step_estimate):
     epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / max(step_estimate * steps, 1e-7))))
     losses = np.zeros(epochs)
     best = [float("inf")] * len(plans)
-    for _ in range(repeats):
-        for index, decisions in enumerate(plans):
+    # A BLAS's threads spin for a while after each call (OpenBLAS here: 0.1-0.2 s), and a
+    # helper of the team on the same core then runs at half speed: 784-1024-1024-10's steps
+    # all in the team's vector kernels took 11-16 ms right after a BLAS call, 7.9 ms 0.2 s
+    # later, 6.9 in a fit that calls no BLAS. So the plans that call no BLAS but share
+    # products out are timed first in each round, the first round once BLAS's threads
+    # have stopped (each plan's best time is kept: one clean round is enough).
+    alone = [index for index, decisions in enumerate(plans)
+             if any(shared for _, shared in decisions)
+             and not any(route == "blas" for route, _ in decisions)]
+    order = alone + [index for index in range(len(plans)) if index not in alone]
+    for round_ in range(repeats):
+        if alone and round_ == 0:
+            _wait_for_idle_threads(IDLE_WAIT_SECONDS)
+        for index in order:
+            decisions = plans[index]
             scratch.set_plan(decisions)
             start = time.perf_counter()
             scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, losses)
             best[index] = min(best[index], (time.perf_counter() - start) / (steps * epochs))
     scratch.set_plan(None)
     return best
+
+
+def _wait_for_idle_threads(timeout):
+    """Wait, up to timeout seconds, until no thread of this process but the calling one is
+    running (Linux: /proc/self/task/*/stat; elsewhere, return at once)."""
+    tasks = "/proc/self/task"
+    if not os.path.isdir(tasks):
+        return
+    me = str(threading.get_native_id())
+    deadline = time.perf_counter() + timeout
+    while True:
+        running = False
+        for task in os.listdir(tasks):
+            if task == me:
+                continue
+            try:
+                with open(f"{tasks}/{task}/stat", encoding="ascii", errors="replace") as stat:
+                    fields = stat.read()
+            except OSError:
+                continue                  # the thread has ended
+            if fields[fields.rindex(")") + 2:].startswith("R"):
+                running = True
+                break
+        if not running or time.perf_counter() > deadline:
+            return
+        time.sleep(0.002)
 
 
 def tune(sizes, batch_size, dtype=np.float64):
