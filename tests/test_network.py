@@ -216,7 +216,8 @@ def test_compute_loss_and_gradients_match_reference(dtype, matmul_path, sizes, n
     W, b = as_lists(net.weights), as_lists(net.biases)
     value = net.compute_loss(X, Y)
     assert isinstance(value, float)
-    assert value == pytest.approx(reference.loss(W, b, X.tolist(), Y.tolist(), loss=loss), rel=RTOL[dtype],
+    assert value == pytest.approx(reference.loss(W, b, X.tolist(), Y.tolist(), loss=loss),
+                                  rel=RTOL[dtype],
                                   abs=loss_tolerance(W, b, X.tolist(), Y.tolist(), loss, dtype))
     grads_W, grads_b = net.gradients(X, Y)
     ref_W, ref_b = reference.gradients(W, b, X.tolist(), Y.tolist(), loss=loss)

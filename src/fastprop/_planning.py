@@ -29,8 +29,9 @@ it in the plan cache (``_plan_cache``) under an entry key naming the network's
 widths, dtype, batch size, CPU path and thread count; a later fit of the same
 shape reads it back and runs the same routes, so it gives the same bits. Bits
 depend on the routes only, never on how many threads run them. Planning takes a
-few tens of milliseconds for small networks and about 0.25 s for 784-1024-1024-10 (0.1 of it waiting for BLAS's threads); ``tune`` does
-it ahead of time, ``show_config`` lists the plans in use.
+few tens of milliseconds for small networks and about 0.25 s for 784-1024-1024-10
+(0.1 s of it waiting for BLAS's threads); ``tune`` does it ahead of time,
+``show_config`` lists the plans in use.
 
 What a plan cannot see: BLAS's threads (and those of other libraries in the process) spin
 for a while after each call, on the cores the team's helpers run on. A step that mixes
