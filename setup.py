@@ -64,7 +64,7 @@ c_depends = ["_config.h", "_routing.h", "_blas.h", "_team.h", "_sigmoid.h", "_el
              "_products.h", "_steps.h", "_vector_products.h", "_vector_products_kernels.h",
              "_avx2.h", "_avx512.h", "_sigmoid_template.c", "_sigmoid_arrays.c",
              "_elementwise_template.c", "_products_template.c", "_steps_template.c",
-             "_vector_products_template.c", "_kernels.pxd", "_trainer.pxi"]
+             "_small_steps_template.c", "_vector_products_template.c", "_kernels.pxd", "_trainer.pxi"]
 
 extensions = [
     Extension(

@@ -154,20 +154,22 @@ cdef extern from "_steps.h" nogil:
                                          ptrdiff_t n_layers, const ptrdiff_t* sizes,
                                          ptrdiff_t rows, const double* X, double** weights,
                                          double** biases, double** activations)
-    void fastprop_train_epochs_float(const fastprop_config* config,
+    ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,
                                      const fastprop_decision* plan, fastprop_team* team,
                                      const fastprop_network_float* network,
                                      const fastprop_training_set_float* data,
                                      const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
-                                     ptrdiff_t stop, float lr, double* epoch_losses)
-    void fastprop_train_epochs_double(const fastprop_config* config,
+                                     ptrdiff_t stop, float lr, double* epoch_losses,
+                                     int small_steps_allowed)
+    ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
                                       const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_double* network,
                                       const fastprop_training_set_double* data,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, double lr,
-                                      double* epoch_losses)
+                                      double* epoch_losses, int small_steps_allowed)
     enum: FASTPROP_TIMING_ROUNDS
+    enum: FASTPROP_SMALL_STEP_MAX_WIDTH
     double fastprop_time_product_float(const fastprop_config* config, fastprop_decision decision,
                                        fastprop_team* team, const fastprop_network_float* network,
                                        const float* X, ptrdiff_t rows, ptrdiff_t layer, int kind,

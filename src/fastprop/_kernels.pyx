@@ -51,6 +51,8 @@ CPU_PATHS = ("baseline", "avx2", "avx512")   # in the order of fastprop_cpu_path
 PLANS = ("fixed", "measured", "portable")    # in the order of fastprop_plan
 ROUTES = ("loops", "vector", "blas")         # in the order of fastprop_route
 PRODUCT_KINDS = ("forward", "hidden_delta", "gradient_step")   # a plan's products per layer
+# Networks no wider than this whose products all run in the loops take one fused step.
+SMALL_STEP_MAX_WIDTH = FASTPROP_SMALL_STEP_MAX_WIDTH
 
 cdef fastprop_config CONFIG = fastprop_default_config()
 

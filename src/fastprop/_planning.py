@@ -17,7 +17,9 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
 2. Whole steps then decide between the fastest route of each product on one
    thread, the fastest with the team, every product in BLAS and every product in
    the vector kernels on the team (hedges against a product timed in a noisy
-   moment, or alone where a fit runs it among others) and the fixed plan's routes,
+   moment, or alone where a fit runs it among others), the fixed plan's routes and,
+   for a network of a few units per layer, every product in the plain loops (its
+   step then runs as one function, which no product's timing shows),
    interleaved, each timing a few
    milliseconds long (a longer step is timed once per plan): threads interact (BLAS's own threads spinning after a call,
    a helper the hypervisor has not scheduled) in ways one product alone does not
@@ -155,17 +157,18 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         # One step fills the workspace with the values training sees.
         scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
         single, with_team = [], []
-        products_seconds = 0.0            # a step's products, on one thread, as timed
+        product_times = []                # per product: {decision: seconds per call}
         for layer in range(len(sizes) - 1):
             for kind in PRODUCT_KINDS:
                 if kind == "hidden_delta" and layer == 0:
                     single.append(("loops", False))
                     with_team.append(("loops", False))
+                    product_times.append({})
                     continue
                 times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
                 single.append(_fastest({d: t for d, t in times.items() if not d[1]}))
                 with_team.append(_fastest(times))
-                products_seconds += times[single[-1]]
+                product_times.append(times)
         # Whole steps decide between the products' best on one thread, with the team,
         # every product in BLAS (a hedge against a product timed in a noisy moment).
         all_blas = [("loops", False) if index == 1 else ("blas", False)
@@ -185,11 +188,17 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                     if spread >= lanes and not (kind == "hidden_delta" and layer == 0):
                         all_vector[layer * len(PRODUCT_KINDS) + index] = (
                             "vector", config["threads"] > 1)
+        # And, for a network narrow enough, every product in the loops: its step then runs
+        # as one function (_kernels.SMALL_STEP_MAX_WIDTH), which no product's timing shows.
+        candidates = [with_team, all_blas, all_vector, fixed]
+        if max(sizes) <= _kernels.SMALL_STEP_MAX_WIDTH:
+            candidates.append([("loops", False)] * len(single))
         plans = [single]
-        for plan in (with_team, all_blas, all_vector, fixed):
+        for plan in candidates:
             if plan not in plans:
                 plans.append(plan)
-        seconds = _time_steps(scratch, rows, plans, products_seconds)
+        estimates = [_step_estimate(plan, product_times) for plan in plans]
+        seconds = _time_steps(scratch, rows, plans, estimates)
         # A plan that shares products out must win clearly: sharing costs more in a
         # long fit than in a short timing when the other core is busy.
         uses_team = [any(shared for _, shared in plan) for plan in plans]
@@ -261,12 +270,24 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
     return times
 
 
-def _time_steps(scratch, rows, plans, step_estimate):
+def _step_estimate(plan, product_times):
+    """A step's seconds by the sum of its products' timed calls (a route not timed further,
+    as hopeless, counted at HOPELESS_RATIO times the product's best)."""
+    total = 0.0
+    for decision, times in zip(plan, product_times):
+        if times:
+            total += times.get(tuple(decision), HOPELESS_RATIO * min(times.values()))
+    return total
+
+
+def _time_steps(scratch, rows, plans, estimates):
     """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows,
-    each repeated (in epochs) to last STEP_TIMING_SECONDS; a step longer than that (by
-    step_estimate, the sum of its products' times) is timed alone, and once per plan."""
+    each repeated (in epochs) to last about STEP_TIMING_SECONDS by the plan's estimate
+    (estimates[i], _step_estimate); steps longer than that (by the least estimate) are
+    timed on one batch, and once per plan."""
     batch_rows = scratch.batch_size
     repeats = STEP_REPEATS
+    step_estimate = min(estimates)
     if step_estimate > STEP_TIMING_SECONDS:
         rows, repeats = min(rows, batch_rows), 1
     else:
@@ -275,8 +296,9 @@ def _time_steps(scratch, rows, plans, step_estimate):
         batches = max(1, int(2 * STEP_TIMING_SECONDS / max(step_estimate, 1e-9)))
         rows = min(rows, batches * batch_rows)
     steps = -(-rows // batch_rows)
-    epochs = max(1, min(1000, int(STEP_TIMING_SECONDS / max(step_estimate * steps, 1e-7))))
-    losses = np.zeros(epochs)
+    epochs = [max(1, min(1000, int(STEP_TIMING_SECONDS / max(estimate * steps, 1e-7))))
+              for estimate in estimates]
+    losses = np.zeros(max(epochs))
     best = [float("inf")] * len(plans)
     # A BLAS's threads spin for a while after each call (OpenBLAS here: 0.1-0.2 s), and a
     # helper of the team on the same core then runs at half speed: 784-1024-1024-10's steps
@@ -295,8 +317,9 @@ def _time_steps(scratch, rows, plans, step_estimate):
             decisions = plans[index]
             scratch.set_plan(decisions)
             start = time.perf_counter()
-            scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, losses)
-            best[index] = min(best[index], (time.perf_counter() - start) / (steps * epochs))
+            scratch.run(None, 0, rows, PLANNING_LEARNING_RATE, losses[:epochs[index]])
+            best[index] = min(best[index],
+                              (time.perf_counter() - start) / (steps * epochs[index]))
     scratch.set_plan(None)
     return best
 

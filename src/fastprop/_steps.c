@@ -3,6 +3,7 @@
 
 #include "_elementwise.h"
 #include "_products.h"
+#include "_sigmoid.h"
 
 #include <time.h>
 
@@ -20,12 +21,18 @@ static double fastprop_seconds(void)
 
 #define REAL float
 #define TYPED(name) name##_float
+#define IS_FLOAT 1
+#include "_small_steps_template.c"
 #include "_steps_template.c"
 #undef REAL
 #undef TYPED
+#undef IS_FLOAT
 
 #define REAL double
 #define TYPED(name) name##_double
+#define IS_FLOAT 0
+#include "_small_steps_template.c"
 #include "_steps_template.c"
 #undef REAL
 #undef TYPED
+#undef IS_FLOAT

@@ -93,21 +93,32 @@ void fastprop_network_forward_double(const fastprop_config* config, fastprop_tea
                                      const double* X, double* const* weights,
                                      double* const* biases, double* const* activations);
 
+/* A network none of whose layers is wider than this, every product of whose step runs
+ * in the plain loops on one thread, takes the step as one function (_small_steps_template.c:
+ * the same bits, without the per-product calls that cost more than its arithmetic). */
+#define FASTPROP_SMALL_STEP_MAX_WIDTH 8
+
 /* For each epoch, one step per batch of positions [start, stop) of that epoch's
  * order (orders + epoch * n_samples; NULL: the samples in order, read in place);
  * epoch_losses[e] += the batches' 1/2 * sums of squared errors, before each step.
  * plan: FASTPROP_PRODUCT_KINDS decisions per layer (_routing.h), or NULL to route
- * every product by the configuration. */
-void fastprop_train_epochs_float(const fastprop_config* config, const fastprop_decision* plan,
-                                 fastprop_team* team, const fastprop_network_float* network,
-                                 const fastprop_training_set_float* data, const long long* orders,
-                                 ptrdiff_t n_epochs, ptrdiff_t start, ptrdiff_t stop, float lr,
-                                 double* epoch_losses);
-void fastprop_train_epochs_double(const fastprop_config* config, const fastprop_decision* plan,
-                                  fastprop_team* team, const fastprop_network_double* network,
-                                  const fastprop_training_set_double* data,
-                                  const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
-                                  ptrdiff_t stop, double lr, double* epoch_losses);
+ * every product by the configuration. Steps run as one function where
+ * FASTPROP_SMALL_STEP_MAX_WIDTH says, if small_steps_allowed (0: every step as the
+ * general step, for tests that compare the two); returns how many did. */
+ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,
+                                      const fastprop_decision* plan, fastprop_team* team,
+                                      const fastprop_network_float* network,
+                                      const fastprop_training_set_float* data,
+                                      const long long* orders, ptrdiff_t n_epochs,
+                                      ptrdiff_t start, ptrdiff_t stop, float lr,
+                                      double* epoch_losses, int small_steps_allowed);
+ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
+                                       const fastprop_decision* plan, fastprop_team* team,
+                                       const fastprop_network_double* network,
+                                       const fastprop_training_set_double* data,
+                                       const long long* orders, ptrdiff_t n_epochs,
+                                       ptrdiff_t start, ptrdiff_t stop, double lr,
+                                       double* epoch_losses, int small_steps_allowed);
 
 /* How the measured plan is made (fastprop/_planning.py): seconds per call of
  * one product of a training step on the first rows of X (kind FASTPROP_PRODUCT_*

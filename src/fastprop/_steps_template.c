@@ -108,14 +108,27 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
     return loss;
 }
 
-void TYPED(fastprop_train_epochs)(const fastprop_config* config, const fastprop_decision* plan,
-                                  fastprop_team* team, const TYPED(fastprop_network)* network,
-                                  const TYPED(fastprop_training_set)* data,
-                                  const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
-                                  ptrdiff_t stop, REAL lr, double* epoch_losses)
+ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
+                                       const fastprop_decision* plan, fastprop_team* team,
+                                       const TYPED(fastprop_network)* network,
+                                       const TYPED(fastprop_training_set)* data,
+                                       const long long* orders, ptrdiff_t n_epochs,
+                                       ptrdiff_t start, ptrdiff_t stop, REAL lr,
+                                       double* epoch_losses, int small_steps_allowed)
 {
     const ptrdiff_t n_layers = network->n_layers;
     const ptrdiff_t n_in = network->sizes[0], n_out = network->sizes[n_layers];
+    /* A step has batch_size rows, or fewer once at the end of each epoch. */
+    const ptrdiff_t full_rows = stop - start < data->batch_size ? stop - start : data->batch_size;
+    const ptrdiff_t short_rows = full_rows > 0 ? (stop - start) % full_rows : 0;
+    const int small_full = small_steps_allowed
+                           && TYPED(small_step_applies)(config, plan, team, n_layers,
+                                                        network->sizes, full_rows);
+    const int small_short = small_steps_allowed
+                            && (short_rows == 0
+                                || TYPED(small_step_applies)(config, plan, team, n_layers,
+                                                             network->sizes, short_rows));
+    ptrdiff_t small_steps = 0;
     for (ptrdiff_t epoch = 0; epoch < n_epochs; ++epoch) {
         for (ptrdiff_t position = start; position < stop;) {
             const ptrdiff_t rows = stop - position < data->batch_size ? stop - position
@@ -131,13 +144,23 @@ void TYPED(fastprop_train_epochs)(const fastprop_config* config, const fastprop_
             }
             /* "mse" divides the loss, hence every gradient, by the batch's size. */
             const REAL step_size = data->mean_loss ? lr / rows : lr;
-            epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, n_layers, network->sizes,
-                                                      rows, inputs, targets, step_size,
-                                                      network->weights, network->biases,
-                                                      network->activations, network->deltas);
+            if (rows == full_rows ? small_full : small_short) {
+                ++small_steps;
+                epoch_losses[epoch] += TYPED(small_step)(config->cpu, n_layers, network->sizes,
+                                                         rows, inputs, targets, step_size,
+                                                         network->weights, network->biases,
+                                                         network->activations,
+                                                         network->deltas);
+            } else
+                epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, n_layers,
+                                                          network->sizes, rows, inputs, targets,
+                                                          step_size, network->weights,
+                                                          network->biases, network->activations,
+                                                          network->deltas);
             position += rows;
         }
     }
+    return small_steps;
 }
 
 /* One product of a training step on batch rows of X, as decided: the product

@@ -158,6 +158,11 @@ cdef class Trainer:
     cdef int team_pinned
     cdef fastprop_decision* plan        # FASTPROP_PRODUCT_KINDS per layer, or NULL
     cdef bint plan_uses_vector
+    # Steps run as one function (a network of a few units per layer, every product in the
+    # plain loops on one thread: _small_steps_template.c), over this trainer's runs.
+    cdef readonly Py_ssize_t small_steps
+    # False: every step as the general step (for tests that compare the two).
+    cdef public bint small_steps_allowed
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None):
@@ -192,6 +197,7 @@ cdef class Trainer:
         self.Y_data = _data_pointer(Y)
         self.mean_loss = mean_loss
         self.is_float32 = dtype == np.float32
+        self.small_steps_allowed = True
 
     def set_plan(self, decisions):
         """The measured plan the runs use while the configuration's plan is "measured":
@@ -373,6 +379,7 @@ cdef class Trainer:
         cdef fastprop_network_double network_double
         cdef fastprop_training_set_float data_float
         cdef fastprop_training_set_double data_double
+        cdef Py_ssize_t small_steps
         if self.is_float32:
             _fill_network_float(&network_float, p)
             data_float.X = <const float*> self.X_data
@@ -383,9 +390,10 @@ cdef class Trainer:
             data_float.batch_X = <float*> self.batch_X_data
             data_float.batch_Y = <float*> self.batch_Y_data
             with nogil:
-                fastprop_train_epochs_float(config, plan, team, &network_float, &data_float,
-                                            order_data, n_epochs, start, stop, <float> lr,
-                                            losses)
+                small_steps = fastprop_train_epochs_float(config, plan, team, &network_float,
+                                                          &data_float, order_data, n_epochs,
+                                                          start, stop, <float> lr, losses,
+                                                          self.small_steps_allowed)
         else:
             _fill_network_double(&network_double, p)
             data_double.X = <const double*> self.X_data
@@ -396,8 +404,11 @@ cdef class Trainer:
             data_double.batch_X = <double*> self.batch_X_data
             data_double.batch_Y = <double*> self.batch_Y_data
             with nogil:
-                fastprop_train_epochs_double(config, plan, team, &network_double, &data_double,
-                                             order_data, n_epochs, start, stop, lr, losses)
+                small_steps = fastprop_train_epochs_double(config, plan, team, &network_double,
+                                                           &data_double, order_data, n_epochs,
+                                                           start, stop, lr, losses,
+                                                           self.small_steps_allowed)
+        self.small_steps += small_steps
 
 
 def train_epochs(sizes, weights, biases, X, Y, orders, Py_ssize_t start, Py_ssize_t stop,
