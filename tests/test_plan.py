@@ -222,6 +222,29 @@ def test_a_stored_plan_cannot_send_a_narrow_product_to_the_vector_kernels(plan_d
     assert measurements == [key]
 
 
+@pytest.mark.parametrize("n_in, n_out", [(1, 1), (3, 4), (4, 3), (7, 9), (8, 1), (1, 8), (16, 16)])
+def test_the_vector_kernels_fit_exactly_where_a_plan_may_use_them(dtype, n_in, n_out):
+    # One rule (fastprop_fills_vectors), which the planner asks for its candidates
+    # (_kernels.vector_kernels_fit) and set_plan checks.
+    is_float32 = np.dtype(dtype) == np.float32
+    X = np.zeros((4, n_in), dtype)
+    trainer = _kernels.Trainer([n_in, n_out], [np.zeros((n_out, n_in), dtype)],
+                               [np.zeros(n_out, dtype)], X, np.zeros((4, n_out), dtype), 4,
+                               False, [np.empty((4, n_out), dtype)], [np.empty((4, n_out), dtype)])
+    for kind in ("forward", "gradient_step"):
+        fits = _kernels.vector_kernels_fit(n_in, n_out, kind, is_float32)
+        assert fits == (max(n_in, n_out) >= (8 if is_float32 else 4) if kind == "forward"
+                        else n_in >= (8 if is_float32 else 4))
+        plan = [("loops", False)] * 3
+        plan[_kernels.PRODUCT_KINDS.index(kind)] = ("vector", False)
+        if fits:
+            trainer.set_plan(plan)
+        else:
+            with pytest.raises(ValueError, match=f"the {kind} product of layer 0: the vector "
+                                                 "kernels need at least one vector's width"):
+                trainer.set_plan(plan)
+
+
 def test_an_unwritable_cache_directory_keeps_plans_for_the_process(tmp_path, monkeypatch,
                                                                    measurements):
     blocked = tmp_path / "a file, not a directory"

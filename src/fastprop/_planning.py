@@ -178,14 +178,14 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                                              np.dtype(dtype) == np.float32)
         # And every product that fills vectors in the vector kernels, shared out when
         # there are threads: the same hedge on the other side.
-        lanes = 8 if np.dtype(dtype) == np.float32 else 4
+        is_float32 = np.dtype(dtype) == np.float32
         all_vector = list(single)
         if config["cpu"] != "baseline":
             for layer in range(len(sizes) - 1):
                 for index, kind in enumerate(PRODUCT_KINDS):
-                    spread = (max(sizes[layer], sizes[layer + 1]) if kind == "forward"
-                              else sizes[layer])
-                    if spread >= lanes and not (kind == "hidden_delta" and layer == 0):
+                    fits = _kernels.vector_kernels_fit(sizes[layer], sizes[layer + 1], kind,
+                                                       is_float32)
+                    if fits and not (kind == "hidden_delta" and layer == 0):
                         all_vector[layer * len(PRODUCT_KINDS) + index] = (
                             "vector", config["threads"] > 1)
         # And, for a network narrow enough, every product in the loops: its step then runs
@@ -236,10 +236,9 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
     timed in interleaved rounds so that a moment of noise hits every route alike."""
     n_in, n_out = sizes[layer], sizes[layer + 1]
     multiply_adds = batch_rows * n_in * n_out
-    lanes = 8 if np.dtype(dtype) == np.float32 else 4
-    spread = max(n_in, n_out) if kind == "forward" else n_in
     candidates = [("blas", False)]
-    if config["cpu"] != "baseline" and spread >= lanes:
+    if (config["cpu"] != "baseline"
+            and _kernels.vector_kernels_fit(n_in, n_out, kind, np.dtype(dtype) == np.float32)):
         candidates.append(("vector", False))
     if multiply_adds <= LOOPS_MAX_MULTIPLY_ADDS:
         candidates.append(("loops", False))

@@ -132,6 +132,17 @@ def _product_name(layer, kind):
     return f"the {PRODUCT_KINDS[kind]} product of layer {layer}"
 
 
+def vector_kernels_fit(Py_ssize_t n_in, Py_ssize_t n_out, str kind, bint is_float32):
+    """Whether the vector kernels can run the product of kind (one of PRODUCT_KINDS) of a
+    layer of n_in inputs and n_out outputs: a forward product fills vectors across its
+    inputs or its outputs, the others across the inputs (fastprop_fills_vectors, the rule
+    set_plan checks)."""
+    if kind not in PRODUCT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(PRODUCT_KINDS)}, got {kind!r}")
+    cdef Py_ssize_t spread = max(n_in, n_out) if kind == "forward" else n_in
+    return bool(fastprop_fills_vectors(spread, is_float32))
+
+
 cdef class Trainer:
     """Minibatch gradient descent on one network's arrays and one training set.
 
@@ -240,8 +251,9 @@ cdef class Trainer:
                              f"got {decision!r}")
         route, shared = ROUTES.index(decision[0]), decision[1]
         n_in, n_out = self.pointers.sizes[layer], self.pointers.sizes[layer + 1]
-        spread = max(n_in, n_out) if kind == FASTPROP_PRODUCT_FORWARD else n_in
-        if route == FASTPROP_ROUTE_VECTOR and not fastprop_fills_vectors(spread, self.is_float32):
+        if route == FASTPROP_ROUTE_VECTOR and not vector_kernels_fit(n_in, n_out,
+                                                                     PRODUCT_KINDS[kind],
+                                                                     self.is_float32):
             raise ValueError(f"{_product_name(layer, kind)}: the vector kernels need at least "
                              f"one vector's width across, {n_in} x {n_out} has not")
         if route == FASTPROP_ROUTE_LOOPS and shared:
