@@ -14,7 +14,8 @@ For each case (in float32 and in float64) and each CPU path this machine has
   when ``fastprop.set_config`` accepts them.
 
 Runs are interleaved (every variant once, in a rotated order, per repeat) and the
-best run counts. A variant whose best of its first ``RUNS_BEFORE_DROPPING`` runs
+best run counts; a cheap case (``CHEAP_RUN_SECONDS``) gets more runs, each right after an
+untimed one. A variant whose best of its first ``RUNS_BEFORE_DROPPING`` runs
 takes more than ``CONTENDER_FACTOR`` times the default's best is not run again:
 it cannot be the fastest (two runs, not one, because on a shared machine a single
 run was seen 10x slower than the same variant's next). Large cases are
@@ -46,6 +47,13 @@ FORCED_ROUTES = (ALL_LOOPS, ALL_VECTOR, ALL_BLAS)
 OTHER_PLANS = ("fixed", "portable")  # timed as variants when accepted and not the default
 CONTENDER_FACTOR = 1.5
 RUNS_BEFORE_DROPPING = 2
+# A case whose default fit takes less than this is run CHEAP_REPEATS_FACTOR times as often,
+# each timed run right after an untimed one of the same variant: a run of a few
+# milliseconds varies by several percent on a shared machine, and one that starts after the
+# pause runs on a core that has just been idle (XOR 2-2-1: 1.4-1.7 ms, median 2.0, after a
+# 0.1 s pause; 1.24-1.27, median 1.6, without).
+CHEAP_RUN_SECONDS = 0.1
+CHEAP_REPEATS_FACTOR = 3
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.1  # for BLAS and fit's helper threads to stop spinning
 
 _NO_BLAS = {"blas_min_multiply_adds_float32": None, "blas_min_multiply_adds_float64": None,
@@ -161,6 +169,9 @@ def compare_routes(case: BenchmarkCase, cpu_path: str, repeats: int, max_wait_fo
     for name in names:
         if name == DEFAULT or "plan" not in options[name]:
             _timed_fit(case, X, Y, cpu_path, options[name], 0.0, 0.0)
+    cheap = _timed_fit(case, X, Y, cpu_path, options[DEFAULT], 0.0, 0.0)[0] < CHEAP_RUN_SECONDS
+    if cheap:
+        repeats *= CHEAP_REPEATS_FACTOR
     freeze_garbage_collector()  # once: fit makes few Python objects to collect
     final_parameters = {}
     for repeat in range(repeats):
@@ -170,8 +181,11 @@ def compare_routes(case: BenchmarkCase, cpu_path: str, repeats: int, max_wait_fo
             default = result.default_seconds
             if runs and len(runs) >= RUNS_BEFORE_DROPPING and default and min(runs) > CONTENDER_FACTOR * default:
                 continue  # out of the running
-            seconds, parameters = _timed_fit(case, X, Y, cpu_path, options[name], max_wait_for_quiet,
-                                             pause_seconds)
+            if cheap:
+                _timed_fit(case, X, Y, cpu_path, options[name], max_wait_for_quiet, pause_seconds)
+            seconds, parameters = _timed_fit(case, X, Y, cpu_path, options[name],
+                                             0.0 if cheap else max_wait_for_quiet,
+                                             0.0 if cheap else pause_seconds)
             result.seconds.setdefault(name, []).append(seconds)
             final_parameters.setdefault(name, parameters)
     for name, parameters in final_parameters.items():

@@ -32,7 +32,8 @@ if str(HERE) not in sys.path:  # run as a script from anywhere
 import hide_packages  # noqa: E402,F401  (first: FASTPROP_BENCH_HIDE=torch,jax hides them)
 from background_load import wait_for_quiet  # noqa: E402
 from cases import benchmark_cases, quick_mode_requested  # noqa: E402
-from default_never_loses import CONTENDER_FACTOR, RUNS_BEFORE_DROPPING, compare_all  # noqa: E402
+from default_never_loses import (CHEAP_REPEATS_FACTOR, CHEAP_RUN_SECONDS, CONTENDER_FACTOR,  # noqa: E402
+                                 RUNS_BEFORE_DROPPING, compare_all)
 from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
@@ -175,7 +176,8 @@ def _run(args) -> int:
         + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
         f"whole run: {time.perf_counter() - started:.0f} s"
         + (f", of which the default-never-loses comparison {time.perf_counter() - routes_started:.0f} s "
-           f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant"
+           f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant, "
+           f"{route_repeats * CHEAP_REPEATS_FACTOR} where the default's fit takes under {CHEAP_RUN_SECONDS:g} s"
            + (f", {RUNS_BEFORE_DROPPING} for variants over {CONTENDER_FACTOR:g}x the default"
               if route_repeats > RUNS_BEFORE_DROPPING else "") + "; "
            + ("only each case's own dtype, " if args.quick else "")
