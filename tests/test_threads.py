@@ -69,6 +69,27 @@ def test_any_number_of_threads_trains_the_same_network_to_the_bit(dtype, sizes, 
         np.testing.assert_array_equal(a, b)
 
 
+@needs_vector_products
+@pytest.mark.parametrize("n_threads", [2, 3, 4, 8])
+def test_products_with_fewer_panels_than_threads_share_their_rows_or_columns_to_the_bit(
+        dtype, n_threads):
+    # 150 -> 10 at batch 72 (203 samples: a short last batch of 59). The forward product
+    # into 10 outputs is one column panel, so its rows are shared out in groups of whole
+    # blocks (with 8 threads the last groups are empty); the gradient step's 10 rows are
+    # one strip, so its 150 columns are (5 panels in float32 on AVX-512, 10 in float64,
+    # 10 and 19 on AVX2: with 4 threads a last group may be empty).
+    fastprop.set_config(parallel_min_multiply_adds=0)
+    before = _kernels.helper_task_count()
+    with product_path("vector"):
+        team, team_losses = train([150, 10], dtype, n_threads, batch_size=72, epochs=3)
+        alone, alone_losses = train([150, 10], dtype, 1, batch_size=72, epochs=3)
+    np.testing.assert_array_equal(team_losses, alone_losses)
+    for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
+        np.testing.assert_array_equal(a, b)
+    if _kernels.cpu_capabilities()["threads_compiled"]:
+        assert _kernels.helper_task_count() > before   # the helpers took some of the tasks
+
+
 @needs_proc
 @pytest.mark.parametrize("sizes", [[30, 70, 300, 4], [5, 600, 1]], ids=str)
 @pytest.mark.parametrize("n_threads", [2, 3])

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-struct fastprop_team;  /* _team.h */
+#include "_team.h"
 
 /* Each path's entry points, with the arguments of _vector_products.h's (the same contract). */
 #define FASTPROP_DECLARE_PATH(path)                                                             \
@@ -60,6 +60,20 @@ enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
  * gradient (otherwise the caller does, _elementwise.h): the same on every path. */
 #define FASTPROP_STRIP_ROWS 16
 #define FASTPROP_STRIP_DEPTH 512
+/* Into how many groups each of a product's tasks (column panels, strips of rows) is split
+ * so that the team has one for every thread: 1 with as many tasks as threads or without a
+ * team, else enough groups, but at most max_groups (at least 1). Which thread computes an
+ * output never changes its operations. */
+static inline ptrdiff_t fastprop_groups(const fastprop_team* team, ptrdiff_t tasks,
+                                        ptrdiff_t max_groups)
+{
+    const ptrdiff_t threads = team == NULL ? 1 : (ptrdiff_t) team->n_helpers + 1;
+    if (tasks >= threads)
+        return 1;
+    const ptrdiff_t groups = (threads + tasks - 1) / tasks;
+    return groups > max_groups ? (max_groups < 1 ? 1 : max_groups) : groups;
+}
+
 /* Deepest W panel transposed on the stack at a time by the forward step. */
 #define FASTPROP_PANEL_DEPTH 256
 

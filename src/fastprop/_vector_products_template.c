@@ -200,6 +200,7 @@ typedef struct {
     const TYPE* sigmoid_outputs;  /* or NULL: then C := C * S * (1 - S) at the end */
     TYPE* column_sums;            /* or NULL: then column_sums := alpha * (sums of A's
                                      columns of the transpose) + beta * column_sums */
+    ptrdiff_t column_groups;      /* strips: each strip's column panels in this many tasks */
 } NAME(fastprop_products_arguments);
 
 KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t panel)
@@ -268,16 +269,26 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
  * handful of L1 sets and evict each other on every panel. So the strip is first copied
  * into a contiguous k x STRIP_ROWS block on the stack (k at most FASTPROP_STRIP_DEPTH),
  * which every column panel then reads from L1. Same sums, same order. */
-KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t strip)
+KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t task)
 {
     const NAME(fastprop_products_arguments)* x = (const NAME(fastprop_products_arguments)*) arguments;
+    /* Task strip * column_groups + group: that strip's group-th share of column panels
+     * (the first group also sums the strip's columns). */
+    const ptrdiff_t strip = task / x->column_groups, group = task % x->column_groups;
+    const ptrdiff_t panels = FASTPROP_PANELS(x->n, LANES);
+    const ptrdiff_t group_panels = (panels + x->column_groups - 1) / x->column_groups;
+    const ptrdiff_t j_begin = group * group_panels * 2 * LANES;
+    const ptrdiff_t j_end = (group + 1) * group_panels * 2 * LANES < x->n
+                            ? (group + 1) * group_panels * 2 * LANES : x->n;
+    if (j_begin >= x->n)
+        return;
     const ptrdiff_t i0 = strip * FASTPROP_STRIP_ROWS;
     const ptrdiff_t rows = x->m - i0 < FASTPROP_STRIP_ROWS ? x->m - i0 : FASTPROP_STRIP_ROWS;
     TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(sizeof(VEC))));
     for (ptrdiff_t p = 0; p < x->k; ++p)
         for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)
             packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0;
-    if (x->column_sums != NULL) {
+    if (x->column_sums != NULL && group == 0) {
         /* The strip's column sums (a bias gradient), as _column_sums_accumulate: each
          * summed over p in order, then scaled and added. */
         TYPE totals[FASTPROP_STRIP_ROWS] = {0};
@@ -288,7 +299,7 @@ KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t
             x->column_sums[i0 + r] = x->beta == 0 ? x->alpha * totals[r]
                                                   : x->column_sums[i0 + r] + x->alpha * totals[r];
     }
-    for (ptrdiff_t j0 = 0; j0 < x->n; j0 += 2 * LANES) {
+    for (ptrdiff_t j0 = j_begin; j0 < j_end; j0 += 2 * LANES) {
         const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
         NAME(fastprop_row_blocks)(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO,
                                   FASTPROP_FINISH_SCALED, width, rows, x->k, packed, 1,
@@ -306,12 +317,17 @@ int NAME(fastprop_products)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdi
 {
     const int strips = row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH
                        && sigmoid_outputs == NULL;
+    const ptrdiff_t n_strips = (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS;
+    /* Fewer strips than threads (a gradient step into an output layer of 10 units is one
+     * strip): each strip's column panels are shared out too. */
+    const ptrdiff_t column_groups = strips ? fastprop_groups(team, n_strips,
+                                                             FASTPROP_PANELS(n, LANES)) : 1;
     NAME(fastprop_products_arguments) arguments = {m, n, k, row_stride, inner_stride, A, B,
                                                    alpha, beta, C, sigmoid_outputs,
-                                                   strips ? column_sums : NULL};
+                                                   strips ? column_sums : NULL, column_groups};
     if (strips)
         fastprop_team_run(team, NAME(fastprop_products_strip_task), &arguments,
-                          (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS);
+                          n_strips * column_groups);
     else
         fastprop_team_run(team, NAME(fastprop_products_panel_task), &arguments,
                           FASTPROP_PANELS(n, LANES));
@@ -374,13 +390,21 @@ typedef struct {
     const TYPE* W;
     const TYPE* bias;
     TYPE* C;
+    ptrdiff_t row_groups, group_rows;   /* each panel's rows in row_groups tasks */
 } NAME(fastprop_dense_sigmoid_arguments);
 
-KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t panel)
+/* Task panel * row_groups + group: that panel's rows group * group_rows onwards. */
+KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t task)
 {
     const NAME(fastprop_dense_sigmoid_arguments)* x =
         (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
-    const ptrdiff_t m = x->m, n = x->n, k = x->k;
+    const ptrdiff_t panel = task / x->row_groups, first_row = task % x->row_groups * x->group_rows;
+    const ptrdiff_t m = x->m - first_row < x->group_rows ? x->m - first_row : x->group_rows;
+    if (m <= 0)
+        return;
+    const ptrdiff_t n = x->n, k = x->k;
+    const TYPE* A = x->A + first_row * k;
+    TYPE* C = x->C + first_row * n;
     const ptrdiff_t j0 = panel * 2 * LANES, width = n - j0 < 2 * LANES ? n - j0 : 2 * LANES;
     TYPE strip[FASTPROP_PANEL_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
     /* k in equal chunks (a multiple of 8 deep, at most PANEL_DEPTH): 784 as 4 x 196 -> 200, 200,
@@ -392,14 +416,14 @@ KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrd
         NAME(fastprop_pack_transposed)(x->W + j0 * k + p0, k, width, depth, strip);
         if (p0 == 0)
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM,
-                                      width, m, depth, x->A, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, x->C + j0, n, NULL);
+                                      width, m, depth, A, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, C + j0, n, NULL);
         else
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
-                                      width, m, depth, x->A + p0, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, x->C + j0, n, NULL);
+                                      width, m, depth, A + p0, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, C + j0, n, NULL);
     }
-    SIGMOID_PANEL(x->C + j0, n, m, width);
+    SIGMOID_PANEL(C + j0, n, m, width);
 }
 
 #if DOT_PRODUCTS
@@ -422,11 +446,19 @@ KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptr
 }
 #endif
 
-/* The column panels (or, for narrow outputs, the rows) are shared out over the team. */
+/* The column panels (or, for narrow outputs, the rows) are shared out over the team; with
+ * fewer panels than threads (an output layer of 10 units is one panel), each panel's rows
+ * too, in groups (fastprop_groups). */
 void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                   const TYPE* A, const TYPE* W, const TYPE* bias, TYPE* C)
 {
-    NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C};
+    const ptrdiff_t panels = FASTPROP_PANELS(n, LANES);
+    const ptrdiff_t row_groups = fastprop_groups(team, panels, m / BLOCK_ROWS);
+    /* Whole blocks of rows per group; a last group may be short, or empty. */
+    const ptrdiff_t group_rows = ((m + row_groups - 1) / row_groups + BLOCK_ROWS - 1)
+                                 / BLOCK_ROWS * BLOCK_ROWS;
+    NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C, row_groups,
+                                                        group_rows};
     if (n < FASTPROP_NARROW_WIDTH(TYPE))
 #if DOT_PRODUCTS
         fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments,
@@ -437,5 +469,5 @@ void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n,
 #endif
     else
         fastprop_team_run(team, NAME(fastprop_dense_sigmoid_panel_task), &arguments,
-                          FASTPROP_PANELS(n, LANES));
+                          panels * row_groups);
 }
