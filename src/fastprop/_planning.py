@@ -19,26 +19,29 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
    the vector kernels on the team (hedges against a product timed in a noisy
    moment, or alone where a fit runs it among others), the fixed plan's routes and,
    for a network of a few units per layer, every product in the plain loops (its
-   step then runs as one function, which no product's timing shows),
-   interleaved, each timing a few
-   milliseconds long (a longer step is timed once per plan): threads interact (BLAS's own threads spinning after a call,
-   a helper the hypervisor has not scheduled) in ways one product alone does not
-   show. The team must win by ``TEAM_MARGIN``; so the default does not lose to
-   one thread, nor to forcing one route, by more than the noise of that timing.
+   step then runs as one function, which no product's timing shows), interleaved,
+   each timing a few milliseconds long (a longer step is timed once per plan):
+   threads interact (BLAS's own threads spinning after a call, a helper the
+   hypervisor has not scheduled) in ways one product alone does not show. The
+   team must win by ``TEAM_MARGIN``; so the default does not lose to one thread,
+   nor to forcing one route, by more than the noise of that timing.
+
+BLAS's threads (and those of other libraries in the process) spin for a while after
+each call, on the cores the team's helpers run on, which then run at half speed. So the
+planner calls no BLAS until it has timed every route that calls none (1, for every
+product) and the steps of the plans made of those routes that share products out (2),
+the workspace being filled by a step without BLAS; then come the BLAS routes and the
+other plans. A step that mixes BLAS products with shared ones pays for the spinning in
+its timing as in a fit.
 
 A plan is a list of (route, shared) decisions, stored with the times that chose
 it in the plan cache (``_plan_cache``) under an entry key naming the network's
 widths, dtype, batch size, CPU path and thread count; a later fit of the same
 shape reads it back and runs the same routes, so it gives the same bits. Bits
 depend on the routes only, never on how many threads run them. Planning takes a
-few tens of milliseconds for small networks and about 0.25 s for 784-1024-1024-10
-(0.1 s of it waiting for BLAS's threads); ``tune`` does it ahead of time,
-``show_config`` lists the plans in use.
-
-What a plan cannot see: BLAS's threads (and those of other libraries in the process) spin
-for a while after each call, on the cores the team's helpers run on. A step that mixes
-BLAS products with shared ones pays for that in its timing as in a fit; a plan that calls
-no BLAS is timed once those threads have stopped, as it runs in a long fit.
+few tens of milliseconds for small networks and about 0.2 s for 784-1024-1024-10
+(each of its products' routes timed twice, a step of each plan once); ``tune`` does it
+ahead of time, ``show_config`` lists the plans in use.
 """
 import dataclasses
 import datetime
@@ -154,51 +157,64 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]])
     try:
-        # One step fills the workspace with the values training sees.
-        scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
-        single, with_team = [], []
-        product_times = []                # per product: {decision: seconds per call}
-        for layer in range(len(sizes) - 1):
-            for kind in PRODUCT_KINDS:
-                if kind == "hidden_delta" and layer == 0:
-                    single.append(("loops", False))
-                    with_team.append(("loops", False))
-                    product_times.append({})
-                    continue
-                times = _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config)
-                single.append(_fastest({d: t for d, t in times.items() if not d[1]}))
-                with_team.append(_fastest(times))
-                product_times.append(times)
-        # Whole steps decide between the products' best on one thread, with the team,
-        # every product in BLAS (a hedge against a product timed in a noisy moment).
-        all_blas = [("loops", False) if index == 1 else ("blas", False)
-                    for index in range(len(single))]
-        # And the fixed plan's routes, so that measuring never loses to not measuring.
         fixed = _kernels.threshold_decisions(list(sizes), batch_rows,
                                              np.dtype(dtype) == np.float32)
-        # And every product that fills vectors in the vector kernels, shared out when
-        # there are threads: the same hedge on the other side.
-        is_float32 = np.dtype(dtype) == np.float32
-        all_vector = list(single)
+        n_products = (len(sizes) - 1) * len(PRODUCT_KINDS)
+        # One step fills the workspace with the values training sees: without BLAS where
+        # there are vector kernels (see below), on one thread.
         if config["cpu"] != "baseline":
-            for layer in range(len(sizes) - 1):
-                for index, kind in enumerate(PRODUCT_KINDS):
-                    fits = _kernels.vector_kernels_fit(sizes[layer], sizes[layer + 1], kind,
-                                                       is_float32)
-                    if fits and not (kind == "hidden_delta" and layer == 0):
-                        all_vector[layer * len(PRODUCT_KINDS) + index] = (
-                            "vector", config["threads"] > 1)
-        # And, for a network narrow enough, every product in the loops: its step then runs
-        # as one function (_kernels.SMALL_STEP_MAX_WIDTH), which no product's timing shows.
-        candidates = [with_team, all_blas, all_vector, fixed]
+            scratch.set_plan(_all_vector(sizes, dtype, dict(config, threads=1),
+                                         [("loops", False)] * n_products))
+        scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
+        products = [(index // len(PRODUCT_KINDS), PRODUCT_KINDS[index % len(PRODUCT_KINDS)])
+                    for index in range(n_products)]
+        exists = [not (kind == "hidden_delta" and layer == 0) for layer, kind in products]
+        # First the routes that call no BLAS, and then the steps of the plans made of them
+        # that share products out, before any BLAS call: BLAS's threads spin for a while
+        # after each call (see _time_steps), and a team timed while they do runs at half
+        # speed (784-256-10's 784 -> 256 forward on the team: 265 us timed after the
+        # vector route alone, 485 right after BLAS).
+        product_times = [
+            _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, blas=False)
+            if real else {} for (layer, kind), real in zip(products, exists)]
+        plans, seconds = [], []
+        if all(times for times, real in zip(product_times, exists) if real):
+            no_blas = _best_plans(product_times)
+            alone = [plan for plan in (_all_vector(sizes, dtype, config, no_blas[0]),
+                                       no_blas[1], fixed)
+                     if any(shared for _, shared in plan)
+                     and not any(route == "blas" for route, _ in plan)]
+            for plan in alone:
+                if plan not in plans:
+                    plans.append(plan)
+            if plans:
+                estimates = [_step_estimate(plan, product_times) for plan in plans]
+                seconds = _time_steps(scratch, rows, plans, estimates)
+        # Then BLAS, for every product.
+        for (layer, kind), real, times in zip(products, exists, product_times):
+            if real:
+                times.update(_time_candidates(scratch, sizes, dtype, batch_rows, layer, kind,
+                                              config, blas=True, timed=times))
+        single, with_team = _best_plans(product_times)
+        # Whole steps decide between the products' best on one thread, with the team,
+        # every product in BLAS (a hedge against a product timed in a noisy moment), the
+        # fixed plan's routes (so that measuring never loses to not measuring), every
+        # product that fills vectors in the vector kernels, shared out when there are
+        # threads (the same hedge on the other side) and, for a network narrow enough,
+        # every product in the loops: its step then runs as one function
+        # (_kernels.SMALL_STEP_MAX_WIDTH), which no product's timing shows.
+        all_blas = [("blas", False) if real else ("loops", False) for real in exists]
+        candidates = [single, with_team, all_blas, _all_vector(sizes, dtype, config, single),
+                      fixed]
         if max(sizes) <= _kernels.SMALL_STEP_MAX_WIDTH:
-            candidates.append([("loops", False)] * len(single))
-        plans = [single]
+            candidates.append([("loops", False)] * n_products)
+        later = []
         for plan in candidates:
-            if plan not in plans:
-                plans.append(plan)
-        estimates = [_step_estimate(plan, product_times) for plan in plans]
-        seconds = _time_steps(scratch, rows, plans, estimates)
+            if plan not in plans and plan not in later:
+                later.append(plan)
+        estimates = [_step_estimate(plan, product_times) for plan in later]
+        plans += later
+        seconds += _time_steps(scratch, rows, later, estimates)
         # A plan that shares products out must win clearly: sharing costs more in a
         # long fit than in a short timing when the other core is busy.
         uses_team = [any(shared for _, shared in plan) for plan in plans]
@@ -221,6 +237,33 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                 time.perf_counter() - started, measured, str(_plan_cache.cache_file()))
 
 
+def _best_plans(product_times):
+    """(the fastest decision of each product on one thread, the fastest with the team or
+    not): the loops for a product that does not exist (layer 0's hidden delta)."""
+    single, with_team = [], []
+    for times in product_times:
+        alone = {decision: seconds for decision, seconds in times.items() if not decision[1]}
+        single.append(_fastest(alone) if alone else ("loops", False))
+        with_team.append(_fastest(times) if times else ("loops", False))
+    return single, with_team
+
+
+def _all_vector(sizes, dtype, config, others):
+    """Every product that fills vectors in the vector kernels, shared out when there are
+    threads; the others as in the plan others."""
+    plan = list(others)
+    if config["cpu"] == "baseline":
+        return plan
+    is_float32 = np.dtype(dtype) == np.float32
+    for layer in range(len(sizes) - 1):
+        for index, kind in enumerate(PRODUCT_KINDS):
+            if (not (kind == "hidden_delta" and layer == 0)
+                    and _kernels.vector_kernels_fit(sizes[layer], sizes[layer + 1], kind,
+                                                    is_float32)):
+                plan[layer * len(PRODUCT_KINDS) + index] = ("vector", config["threads"] > 1)
+    return plan
+
+
 def _fastest(times):
     """The fastest decision, except that the plain loops win a near tie: they have no
     call overhead for a timing to miss, and the same bits on every machine."""
@@ -231,9 +274,12 @@ def _fastest(times):
     return best
 
 
-def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
-    """{(route, shared): seconds per call} of one product, over the routes that can run it,
-    timed in interleaved rounds so that a moment of noise hits every route alike."""
+def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, blas=None,
+                     timed=None):
+    """{(route, shared): seconds per call} of one product, over the routes that can run it
+    (blas True: only BLAS's, False: only the others, None: all), timed in interleaved
+    rounds so that a moment of noise hits every route alike; timed: the product's times
+    so far, against which a route may be hopeless (not returned again)."""
     n_in, n_out = sizes[layer], sizes[layer + 1]
     multiply_adds = batch_rows * n_in * n_out
     candidates = [("blas", False)]
@@ -250,15 +296,20 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config):
         inner = {"forward": n_in, "hidden_delta": n_out, "gradient_step": batch_rows}[kind]
         if kind == "forward" or inner < SHARED_PASS_MAX_INNER:
             candidates.append(("blas", True))
+    if blas is not None:
+        candidates = [decision for decision in candidates if (decision[0] == "blas") == blas]
+    best_so_far = min(timed.values()) if timed else float("inf")
     times, per_round = {}, {}
     for decision in candidates:
         first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
-        if times and first > HOPELESS_RATIO * min(times.values()):
+        if first > HOPELESS_RATIO * min([best_so_far, *times.values()]):
             continue                      # hopeless: not timed further
         times[decision] = first
         # A call longer than a round's budget is timed alone (its first call warmed up).
         per_round[decision] = (0.0 if first > PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS
                                else PRODUCT_BUDGET_SECONDS / PRODUCT_ROUNDS)
+    if not times:
+        return times
     # Calls of a millisecond or more vary little: one round.
     rounds = 1 if min(times.values()) > LONG_CALL_SECONDS else PRODUCT_ROUNDS
     for _ in range(rounds):
@@ -304,7 +355,8 @@ def _time_steps(scratch, rows, plans, estimates):
     # all in the team's vector kernels took 11-16 ms right after a BLAS call, 7.9 ms 0.2 s
     # later, 6.9 in a fit that calls no BLAS. So the plans that call no BLAS but share
     # products out are timed first in each round, the first round once BLAS's threads
-    # have stopped (each plan's best time is kept: one clean round is enough).
+    # have stopped (each plan's best time is kept: one clean round is enough). measure
+    # times them before it calls BLAS itself: the wait is for calls made before planning.
     alone = [index for index, decisions in enumerate(plans)
              if any(shared for _, shared in decisions)
              and not any(route == "blas" for route, _ in decisions)]
