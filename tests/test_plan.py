@@ -319,6 +319,33 @@ def test_waiting_for_idle_threads_waits_while_another_thread_runs_and_not_after(
     _planning._wait_for_idle_threads(5.0)
     assert time.perf_counter() - start < 2.5                # nothing else runs: back at once
 
+@pytest.mark.skipif("avx2" not in available_cpu_paths(), reason="needs a path with vector kernels")
+def test_the_planner_calls_no_blas_before_timing_the_team_without_it(plan_directory, monkeypatch):
+    # BLAS's threads spin after each call and slow the team down: every route that calls
+    # no BLAS, and the steps of the plans that share products out without BLAS, come first.
+    events = []
+    time_product = _kernels.Trainer.time_product
+
+    class Recording(_kernels.Trainer):
+        def time_product(self, layer, kind, decision, lr, budget_seconds):
+            events.append(("product", decision[0]))
+            return time_product(self, layer, kind, decision, lr, budget_seconds)
+
+        def set_plan(self, decisions):
+            if decisions is not None:
+                events.append(("plan", "blas" if any(route == "blas" for route, _ in decisions)
+                               else "team" if any(shared for _, shared in decisions) else "alone"))
+            return super().set_plan(decisions)
+
+    monkeypatch.setattr(_kernels, "Trainer", Recording)
+    with fastprop.config_context(cpu="avx2", threads=2):
+        fastprop.tune([40, 64, 24], 32, np.float32)
+    first_blas = next(index for index, event in enumerate(events) if event[1] == "blas")
+    assert ("plan", "team") in events[:first_blas]               # a team plan was timed first
+    assert all(route != "blas" for _, route in events[:first_blas])
+    assert ("product", "vector") in events[:first_blas]
+
+
 # --------------------------------------------------------------- tune and show_config
 
 def test_tune_measures_ahead_and_a_fit_then_uses_that_plan(plan_directory, measurements):
