@@ -22,29 +22,13 @@
  * layers take the general step, whose loops fill vectors. */
 
 /* total + a[0] * b[0] + a[s] * b[t] + ..., n terms added one at a time in order (a[i * s],
- * b[i * t]); n a constant where it is inlined, so that the loop unrolls. */
-__attribute__((always_inline)) static inline REAL TYPED(sum_of_n)(
-    REAL total, const REAL* a, ptrdiff_t s, const REAL* b, ptrdiff_t t, const ptrdiff_t n)
+ * b[i * t]). */
+static inline REAL TYPED(sum_of_products)(REAL total, const REAL* a, ptrdiff_t s, const REAL* b,
+                                          ptrdiff_t t, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; ++i)
         total = total + a[i * s] * b[i * t];
     return total;
-}
-
-/* The same for any n up to FASTPROP_SMALL_STEP_MAX_WIDTH: one unrolled sum per n */
-static inline REAL TYPED(sum_of_products)(REAL total, const REAL* a, ptrdiff_t s, const REAL* b,
-                                          ptrdiff_t t, ptrdiff_t n)
-{
-    switch (n) {
-    case 1: return TYPED(sum_of_n)(total, a, s, b, t, 1);
-    case 2: return TYPED(sum_of_n)(total, a, s, b, t, 2);
-    case 3: return TYPED(sum_of_n)(total, a, s, b, t, 3);
-    case 4: return TYPED(sum_of_n)(total, a, s, b, t, 4);
-    case 5: return TYPED(sum_of_n)(total, a, s, b, t, 5);
-    case 6: return TYPED(sum_of_n)(total, a, s, b, t, 6);
-    case 7: return TYPED(sum_of_n)(total, a, s, b, t, 7);
-    default: return TYPED(sum_of_n)(total, a, s, b, t, 8);
-    }
 }
 
 /* W := W + step * delta.T @ input, b := b + step * delta.sum(0), each sum over the rows
