@@ -177,7 +177,7 @@ FULL_CASES = (
         data_seed=13,
         goals=(Goal("speedup_vs_torch", 1.2), Goal("speedup_vs_jax", 1.1), Goal("fraction_of_gemm_floor", 0.80)),
         quick_n_samples=300,
-        repeats=3,
+        repeats=5,
         route_comparison_n_samples=20 * 128 + 96,
     ),
 )

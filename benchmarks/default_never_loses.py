@@ -18,7 +18,8 @@ best run counts; a cheap case (``CHEAP_RUN_SECONDS``) gets more runs, each right
 untimed one. A variant whose best of its first ``RUNS_BEFORE_DROPPING`` runs
 takes more than ``CONTENDER_FACTOR`` times the default's best is not run again:
 it cannot be the fastest (two runs, not one, because on a shared machine a single
-run was seen 10x slower than the same variant's next). Large cases are
+run was seen 10x slower than the same variant's next); one whose first run takes
+more than ``HOPELESS_FACTOR`` times the default's best, after that run. Large cases are
 timed on fewer samples (``BenchmarkCase.route_comparison_n_samples``: the same
 batches and the same short last batch, fewer of them), since plain loops take
 40x longer there. Every variant's final weights are checked against the
@@ -35,7 +36,7 @@ import numpy as np
 from background_load import wait_for_quiet
 from cases import (DEFAULT_MAX_RATIO_TO_FASTEST_FORCED, DEFAULT_MAX_RATIO_TO_ONE_THREAD, BenchmarkCase,
                    make_training_data)
-from measurements import freeze_garbage_collector
+from measurements import CHEAP_RUN_SECONDS, freeze_garbage_collector
 from trainers import Agreement, FastpropTrainer, compare_parameters
 
 DEFAULT = "default"
@@ -47,12 +48,14 @@ FORCED_ROUTES = (ALL_LOOPS, ALL_VECTOR, ALL_BLAS)
 OTHER_PLANS = ("fixed", "portable")  # timed as variants when accepted and not the default
 CONTENDER_FACTOR = 1.5
 RUNS_BEFORE_DROPPING = 2
-# A case whose default fit takes less than this is run CHEAP_REPEATS_FACTOR times as often,
-# each timed run right after an untimed one of the same variant: a run of a few
-# milliseconds varies by several percent on a shared machine, and one that starts after the
-# pause runs on a core that has just been idle (XOR 2-2-1: 1.4-1.7 ms, median 2.0, after a
-# 0.1 s pause; 1.24-1.27, median 1.6, without).
-CHEAP_RUN_SECONDS = 0.1
+# ... and one whose first run takes more than this many times the default's best, after that
+# run (the plain loops on C and D: 50-150x; twice the worst noise seen in one run).
+HOPELESS_FACTOR = 20
+# A case whose default fit takes less than CHEAP_RUN_SECONDS is run CHEAP_REPEATS_FACTOR
+# times as often, each timed run right after an untimed one of the same variant: a run of
+# a few milliseconds varies by several percent on a shared machine, and one that starts
+# after the pause runs on a core that has just been idle (XOR 2-2-1: 1.4-1.7 ms, median
+# 2.0, after a 0.1 s pause; 1.24-1.27, median 1.6, without).
 CHEAP_REPEATS_FACTOR = 3
 PAUSE_BEFORE_EACH_RUN_SECONDS = 0.1  # for BLAS and fit's helper threads to stop spinning
 
@@ -179,7 +182,8 @@ def compare_routes(case: BenchmarkCase, cpu_path: str, repeats: int, max_wait_fo
         for name in names[shift:] + names[:shift]:
             runs = result.seconds.get(name)
             default = result.default_seconds
-            if runs and len(runs) >= RUNS_BEFORE_DROPPING and default and min(runs) > CONTENDER_FACTOR * default:
+            if runs and default and (min(runs) > HOPELESS_FACTOR * default or (
+                    len(runs) >= RUNS_BEFORE_DROPPING and min(runs) > CONTENDER_FACTOR * default)):
                 continue  # out of the running
             if cheap:
                 _timed_fit(case, X, Y, cpu_path, options[name], max_wait_for_quiet, pause_seconds)

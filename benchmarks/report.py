@@ -11,8 +11,8 @@ from pathlib import Path
 
 from cases import (DEFAULT_MAX_RATIO_TO_FASTEST_FORCED, DEFAULT_MAX_RATIO_TO_ONE_THREAD, MEMORY_GOAL_CASE,
                    MEMORY_GOAL_MAX_FRACTION_OF_DATA)
-from default_never_loses import CHEAP_RUN_SECONDS, DEFAULT, ONE_THREAD, RouteComparison
-from measurements import GEMMS_ALONE, SQUARE_GEMM, CaseResult
+from default_never_loses import DEFAULT, ONE_THREAD, RouteComparison
+from measurements import CHEAP_RUN_SECONDS, GEMMS_ALONE, SQUARE_GEMM, CaseResult
 from trainers import DISPLAY_NAMES, FASTPROP, IMPLEMENTATIONS, JAX, PEERS, SHORT_NAMES
 
 REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
@@ -304,7 +304,10 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "below comes from that one run, in one process. Do not edit by hand.",
         "",
         "Times are the **best** of several interleaved runs per implementation (runs per case: "
-        f"{repeats}), each the whole training of the case. Ratios compare best with best. The GEMM floor is",
+        f"{repeats}), each the whole training of the case, after a pause; an implementation whose runs take",
+        f"under {CHEAP_RUN_SECONDS:g} s (case A) runs once, untimed, right before each of its timed runs",
+        "after the first (a run of a few milliseconds started from an idle core is timed 1.2-1.6x slower).",
+        "Ratios compare best with best. The GEMM floor is",
         "the case's FLOP count (forward `A @ W.T` for every layer, backward `delta @ W` for every layer",
         "but the first, `delta.T @ A_prev` for every layer: 2·n·in·out each) divided by the",
         "rate of a large square GEMM through NumPy, timed in the same rotation as the implementations (in",

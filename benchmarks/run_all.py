@@ -33,7 +33,7 @@ import hide_packages  # noqa: E402,F401  (first: FASTPROP_BENCH_HIDE=torch,jax h
 from background_load import wait_for_quiet  # noqa: E402
 from cases import benchmark_cases, quick_mode_requested  # noqa: E402
 from default_never_loses import (CHEAP_REPEATS_FACTOR, CHEAP_RUN_SECONDS, CONTENDER_FACTOR,  # noqa: E402
-                                 RUNS_BEFORE_DROPPING, compare_all)
+                                 HOPELESS_FACTOR, RUNS_BEFORE_DROPPING, compare_all)
 from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_gemm_rate  # noqa: E402
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
@@ -41,8 +41,11 @@ from report import (default_never_loses_summary, default_never_loses_table, goal
                     goal_table, ratio_table, write_reports)
 from trainers import DISPLAY_NAMES, FASTPROP, OPTIONAL_PACKAGES, TORCH, available_implementations  # noqa: E402
 
-# "The default never loses": timed runs per variant (a full run; quick mode: 1).
-ROUTE_REPEATS = 3
+# "The default never loses": timed runs per variant (a full run; quick mode: 1). Fits of
+# C and D on their subsets vary by 10-30% from run to run on a shared machine (D float32
+# on the baseline path, default plan: 153 and 221 ms, best of 3, in two runs a minute
+# apart); the variants that stay in the running take 0.05-0.4 s each.
+ROUTE_REPEATS = 7
 
 DEFAULT_RESULTS = HERE / "RESULTS.md"
 DEFAULT_README = HERE.parent / "README.md"
@@ -179,7 +182,8 @@ def _run(args) -> int:
            f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant, "
            f"{route_repeats * CHEAP_REPEATS_FACTOR} where the default's fit takes under {CHEAP_RUN_SECONDS:g} s"
            + (f", {RUNS_BEFORE_DROPPING} for variants over {CONTENDER_FACTOR:g}x the default"
-              if route_repeats > RUNS_BEFORE_DROPPING else "") + "; "
+              if route_repeats > RUNS_BEFORE_DROPPING else "")
+           + f", 1 for variants over {HOPELESS_FACTOR:g}x the default; "
            + ("only each case's own dtype, " if args.quick else "")
            + "large cases on fewer samples)" if comparisons else "")
         + "".join(f"; {DISPLAY_NAMES[name]} not installed ({package}), not measured"

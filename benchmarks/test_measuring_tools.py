@@ -194,6 +194,31 @@ def test_route_comparison_runs_every_variant_and_restores_the_configuration():
     assert fastprop.get_config() == before
 
 
+def test_route_comparison_drops_slow_variants_after_two_runs_and_hopeless_ones_after_one(monkeypatch):
+    pytest.importorskip("fastprop")
+    import default_never_loses as routes
+
+    path = routes.cpu_paths()[0]
+    options = routes.variants(path)
+    # Default 1 s; loops hopeless (30x), BLAS slow (1.6x: out after two runs), the rest close.
+    seconds = {routes.DEFAULT: 1.0, routes.ONE_THREAD: 1.01, routes.ALL_LOOPS: 30.0, routes.ALL_BLAS: 1.6}
+    calls = []
+
+    def fake_fit(case, X, Y, cpu_path, variant_options, max_wait, pause):
+        name = next(name for name, known in options.items() if known == variant_options)
+        calls.append(name)
+        parameters = [np.zeros(1)] * (2 * (len(case.layer_sizes) - 1))
+        return seconds.get(name, 1.02), (parameters[::2], parameters[1::2])
+
+    monkeypatch.setattr(routes, "_timed_fit", fake_fit)
+    monkeypatch.setattr(routes, "compare_parameters", lambda case, ours, theirs: None)
+    case = routes.comparison_case(FULL_CASES[2].quick(), np.float64)
+    comparison = routes.compare_routes(case, path, repeats=5, pause_seconds=0.5)
+    assert len(comparison.seconds[routes.ALL_LOOPS]) == 1
+    assert len(comparison.seconds[routes.ALL_BLAS]) == 2
+    assert len(comparison.seconds[routes.DEFAULT]) == len(comparison.seconds[routes.ONE_THREAD]) == 5
+
+
 def test_cpu_vector_features_are_read_from_the_flags():
     from machine_description import cpu_vector_features
 
