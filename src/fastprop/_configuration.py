@@ -178,7 +178,14 @@ def _plan_lines(plan):
     lines = ["plan: 'measured': each fit's products routed as measured on this machine",
              f"  plan cache: {_plan_cache.cache_file()}"]
     in_use = _planning.plans_in_use()
-    lines += [f"  in use: {plan}" for plan in in_use] or ["  in use: none yet in this process"]
+    for plan in in_use:
+        lines.append(f"  in use: {plan}")
+        if plan.timed:
+            lines.append("    steps timed (l loops, v vector kernels, b BLAS, + shared out; "
+                         "layers separated by /): "
+                         + "; ".join(f"{code} {seconds * 1e6:.1f} us" for code, seconds in plan.timed))
+    if not in_use:
+        lines.append("  in use: none yet in this process")
     return lines
 
 
