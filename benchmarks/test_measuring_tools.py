@@ -3,6 +3,7 @@ memory measurement, the machine description, report and README writing, run_all 
 without the optional peers."""
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -246,3 +247,30 @@ def test_run_all_quick_runs_without_torch_and_jax():
     assert run.returncode == 0, run.stderr[-2000:]
     assert "implementations: fastprop, numpy;" in run.stderr
     assert "PyTorch eager not installed (torch)" in run.stdout and "JAX (jit, lax.scan) not installed (jax)" in run.stdout
+
+
+def test_a_cheap_implementation_runs_untimed_right_before_each_timed_run_after_the_first(monkeypatch):
+    import measurements
+
+    events = []
+
+    class Instant:
+        def prepare_data(self, X, Y):
+            return X, Y
+
+        def train(self, X, Y):
+            events.append("train")
+
+        def parameters(self):
+            return [], []
+
+    monkeypatch.setattr(measurements, "make_trainer", lambda name, case: Instant())
+    monkeypatch.setattr(measurements, "warm_up", lambda name, case: None)
+    monkeypatch.setattr(measurements, "wait_for_quiet", lambda *args, **kwargs: events.append("pause"))
+    case = FULL_CASES[0].quick()
+    result = measurements.measure_case(case, ["numpy"], repeats=3, measure_memory=False,
+                                       square_gemm_size=16, pause_seconds=0.01)
+    assert len(result.seconds["numpy"]) == 3
+    # Its part of the rotation: the first run timed alone, then untimed + timed after each pause.
+    trains_after_pauses = [len(list(group)) for key, group in itertools.groupby(events) if key == "train"]
+    assert sorted(trains_after_pauses) == [1, 2, 2]
