@@ -191,6 +191,33 @@ def test_bad_learning_rate(net, method, lr, exception, match):
     assert snapshot(net) == before
 
 
+BAD_LR_IN_DTYPE = [
+    # An int beyond float64 (float(10**400) raises OverflowError): a ValueError like the others.
+    (np.float64, 10**400, r"lr must be a finite positive number, got 1(0){19}\.\.\.\(401 characters\)"),
+    # float32 computes lr in float32: beyond its largest finite value lr is infinite there
+    # (XOR then trained to NaN weights), below its smallest subnormal it is zero.
+    (np.float32, 1e39, r"lr must be at most 3\.403e\+38 for a float32 network \(larger is infinite in float32\), got 1e\+39"),
+    (np.float32, 3.5e38, r"lr must be at most 3\.403e\+38 for a float32 network"),
+    (np.float32, 1e-46, r"lr must be at least 1\.401e-45 for a float32 network \(smaller rounds to zero in float32\)"),
+]
+
+
+@pytest.mark.parametrize("dtype, lr, match", BAD_LR_IN_DTYPE, ids=[f"{np.dtype(c[0])}-{str(c[1])[:12]}"
+                                                                    for c in BAD_LR_IN_DTYPE])
+@pytest.mark.parametrize("method", ["step", "fit"])
+def test_the_learning_rate_is_checked_in_the_networks_dtype(dtype, lr, match, method):
+    net = fastprop.Network(SIZES, seed=0, dtype=dtype)
+    X, Y = good_data()
+    before = snapshot(net)
+    with pytest.raises(ValueError, match=match):
+        if method == "step":
+            net.step(X, Y, lr)
+        else:
+            net.fit(X, Y, epochs=2, lr=lr)
+    assert snapshot(net) == before
+    net.step(X, Y, float(np.finfo(dtype).smallest_subnormal))   # the smallest is accepted
+
+
 BAD_FIT_ARGUMENTS = [
     (dict(epochs=-1), ValueError, r"epochs must be >= 0, got -1"),
     (dict(epochs=1.5), TypeError, r"epochs must be an integer, got 1\.5"),

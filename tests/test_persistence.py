@@ -1,9 +1,12 @@
 """Network.save / fastprop.load: bit-exact round trips, atomic saves, clear errors on bad files."""
 import ast
+import io
 import os
 import stat
 import subprocess
 import sys
+import threading
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -354,3 +357,204 @@ def test_inconsistent_files(tmp_path, changes, message):
 
 def test_model_file_error_is_a_value_error():
     assert issubclass(ModelFileError, ValueError)
+
+
+# ------------------------------------------------------------- hostile files
+# A model file is read as untrusted input: nothing it declares makes loading block,
+# allocate more than the file's own size, or fail with anything but ModelFileError.
+
+def npy_member(array_or_header, data=b""):
+    """The bytes of one .npy member: an array as np.save writes it, or a header dict
+    (written as np.save would, any shape and dtype it declares) followed by data."""
+    stream = io.BytesIO()
+    if isinstance(array_or_header, np.ndarray):
+        np.save(stream, array_or_header, allow_pickle=False)
+    else:
+        np.lib.format.write_array_header_1_0(stream, array_or_header)
+        stream.write(data)
+    return stream.getvalue()
+
+
+def archive_with(tmp_path, members, compression=zipfile.ZIP_STORED, drop=()):
+    """A zip of {member name: bytes}: a good 3-4-2 model's members but those dropped or
+    replaced, then these."""
+    good = tmp_path / "good.npz"
+    trained_network().save(good)
+    path = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w", compression) as target:
+        for info in source.infolist():
+            if info.filename not in members and info.filename not in drop:
+                target.writestr(info.filename, source.read(info))
+        for member, data in members.items():
+            target.writestr(member, data)
+    return path
+
+
+def load_in_a_thread(path, seconds=10):
+    """fastprop.load(path) run where a hang cannot stop the test: (finished, outcome)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(fastprop.load(path))
+        except BaseException as error:  # noqa: BLE001 (reported to the test)
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive(), outcome[0] if outcome else None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+    finished, outcome = load_in_a_thread(path)
+    assert finished, "load blocked on a FIFO"
+    assert isinstance(outcome, ModelFileError)
+    assert "model.npz: not a fastprop model file (a FIFO (named pipe), not a regular file)" in str(outcome)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_fastprop_predict_refuses_a_fifo_in_one_line(tmp_path):
+    model = tmp_path / "model.npz"
+    os.mkfifo(model)
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c\n0.1,0.2,0.3\n")
+    result = subprocess.run([sys.executable, "-m", "fastprop", "predict", str(model), str(data)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a regular file" in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("make_path, kind", [
+    (lambda tmp: tmp, "a directory"),
+    (lambda tmp: Path(os.devnull), "a device"),
+])
+def test_what_is_not_a_regular_file_is_refused(tmp_path, make_path, kind):
+    if not Path(os.devnull).exists() and kind == "a device":
+        pytest.skip("no null device here")
+    with pytest.raises(ModelFileError, match=f"not a fastprop model file \\({kind}, not a regular file\\)"):
+        fastprop.load(make_path(tmp_path))
+
+
+def test_a_symbolic_link_to_a_model_loads(tmp_path):
+    net = trained_network()
+    net.save(tmp_path / "model.npz")
+    (tmp_path / "link.npz").symlink_to(tmp_path / "model.npz")
+    assert_same_network(fastprop.load(tmp_path / "link.npz"), net)
+
+
+def test_a_compressed_member_is_refused_before_it_is_decompressed(tmp_path):
+    # A small file whose W1 decompresses to 64 MB of a shape consistent with its sizes
+    # (the reported case: 4.2 MB holding 4 GB took 12-23 s and 4-8 GB before failing).
+    width = 2048
+    weights = npy_member({"descr": "<f8", "fortran_order": False, "shape": (width, 4096)},
+                         bytes(8 * width * 4096))
+    members = {"W1.npy": weights, "sizes.npy": npy_member(np.array([4096, width, 2])),
+               "W2.npy": npy_member(np.zeros((2, width))), "b1.npy": npy_member(np.zeros(width))}
+    path = archive_with(tmp_path, members, compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"bad.npz: member '.*' is compressed or extends "
+                                                 r"beyond the file .* fastprop writes its arrays uncompressed"):
+            fastprop.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000
+
+
+@pytest.mark.parametrize("sizes, message", [
+    # A header that does not match the network: refused before its data is read (the
+    # reported case escaped as numpy's MemoryError).
+    ([3, 4, 2], r"array W1 has shape \(1000000, 1000000\), but a 3-4-2 network needs \(4, 3\)"),
+    # One that matches declared sizes of a huge network: its data must be in the file.
+    ([10**6, 10**6], r"the file is truncated or corrupted \(entry '(W1|b1)' declares "
+                     r"\d+ bytes of data in a member of 128\)"),
+])
+def test_an_npy_header_declaring_a_huge_array_is_refused_before_allocating(tmp_path, sizes, message):
+    def header_only(shape):
+        return npy_member({"descr": "<f8", "fortran_order": False, "shape": shape})
+
+    members = {"W1.npy": header_only((10**6, 10**6)), "sizes.npy": npy_member(np.array(sizes))}
+    drop = ()
+    if len(sizes) == 2:
+        members["b1.npy"] = header_only((10**6,))
+        drop = ("W2.npy", "b2.npy")
+    path = archive_with(tmp_path, members, drop=drop)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"bad.npz: " + message):
+            fastprop.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000
+
+
+def test_a_huge_npy_header_is_refused_as_such_not_as_pickled_data(tmp_path):
+    header = {"descr": "<f8", "fortran_order": False, "shape": (4, 3), "padding": "x" * 200_000}
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_2_0(stream, header)
+    path = archive_with(tmp_path, {"W1.npy": stream.getvalue() + bytes(8 * 12)})
+    with pytest.raises(ModelFileError) as refused:
+        fastprop.load(path)
+    assert ("entry 'W1' is not a NumPy array that fastprop writes (its .npy header is malformed "
+            "or longer than 4096 bytes)") in str(refused.value)
+    assert "pickle" not in str(refused.value)
+
+
+def test_many_members_are_refused_quickly_naming_the_first_few(tmp_path):
+    # The reported case: 100,000 members took 49 s (a list scanned per name) and the
+    # message listed all of them.
+    extra = {f"x{index:05d}.npy": b"" for index in range(20_000)}
+    path = archive_with(tmp_path, extra)
+    with pytest.raises(ModelFileError) as refused:
+        fastprop.load(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: unexpected arrays x00000, x00001, x00002, x00003, x00004 "
+                              "and 19995 more for a 3-4-2 network")
+    assert len(message) < 300
+
+
+def test_overlapping_members_are_refused(tmp_path):
+    # b1's central-directory entry pointed at W1's data: each member alone lies inside the
+    # file, together they declare more bytes than it has (a small file whose many layers
+    # all point at one large stored array would otherwise load as many copies of it).
+    path = tmp_path / "model.npz"
+    trained_network((20, 30, 2)).save(path)
+    with zipfile.ZipFile(path) as archive:
+        w1 = archive.getinfo("W1.npy")
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"b1.npy", data.index(b"PK\x01\x02")) - 46   # its central entry
+    assert data[entry:entry + 4] == b"PK\x01\x02"
+    data[entry + 16:entry + 20] = w1.CRC.to_bytes(4, "little")
+    data[entry + 20:entry + 24] = w1.compress_size.to_bytes(4, "little")
+    data[entry + 24:entry + 28] = w1.file_size.to_bytes(4, "little")
+    data[entry + 42:entry + 46] = w1.header_offset.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"model.npz: its members declare \d+ bytes in a file "
+                                             r"of \d+: members overlap"):
+        fastprop.load(path)
+
+
+def test_save_refuses_a_network_with_non_finite_parameters_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "model.npz"
+    good = trained_network()
+    good.save(path)
+    before = path.read_bytes()
+    diverged = trained_network()
+    rng = np.random.default_rng(0)
+    with np.errstate(all="ignore"):
+        # lr 1e308 on a full batch of 1000 samples: the update's sum overflows to infinity.
+        diverged.fit(rng.uniform(0, 1, (1000, 3)), rng.uniform(0, 1, (1000, 2)), epochs=3, lr=1e308)
+    assert not all(np.isfinite(w).all() for w in diverged.weights)
+    with pytest.raises(ValueError, match=r"cannot save a network whose W\d holds non-finite values "
+                                         r"\(NaN or infinity: training diverged\?\); nothing was written"):
+        diverged.save(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+    assert_same_network(fastprop.load(path), good)

@@ -48,13 +48,32 @@ def check_dtype(dtype):
     return checked
 
 
-def check_learning_rate(lr, name="lr"):
+def check_learning_rate(lr, name="lr", dtype=np.float64):
+    """lr as a float, checked in the network's dtype (the kernels compute in it): finite,
+    positive, and neither overflowing nor rounding to zero there."""
     if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {lr!r}")
-    value = float(lr)
+    try:
+        value = float(lr)
+    except OverflowError:                 # an int or Fraction beyond float64, 10**400
+        value = math.inf
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite positive number, got {lr!r}")
+        raise ValueError(f"{name} must be a finite positive number, got {_short(lr)}")
+    dtype = np.dtype(dtype)
+    info = np.finfo(dtype)
+    if value > float(info.max):
+        raise ValueError(f"{name} must be at most {float(info.max):.4g} for a {dtype} network "
+                         f"(larger is infinite in {dtype}), got {_short(lr)}")
+    if dtype.type(value) == 0:
+        raise ValueError(f"{name} must be at least {float(info.smallest_subnormal):.4g} for a "
+                         f"{dtype} network (smaller rounds to zero in {dtype}), got {_short(lr)}")
     return value
+
+
+def _short(value):
+    """repr of a number, cut short when it is huge (10**400 has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def check_count(value, name, minimum):

@@ -206,7 +206,7 @@ class Network:
     def step(self, X, Y, lr):
         """One gradient-descent update on the batch (X, Y); returns the loss before it."""
         samples, targets = self._samples_and_targets(X, Y)
-        lr = check_learning_rate(lr)
+        lr = check_learning_rate(lr, dtype=self._dtype)
         workspace = _Workspace(self, samples, targets, samples.shape[0], shuffled=False)
         losses = np.zeros(1)
         try:
@@ -239,7 +239,7 @@ class Network:
         """
         samples, targets = self._samples_and_targets(X, Y)
         epochs = check_count(epochs, "epochs", 0)
-        lr = check_learning_rate(lr)
+        lr = check_learning_rate(lr, dtype=self._dtype)
         n_samples = samples.shape[0]
         if batch_size is None:
             batch_size = n_samples

@@ -19,8 +19,20 @@ A model file is an uncompressed NumPy ``.npz`` archive holding:
 
 Every array is a plain number or string array, read with ``allow_pickle=False``:
 loading a file never runs code.
+
+Reading a file never trusts it. Anything but a regular file (a FIFO, which would block
+the read forever, a device, a directory) is refused before a byte is read. Then the
+archive's member list is checked (each member stored uncompressed, as ``np.savez``
+writes it, inside the file and not overlapping another), then each ``.npy`` header
+(at most 4 KiB; shape and dtype) against what the declared ``sizes`` and ``dtype``
+allow, before its data is read. So what loading allocates never exceeds the file's own
+size (plus the network built from it), and a file of a few megabytes is refused or
+loaded in well under a second, whatever it declares. Every refusal is a
+``ModelFileError`` naming the file and the first few offending entries.
 """
+import math
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -35,6 +47,11 @@ _DTYPES = ("float32", "float64")
 _HEADER_KEYS = ("format", "format_version", "sizes", "loss", "dtype")
 _NAME_KEYS = ("input_names", "output_names")
 _ZIP_MAGIC = b"PK\x03\x04"
+# What a model file's entries may declare, checked before their data is read. np.save
+# writes .npy headers of 128 bytes (a multiple of 64); names are a few characters.
+_MAX_NPY_HEADER = 4096
+_MAX_NAME_BYTES = 4 * 1024
+_MAX_LAYERS = 100_000
 
 
 class ModelFileError(ValueError):
@@ -103,6 +120,10 @@ def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names
             if array.shape != shape:
                 raise ValueError(f"{key} has shape {array.shape}, but a {_sizes_text(sizes)} "
                                  f"network needs {shape}")
+            if not np.isfinite(array).all():
+                # A file no load accepts: writing it over a good model would lose that model.
+                raise ValueError(f"cannot save a network whose {key} holds non-finite values "
+                                 "(NaN or infinity: training diverged?); nothing was written")
             arrays[key] = array
     for key, names, count in (("input_names", input_names, sizes[0]),
                               ("output_names", output_names, sizes[-1])):
@@ -191,38 +212,168 @@ def read_model(path) -> ModelData:
 
 
 def _read_arrays(path, name):
-    with open(path, "rb") as stream:  # a missing file raises FileNotFoundError as usual
+    """The arrays of the model file at path, each checked against what the file may hold
+    before it is read (see the module's docstring: "Reading a file")."""
+    descriptor = _open_regular_file(path, name)
+    with os.fdopen(descriptor, "rb") as stream:
         magic = stream.read(len(_ZIP_MAGIC))
-    if len(magic) == 0:
-        raise ModelFileError(f"{name}: the file is empty, not a fastprop model file")
-    if magic != _ZIP_MAGIC:
-        raise ModelFileError(f"{name}: not a fastprop model file (not an .npz archive)")
+        if len(magic) == 0:
+            raise ModelFileError(f"{name}: the file is empty, not a fastprop model file")
+        if magic != _ZIP_MAGIC:
+            raise ModelFileError(f"{name}: not a fastprop model file (not an .npz archive)")
+        file_size = os.fstat(stream.fileno()).st_size
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                return _read_members(archive, name, file_size)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as error:
+            raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
+
+
+def _open_regular_file(path, name):
+    """A descriptor of path opened for reading, refused unless it is a regular file: a FIFO
+    would block a read forever, a device give endless data. Opened without blocking and then
+    checked, so that nothing can swap the file between the check and the open."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_BINARY", 0))  # a missing file: FileNotFoundError
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            # Check the marker before reading anything else from a possibly foreign archive.
-            keys = ["format"] + [key for key in archive.files if key != "format"]
-            arrays = {}
-            for key in keys:
-                if key not in archive.files:
-                    raise ModelFileError(f"{name}: not a fastprop model file (an .npz "
-                                         "archive without fastprop's 'format' entry)")
-                value = archive[key]
-                if not isinstance(value, np.ndarray):
-                    raise ModelFileError(f"{name}: entry {key!r} is not a NumPy array")
-                arrays[key] = value
-                if key == "format":
-                    _check_format(arrays, name)
-            return arrays
-    except ModelFileError:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)"
+                    if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise ModelFileError(f"{name}: not a fastprop model file ({kind}, not a regular file)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
-    except ValueError as error:
-        if "pickle" in str(error):
+    return descriptor
+
+
+def _members(archive, name, file_size):
+    """{key: ZipInfo} of the archive's members ("W1.npy" is key "W1"), each checked to be
+    stored as fastprop stores it: uncompressed, inside the file, not overlapping another,
+    so that what is read can never outgrow the file."""
+    members, duplicates = {}, []
+    stored_bytes = 0
+    for info in archive.infolist():
+        key = info.filename[:-len(".npy")] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            duplicates.append(info.filename)
+        members[key] = info
+        if (info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size
+                or info.header_offset + info.compress_size > file_size):
             raise ModelFileError(
-                f"{name}: holds pickled (object) data, which fastprop never writes "
-                "and refuses to load") from error
-        raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
+                f"{name}: member {info.filename!r} is compressed or extends beyond the file "
+                f"({info.file_size} bytes declared, {info.compress_size} stored, in a file of "
+                f"{file_size}); fastprop writes its arrays uncompressed")
+        stored_bytes += info.compress_size
+    if duplicates:
+        raise ModelFileError(f"{name}: members stored more than once: {_first_few(duplicates)}")
+    if stored_bytes > file_size:
+        raise ModelFileError(f"{name}: its members declare {stored_bytes} bytes in a file of "
+                             f"{file_size}: members overlap, which fastprop never writes")
+    return members
+
+
+def _read_members(archive, name, file_size):
+    members = _members(archive, name, file_size)
+    # Check the marker before reading anything else from a possibly foreign archive.
+    if "format" not in members:
+        raise ModelFileError(f"{name}: not a fastprop model file (an .npz "
+                             "archive without fastprop's 'format' entry)")
+    arrays = {}
+    for key in _HEADER_KEYS:
+        if key in members:
+            arrays[key] = _read_member(archive, members[key], name, key, _small_header_entry)
+            if key == "format":
+                _check_format(arrays, name)
+    sizes, _, dtype = _check_header(arrays, name)
+    expected = {**{key: _small_header_entry for key in _HEADER_KEYS},
+                **{key: _names_entry(count) for key, count
+                   in (("input_names", sizes[0]), ("output_names", sizes[-1]))}}
+    for layer in range(1, len(sizes)):
+        expected[f"W{layer}"] = _parameter_entry((sizes[layer], sizes[layer - 1]), dtype, sizes)
+        expected[f"b{layer}"] = _parameter_entry((sizes[layer],), dtype, sizes)
+    unexpected = [key for key in members if key not in expected]
+    if unexpected:
+        raise ModelFileError(f"{name}: unexpected arrays {_first_few(sorted(unexpected))} "
+                             f"for a {_sizes_text(sizes)} network")
+    for key, info in members.items():
+        if key not in arrays:
+            arrays[key] = _read_member(archive, info, name, key, expected[key])
+    return arrays
+
+
+def _read_member(archive, info, name, key, check):
+    """One .npy member as an array, its header read and check(shape, dtype) applied (a
+    message: refused) before its data."""
+    if not info.filename.endswith(".npy"):
+        raise ModelFileError(f"{name}: entry {key!r} is not a NumPy array")
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f".npy format version {version}")
+            shape, fortran_order, dtype = read_header(member, max_header_size=_MAX_NPY_HEADER)
+        except ValueError as error:       # numpy's text would suggest allow_pickle=True
+            raise ModelFileError(f"{name}: entry {key!r} is not a NumPy array that fastprop "
+                                 f"writes (its .npy header is malformed or longer than "
+                                 f"{_MAX_NPY_HEADER} bytes)") from error
+        if dtype.hasobject:
+            raise ModelFileError(f"{name}: holds pickled (object) data in entry {key!r}, "
+                                 "which fastprop never writes and refuses to load")
+        problem = check(shape, dtype)
+        if problem:
+            raise ModelFileError(f"{name}: {problem(key)}")
+        size = dtype.itemsize * math.prod(shape)
+        if size > info.file_size:
+            raise ModelFileError(f"{name}: the file is truncated or corrupted (entry {key!r} "
+                                 f"declares {size} bytes of data in a member of {info.file_size})")
+        data = bytearray(size)
+        if member.readinto(data) != size or member.read(1):    # the CRC is checked at the end
+            raise ModelFileError(f"{name}: the file is truncated or corrupted (entry {key!r} "
+                                 "holds more or less data than its header declares)")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+
+def _small_header_entry(shape, dtype):
+    """format, format_version, sizes, loss and dtype: a scalar or a short vector."""
+    if len(shape) > 1 or math.prod(shape) > _MAX_LAYERS + 1 or dtype.itemsize > _MAX_NAME_BYTES:
+        return lambda key: (f"'{key}' must be a string, an integer or a list of layer sizes, "
+                            f"got an array of dtype {dtype} and shape {shape}")
+    return None
+
+
+def _names_entry(count):
+    def check(shape, dtype):
+        if shape != (count,) or dtype.kind != "U" or dtype.itemsize > _MAX_NAME_BYTES:
+            return lambda key: (f"'{key}' must hold {count} strings, "
+                                f"got dtype {dtype} and shape {shape}")
+        return None
+    return check
+
+
+def _parameter_entry(expected_shape, expected_dtype, sizes):
+    def check(shape, dtype):
+        if shape != expected_shape:
+            return lambda key: (f"array {key} has shape {shape}, but a {_sizes_text(sizes)} "
+                                f"network needs {expected_shape}")
+        if dtype != expected_dtype:
+            return lambda key: f"array {key} has dtype {dtype}, but the file says {expected_dtype}"
+        return None
+    return check
+
+
+def _first_few(names, shown=5):
+    """'a, b, c' or 'a, b, c, d, e and 95 more'."""
+    names = list(names)
+    text = ", ".join(map(str, names[:shown]))
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _sizes_text(sizes):
