@@ -182,6 +182,47 @@ def test_route_comparison_verdict():
     assert comparison.fastest_alternative == routes.ALL_BLAS and not comparison.goal_met
 
 
+def test_a_variant_running_the_defaults_own_routes_neither_wins_nor_beats_it():
+    import default_never_loses as routes
+
+    loops = (("loops", False),) * 6
+    team = (("vector", True),) * 6
+    comparison = routes.RouteComparison(
+        case=FULL_CASES[0], cpu_path="avx2",
+        seconds={routes.DEFAULT: [1.05], routes.ONE_THREAD: [1.0], routes.ALL_LOOPS: [0.95],
+                 routes.ALL_BLAS: [1.04]},
+        routes={routes.DEFAULT: loops, routes.ONE_THREAD: loops, routes.ALL_LOOPS: loops,
+                routes.ALL_BLAS: (("blas", False),) * 6})
+    # One thread and all-loops run the default's code: noise, not a loss; BLAS is the
+    # fastest alternative with other routes, and the default is within 3% of it.
+    assert comparison.runs_the_defaults_routes(routes.ONE_THREAD)
+    assert comparison.fastest_alternative == routes.ALL_BLAS and comparison.goal_met
+    comparison.seconds[routes.ALL_BLAS] = [1.0]
+    assert not comparison.goal_met
+    # Routes shared out over the team are not "the same" as one thread's, nor are unknown ones.
+    comparison.seconds[routes.ALL_BLAS] = [1.04]
+    comparison.routes = {routes.DEFAULT: team, routes.ONE_THREAD: team, routes.ALL_LOOPS: None}
+    assert not comparison.runs_the_defaults_routes(routes.ONE_THREAD)
+    assert not comparison.goal_met and comparison.fastest_alternative == routes.ALL_LOOPS
+
+
+def test_the_routes_of_a_fit_are_read_for_measured_and_fixed_plans(tmp_path, monkeypatch):
+    fastprop = pytest.importorskip("fastprop")
+    import default_never_loses as routes
+
+    if fastprop.get_config()["plan"] != "measured":
+        pytest.skip("the default plan is not the measured one here (FASTPROP_PLAN)")
+    monkeypatch.setenv("FASTPROP_CACHE_DIR", str(tmp_path))
+    case = routes.comparison_case(FULL_CASES[0], np.float64)      # XOR: every plan is the loops
+    comparison = routes.compare_routes(case, routes.cpu_paths()[0], repeats=1, pause_seconds=0.0)
+    loops = (("loops", False),) * 6
+    assert comparison.routes[routes.DEFAULT] == comparison.routes[routes.ONE_THREAD] == loops
+    assert comparison.routes[routes.ALL_LOOPS] == loops
+    # Layer 0 has no hidden delta (index 1): the loops' decision stands for it in every plan.
+    assert comparison.routes[routes.ALL_BLAS] == (("blas", False), ("loops", False)) + (("blas", False),) * 4
+    assert comparison.routes.get("plan 'portable'", None) is None
+
+
 def test_route_comparison_runs_every_variant_and_restores_the_configuration():
     fastprop = pytest.importorskip("fastprop")
     import default_never_loses as routes
@@ -205,7 +246,7 @@ def test_route_comparison_drops_slow_variants_after_two_runs_and_hopeless_ones_a
     seconds = {routes.DEFAULT: 1.0, routes.ONE_THREAD: 1.01, routes.ALL_LOOPS: 30.0, routes.ALL_BLAS: 1.6}
     calls = []
 
-    def fake_fit(case, X, Y, cpu_path, variant_options, max_wait, pause):
+    def fake_fit(case, X, Y, cpu_path, variant_options, max_wait, pause, routes=None, name=None):
         name = next(name for name, known in options.items() if known == variant_options)
         calls.append(name)
         parameters = [np.zeros(1)] * (2 * (len(case.layer_sizes) - 1))
