@@ -2,6 +2,9 @@
 ``ValueError`` that names the argument, and leaves the network bit for bit as
 it was (and its inputs untouched).
 """
+import re
+import warnings
+
 import numpy as np
 import pytest
 
@@ -191,6 +194,60 @@ def test_bad_learning_rate(net, method, lr, exception, match):
     assert snapshot(net) == before
 
 
+def test_epochs_whose_losses_could_not_be_held_are_refused_before_training(net):
+    X, Y = good_data()
+    before = snapshot(net)
+    with pytest.raises(ValueError, match=r"epochs=1099511627776 \(one float64 loss per epoch\) needs "
+                                         r"8.19e\+03 GiB of memory; this machine has "):
+        net.fit(X, Y, epochs=2**40, lr=0.5)
+    assert snapshot(net) == before
+
+
+@pytest.mark.parametrize("progress", ["no", 0, 1, None, "False"])
+def test_progress_must_be_a_bool(net, progress):
+    X, Y = good_data()
+    before = snapshot(net)
+    with pytest.raises(TypeError, match=f"progress must be True or False, got {re.escape(repr(progress))}"):
+        net.fit(X, Y, epochs=2, lr=0.5, progress=progress)
+    assert snapshot(net) == before
+
+
+@pytest.mark.parametrize("callback", [lambda epoch: None, lambda: None, lambda epoch, loss, extra: None])
+def test_a_callback_that_cannot_take_epoch_and_loss_is_refused_before_training(net, callback):
+    X, Y = good_data()
+    before = snapshot(net)
+    with pytest.raises(TypeError, match=r"callback must be callable as callback\(epoch, loss\), but "
+                                        r"'<lambda>'\(.*\) cannot be"):
+        net.fit(X, Y, epochs=2, lr=0.5, callback=callback)
+    assert snapshot(net) == before          # it used to fail after the first epoch had run
+
+
+def test_callbacks_with_defaults_or_varargs_and_builtins_are_accepted(net):
+    X, Y = good_data()
+    seen = []
+    net.fit(X, Y, epochs=2, lr=0.5, callback=lambda *arguments: seen.append(arguments))
+    net.fit(X, Y, epochs=2, lr=0.5, callback=lambda epoch, loss, extra=None: seen.append(epoch))
+    net.fit(X, Y, epochs=1, lr=0.5, callback=max)       # a builtin: no signature to check
+    assert len(seen) == 4
+
+
+@pytest.mark.parametrize("method", ["fit", "step", "forward"])
+@pytest.mark.parametrize("which", ["X", "Y"])
+def test_masked_arrays_are_refused(net, method, which):
+    X, Y = good_data()
+    masked = np.ma.masked_array(X if which == "X" else Y, mask=False)
+    masked.mask = np.zeros(masked.shape, dtype=bool)
+    masked.mask[0, 0] = True
+    X, Y = (masked, Y) if which == "X" else (X, masked)
+    if method == "forward" and which == "Y":
+        pytest.skip("forward takes no targets")
+    before = snapshot(net)
+    with pytest.raises(TypeError, match=f"{which} must be a plain array, got a masked array"):
+        {"fit": lambda: net.fit(X, Y, epochs=1, lr=0.5), "step": lambda: net.step(X, Y, 0.5),
+         "forward": lambda: net.forward(X)}[method]()
+    assert snapshot(net) == before
+
+
 BAD_LR_IN_DTYPE = [
     # An int beyond float64 (float(10**400) raises OverflowError): a ValueError like the others.
     (np.float64, 10**400, r"lr must be a finite positive number, got 1(0){19}\.\.\.\(401 characters\)"),
@@ -296,6 +353,12 @@ BAD_SIZES = [
     (32, TypeError, r"sizes must be a sequence of integers"),
     (None, TypeError, r"sizes must be a sequence of integers"),
     ((s for s in (3, 2)), TypeError, r"sizes must be a sequence of integers"),
+    # A set or a dict has no order of layers ({2, 1} iterates as 1, 2).
+    ({2, 1}, TypeError, r"sizes must be a sequence of integers such as \[2, 2, 1\], got \{1, 2\}"),
+    ({2: 0, 1: 0}, TypeError, r"sizes must be a sequence of integers"),
+    # Refused before allocating, with the memory needed (MemoryError escaped before).
+    ([2**40, 1], ValueError, r"a network of sizes \[1099511627776, 1\] \(1,099,511,627,777 "
+                             r"parameters\) needs [\d.e+]+ GiB of memory; this machine has "),
 ]
 
 
@@ -303,6 +366,14 @@ BAD_SIZES = [
 def test_bad_sizes(sizes, exception, match):
     with pytest.raises(exception, match=match):
         fastprop.Network(sizes, seed=0)
+
+
+@pytest.mark.skipif((fastprop._validation.physical_memory_bytes() or 0) >= 80 * 2**30,
+                    reason="this machine could hold the weights")
+def test_a_network_larger_than_memory_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"a network of sizes \[100000, 100000\] \(10,000,100,000 "
+                                         r"parameters\) needs [\d.e+]+ GiB of memory; this machine has "):
+        fastprop.Network([10**5, 10**5], seed=0)
 
 
 @pytest.mark.parametrize("loss", ["mae", "SSE", "", None, 1, ["sse"]])
@@ -432,3 +503,31 @@ def test_network_works_normally_after_rejected_calls(dtype):
     np.testing.assert_array_equal(net.fit(X, Y, epochs=3, lr=0.5, batch_size=2, seed=1),
                                   twin.fit(X, Y, epochs=3, lr=0.5, batch_size=2, seed=1))
     assert snapshot(net) == snapshot(twin)
+
+
+def test_a_full_batch_whose_buffers_outgrow_the_data_is_warned_about():
+    # [2, 4096, 1] on 2000 samples of 2 inputs: 32 kB of data, 2000 x (2 x 4097) float64
+    # = 131 MB of activations and deltas for one full batch.
+    net = fastprop.Network([2, 4096, 1], seed=0)
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(0, 1, (2000, 2)), rng.uniform(0, 1, (2000, 1))
+    with pytest.warns(ResourceWarning, match=r"training in batches of 2000 rows \(activations and "
+                                             r"deltas of every layer for a batch\) needs 125 MiB of "
+                                             r"buffers, more than the training data's 46.9 KiB; a "
+                                             r"smaller batch_size bounds it"):
+        net.fit(X, Y, epochs=1, lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.fit(X, Y, epochs=1, lr=0.1, batch_size=200)          # 12.5 MiB: no warning
+
+
+def test_batch_buffers_larger_than_memory_are_refused_before_training():
+    net = fastprop.Network([1, 2**16, 1], seed=0)
+    X = np.zeros((2**20, 1))
+    before = snapshot(net)
+    # 2**20 rows x 2 x (2**16 + 1) float64: 1 TiB of buffers for one full batch.
+    with pytest.raises(ValueError, match=r"training in batches of 1048576 rows \(activations and "
+                                         r"deltas of every layer for a batch\) needs [\d.e+]+ GiB of "
+                                         r"memory; this machine has "):
+        net.fit(X, X, epochs=1, lr=0.1)
+    assert snapshot(net) == before

@@ -391,3 +391,12 @@ def test_bad_arguments_are_named(x, y, lr, error, message):
 def test_net_must_be_a_network():
     with pytest.raises(TypeError, match="net must be a fastprop.Network, got list"):
         fastprop.explain([[0.1]], [0.5], [1.0], 0.1)
+
+
+@pytest.mark.parametrize("y", [1e308, -1e200, 2e154])
+def test_targets_whose_squared_error_overflows_are_a_value_error(y):
+    # (y - output) ** 2 raised OverflowError for y = 1e308.
+    net = fastprop.Network([2, 2, 1], seed=0)
+    with pytest.raises(ValueError, match=r"y is too large to trace: the squared error overflows float64"):
+        fastprop.explain(net, [0.5, 0.5], [y], 0.1)
+    fastprop.explain(net, [0.5, 0.5], [1e150], 0.1)        # large, but its square is finite

@@ -4,9 +4,12 @@ Every function here either returns a value the kernels can use without further
 checks, or raises a ``TypeError``/``ValueError`` that names the argument and says
 what was expected and what was received. None of them modifies its input.
 """
+import collections.abc
+import inspect
 import math
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -17,8 +20,10 @@ FLOATING_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def check_sizes(sizes):
-    """Layer sizes, input first: a sequence of at least two integers >= 1."""
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+    """Layer sizes, input first: a sequence of at least two integers >= 1 (a set or a
+    dict is refused: their order is not the layers')."""
+    if (isinstance(sizes, (str, bytes))
+            or not isinstance(sizes, (collections.abc.Sequence, np.ndarray))):
         raise TypeError(f"sizes must be a sequence of integers such as [2, 2, 1], got {sizes!r}")
     checked = []
     for position, size in enumerate(sizes):
@@ -76,6 +81,56 @@ def _short(value):
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
+def physical_memory_bytes():
+    """The machine's physical memory (None where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gigabytes(n_bytes):
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def check_fits_in_memory(n_bytes, what):
+    """Refuse, before allocating, n_bytes that could not be held: more than the machine's
+    physical memory (an allocation the kernel overcommits would be killed later)."""
+    available = physical_memory_bytes()
+    if available is not None and n_bytes > available:
+        raise ValueError(f"{what} needs {_gigabytes(n_bytes)} of memory; this machine has "
+                         f"{_gigabytes(available)}")
+
+
+def allocate(allocator, n_bytes, what):
+    """allocator() (numpy allocations of about n_bytes), its MemoryError a ValueError."""
+    check_fits_in_memory(n_bytes, what)
+    try:
+        return allocator()
+    except MemoryError as error:
+        raise ValueError(f"{what} needs {_gigabytes(n_bytes)} of memory, which could not be "
+                         "allocated") from error
+
+
+def check_callback(callback):
+    """callback must be callable as callback(epoch, loss): checked before training starts."""
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise TypeError(f"callback must be callable as callback(epoch, loss), got {callback!r}")
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):      # a builtin without a signature: trust it
+        return callback
+    try:
+        signature.bind(0, 0.0)
+    except TypeError as error:
+        raise TypeError(f"callback must be callable as callback(epoch, loss), but "
+                        f"{getattr(callback, '__name__', callback)!r}{signature} cannot be "
+                        f"({error})") from error
+    return callback
+
+
 def check_count(value, name, minimum):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
@@ -86,6 +141,10 @@ def check_count(value, name, minimum):
 
 def as_real_array(values, name):
     """values as an ndarray of real numbers (booleans and integers included), without copying."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a plain array, got a masked array (its masked entries "
+                        "would be read as the data under the mask): fill or drop them first, "
+                        f"e.g. {name}.filled(value) or {name}.compressed()")
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as error:

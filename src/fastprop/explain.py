@@ -201,7 +201,12 @@ def explain(net, x, y, lr) -> Trace:
         pre_activations.append(z)
         activations.append([sigmoid(value) for value in z])
     # One sample, so "mse" (divided by the number of samples) equals "sse".
-    loss = 0.5 * sum((target - output) ** 2 for target, output in zip(y, activations[-1]))
+    # d * d, not d ** 2: Python's float power raises OverflowError where a product is inf.
+    loss = 0.5 * sum((target - output) * (target - output)
+                     for target, output in zip(y, activations[-1]))
+    if not math.isfinite(loss):
+        raise ValueError("y is too large to trace: the squared error overflows float64 "
+                         f"(|y - output| must stay below about 1e154), got y = {list(y)!r}")
 
     dL_da = [None] * (n_layers + 1)
     deltas = [None] * (n_layers + 1)

@@ -6,17 +6,22 @@ buffers the kernels write into, and calls the compiled kernels of
 ``fastprop._kernels``, which run without the GIL. All checks happen before any
 state changes, so a call that raises leaves the network exactly as it was.
 """
+import warnings
+
 import numpy as np
 
 from . import _kernels
 from ._planning import plan_for
 from ._validation import (
+    allocate,
     as_float_array,
     as_real_array,
     as_samples,
     as_targets,
+    check_callback,
     check_count,
     check_dtype,
+    check_fits_in_memory,
     check_learning_rate,
     check_loss,
     check_sizes,
@@ -29,6 +34,8 @@ from .persistence import ModelFileError, read_model, write_model
 _CHUNK_MULTIPLY_ADDS = 50_000_000
 # Cap on the sample orders drawn ahead for one chunk of shuffled epochs.
 _MAX_ORDER_ENTRIES = 1 << 20
+# fit warns when its batch buffers take more than the training data and more than this.
+_WORKSPACE_WARNING_BYTES = 64 << 20
 
 
 class Network:
@@ -59,16 +66,25 @@ class Network:
         sizes = check_sizes(sizes)
         dtype = check_dtype(dtype)
         loss = check_loss(loss)
+        parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        # The weights in dtype, and the largest layer's draw in float64 before rounding.
+        largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        check_fits_in_memory(parameters * dtype.itemsize + 8 * largest,
+                             f"a network of sizes {list(sizes)} ({parameters:,} parameters)")
         try:
             generator = np.random.default_rng(seed)
         except (TypeError, ValueError) as error:
             raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
                             f"got {seed!r}") from error
         weights, biases = [], []
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            limit = np.sqrt(6.0 / (n_in + n_out))
-            weights.append(generator.uniform(-limit, limit, size=(n_out, n_in)).astype(dtype))
-            biases.append(np.zeros(n_out, dtype=dtype))
+        try:
+            for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                weights.append(generator.uniform(-limit, limit, size=(n_out, n_in)).astype(dtype))
+                biases.append(np.zeros(n_out, dtype=dtype))
+        except MemoryError as error:
+            raise ValueError(f"a network of sizes {list(sizes)} ({parameters:,} parameters) "
+                             "needs more memory than could be allocated") from error
         self._set_state(sizes, dtype, loss, weights, biases)
 
     @classmethod
@@ -227,8 +243,9 @@ class Network:
         before each update (for "mse", divided by the number of samples).
 
         ``progress=True`` shows a progress bar (tqdm when installed), updated
-        between chunks of compiled work. ``callback(epoch, loss)`` is called after
-        every epoch (``epoch`` counts from 0); returning ``False`` (or
+        between chunks of compiled work (``progress`` must be a bool). ``callback(epoch,
+        loss)`` is called after every epoch (``epoch`` counts from 0; a callback that
+        cannot take these two arguments is refused before training); returning ``False`` (or
         ``numpy.False_``) stops training, and the losses of the completed epochs
         are returned. A callback costs a return to Python per epoch, a few
         microseconds, which shows only when epochs are that short. Ctrl-C stops training within a fraction of
@@ -246,8 +263,9 @@ class Network:
         batch_size = min(check_count(batch_size, "batch_size", 1), n_samples)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable as callback(epoch, loss), got {callback!r}")
+        callback = check_callback(callback)
+        if not isinstance(progress, (bool, np.bool_)):
+            raise TypeError(f"progress must be True or False, got {progress!r}")
         shuffled = bool(shuffle) and batch_size < n_samples
         try:
             generator = np.random.default_rng(seed)
@@ -255,7 +273,8 @@ class Network:
             raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
                             f"got {seed!r}") from error
 
-        history = np.zeros(epochs)
+        history = allocate(lambda: np.zeros(epochs), 8 * epochs,
+                           f"epochs={epochs} (one float64 loss per epoch)")
         if epochs == 0:
             return history
         workspace = _Workspace(self, samples, targets, batch_size, shuffled)
@@ -331,6 +350,19 @@ class _Workspace:
     def __init__(self, network, samples, targets, batch_size, shuffled):
         dtype, sizes = network.dtype, network.sizes
         n_samples = samples.shape[0]
+        # Activations and deltas of every layer for one batch (and the batch's inputs and
+        # targets when shuffled): a full batch over a large set can need far more than the
+        # set itself ([100, 1000, 1] on 193 MB of data: 3.9 GB).
+        widths = 2 * sum(sizes[1:]) + (sizes[0] + sizes[-1] if shuffled else 0)
+        workspace_bytes = batch_size * widths * dtype.itemsize
+        data_bytes = samples.nbytes + targets.nbytes
+        what = (f"training in batches of {batch_size} rows (activations and deltas of every "
+                f"layer for a batch)")
+        check_fits_in_memory(workspace_bytes, what)
+        if workspace_bytes > max(data_bytes, _WORKSPACE_WARNING_BYTES):
+            warnings.warn(f"{what} needs {_size_text(workspace_bytes)} of buffers, more than "
+                          f"the training data's {_size_text(data_bytes)}; a smaller "
+                          "batch_size bounds it", ResourceWarning, stacklevel=3)
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         batch_X = batch_Y = None
@@ -355,6 +387,14 @@ class _Workspace:
             row[:] = self.identity_order
             generator.shuffle(row)
         return self.orders
+
+
+def _size_text(n_bytes):
+    """'48 KiB', '125 MiB', '3.9 GiB'."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{n_bytes} bytes"
 
 
 def _means_stop(callback_result):
