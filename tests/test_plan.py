@@ -347,6 +347,7 @@ def test_the_planner_calls_no_blas_before_timing_the_team_without_it(plan_direct
     assert ("product", "vector") in events[:first_blas]
 
 
+@pytest.mark.skipif("avx2" not in available_cpu_paths(), reason="needs a path with vector kernels")
 def test_a_team_step_timed_far_over_its_estimate_is_timed_again_before_any_blas(
         plan_directory, monkeypatch):
     # Noise only slows: a step of the team's plans without BLAS timed at several times the

@@ -87,7 +87,14 @@ def test_products_with_fewer_panels_than_threads_share_their_rows_or_columns_to_
     for a, b in zip(alone.weights + alone.biases, team.weights + team.biases):
         np.testing.assert_array_equal(a, b)
     if _kernels.cpu_capabilities()["threads_compiled"]:
-        assert _kernels.helper_task_count() > before   # the helpers took some of the tasks
+        # The helpers took some of the tasks (a helper not scheduled in time leaves its
+        # share to the main thread: on a loaded machine, a few more fits).
+        with product_path("vector"):
+            for _ in range(20):
+                if _kernels.helper_task_count() > before:
+                    break
+                train([150, 10], dtype, n_threads, batch_size=72, epochs=3)
+        assert _kernels.helper_task_count() > before
 
 
 @needs_proc
