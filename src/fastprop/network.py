@@ -6,6 +6,7 @@ buffers the kernels write into, and calls the compiled kernels of
 ``fastprop._kernels``, which run without the GIL. All checks happen before any
 state changes, so a call that raises leaves the network exactly as it was.
 """
+import functools
 import warnings
 
 import numpy as np
@@ -26,6 +27,7 @@ from ._validation import (
     check_loss,
     check_sizes,
 )
+from ._usage import UsageGuard
 from .persistence import ModelFileError, read_model, write_model
 
 # fit hands the compiled loop chunks of about this many multiply-adds (some tens
@@ -36,6 +38,25 @@ _CHUNK_MULTIPLY_ADDS = 50_000_000
 _MAX_ORDER_ENTRIES = 1 << 20
 # fit warns when its batch buffers take more than the training data and more than this.
 _WORKSPACE_WARNING_BYTES = 64 << 20
+
+
+def _reads(method):
+    """The method reads the network: refused while another thread changes it (_usage)."""
+    @functools.wraps(method)
+    def reading(self, *args, **kwargs):
+        with self._usage.reading(method.__name__):
+            return method(self, *args, **kwargs)
+    return reading
+
+
+def _writes(method):
+    """The method changes the network: one such call at a time, and no reader in another
+    thread meanwhile (_usage)."""
+    @functools.wraps(method)
+    def writing(self, *args, **kwargs):
+        with self._usage.writing(method.__name__):
+            return method(self, *args, **kwargs)
+    return writing
 
 
 class Network:
@@ -133,6 +154,7 @@ class Network:
         return network
 
     def _set_state(self, sizes, dtype, loss, weights, biases):
+        self._usage = UsageGuard()
         self._sizes = sizes
         self._dtype = dtype
         self._loss = loss
@@ -154,11 +176,13 @@ class Network:
         return self._loss
 
     @property
+    @_reads
     def weights(self):
         """Copies of the weight matrices, layer by layer, each ``(n_out, n_in)``."""
         return [w.copy() for w in self._weights]
 
     @property
+    @_reads
     def biases(self):
         """Copies of the bias vectors, layer by layer, each ``(n_out,)``."""
         return [b.copy() for b in self._biases]
@@ -167,6 +191,7 @@ class Network:
         return f"Network(sizes={list(self._sizes)}, dtype={self._dtype.name}, loss={self._loss!r})"
 
     # ------------------------------------------------------------- inference
+    @_reads
     def forward(self, X):
         """Network output for X ``(n, n_in)`` -> ``(n, n_out)``; one sample ``(n_in,)`` -> ``(n_out,)``."""
         samples, single_sample = as_samples(X, self._sizes[0], self._dtype)
@@ -176,9 +201,19 @@ class Network:
     predict = forward
 
     def _activations(self, samples):
+        """Every layer's activations for samples; FloatingPointError when finite inputs
+        overflow a layer's pre-activations (a sum of inf and -inf is NaN: the sigmoid of an
+        infinite z alone is 0 or 1)."""
         activations = [np.empty((samples.shape[0], width), dtype=self._dtype)
                        for width in self._sizes[1:]]
         _kernels.network_forward(self._sizes, self._weights, self._biases, samples, activations)
+        if not _kernels.all_finite(activations[-1]):
+            layer = next(index for index, values in enumerate(activations)
+                         if not _kernels.all_finite(values))
+            raise FloatingPointError(
+                f"the pre-activations of layer {layer} (0 is the first after the inputs) "
+                f"overflow {self._dtype.name} for these inputs: they are too large for this "
+                "network (scale the inputs, or use float64)")
         return activations
 
     def _samples_and_targets(self, X, Y):
@@ -190,6 +225,7 @@ class Network:
         """The factor between the sum of squared errors / 2 and the loss."""
         return 1.0 / n_samples if self._loss == "mse" else 1.0
 
+    @_reads
     def compute_loss(self, X, Y):
         """The loss of the network on (X, Y), as a Python float."""
         samples, targets = self._samples_and_targets(X, Y)
@@ -197,6 +233,7 @@ class Network:
         half_squared_error = _kernels.output_delta(output, targets, np.empty_like(output))
         return half_squared_error * self._scale(samples.shape[0])
 
+    @_reads
     def gradients(self, X, Y):
         """``(dL/dW per layer, dL/db per layer)`` on the batch (X, Y); the network is unchanged."""
         samples, targets = self._samples_and_targets(X, Y)
@@ -219,6 +256,7 @@ class Network:
         return weight_gradients, bias_gradients
 
     # -------------------------------------------------------------- training
+    @_writes
     def step(self, X, Y, lr):
         """One gradient-descent update on the batch (X, Y); returns the loss before it."""
         samples, targets = self._samples_and_targets(X, Y)
@@ -231,6 +269,7 @@ class Network:
             workspace.trainer.stop_threads()
         return float(losses[0]) * self._scale(samples.shape[0])
 
+    @_writes
     def fit(self, X, Y, epochs, lr, batch_size=None, shuffle=True, seed=None,
             progress=False, callback=None):
         """Minibatch gradient descent; returns each epoch's loss as a float64 array.
@@ -325,6 +364,7 @@ class Network:
         return 3 * products + 20 * sum(self._sizes[1:]) + 50
 
     # ----------------------------------------------------------- persistence
+    @_reads
     def save(self, path):
         """Write the network to ``path`` as a versioned ``.npz`` (no pickle; atomic)."""
         write_model(path, self._sizes, self._dtype, self._loss, self._weights, self._biases)
