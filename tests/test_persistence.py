@@ -2,10 +2,12 @@
 import ast
 import io
 import os
+import signal
 import stat
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -558,3 +560,46 @@ def test_save_refuses_a_network_with_non_finite_parameters_and_keeps_the_old_fil
         diverged.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
     assert_same_network(fastprop.load(path), good)
+
+
+def unnamed_files_work_in(directory):
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        os.close(os.open(directory, flag | os.O_WRONLY, 0o600))
+    except OSError:
+        return False
+    return True
+
+
+def test_a_process_killed_while_saving_leaves_no_temporary_file(tmp_path):
+    # 100 SIGKILLs during save left 62 temporary files (1.7 GB) that nothing removed.
+    if not unnamed_files_work_in(tmp_path) or not hasattr(signal, "SIGKILL"):
+        pytest.skip("no unnamed temporary files (O_TMPFILE) here")
+    path = tmp_path / "model.npz"
+    code = ("import sys, fastprop\n"
+            "net = fastprop.Network([1500, 1500, 1], seed=0)\n"   # 18 MB a save
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    net.save(sys.argv[1])\n")
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.3):
+        saver = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                                 text=True)
+        assert saver.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        saver.send_signal(signal.SIGKILL)
+        saver.wait(30)
+        saver.stdout.close()
+    assert [name for name in os.listdir(tmp_path) if name != "model.npz"] == []
+    if path.exists():                       # a save that completed is whole
+        assert fastprop.load(path).sizes == (1500, 1500, 1)
+
+
+def test_save_falls_back_to_a_named_temporary_file_without_unnamed_ones(tmp_path, monkeypatch):
+    monkeypatch.delattr(persistence.os, "O_TMPFILE", raising=False)
+    path = tmp_path / "model.npz"
+    net = trained_network()
+    net.save(path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same_network(fastprop.load(path), net)
