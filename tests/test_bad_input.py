@@ -531,3 +531,20 @@ def test_batch_buffers_larger_than_memory_are_refused_before_training():
                                          r"memory; this machine has "):
         net.fit(X, X, epochs=1, lr=0.1)
     assert snapshot(net) == before
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float64, 1e308), (np.float32, 3e38)])
+def test_finite_inputs_that_overflow_a_layer_raise_floating_point_error(dtype, value):
+    # Inputs near the dtype's largest value: the first layer's sums of terms of both signs
+    # overflow to inf - inf = NaN, which forward returned silently.
+    # Each term 2 * value overflows, to +inf and -inf: their sum is NaN.
+    net = fastprop.Network.from_weights([np.array([[2.0, -2.0], [1.0, 0.5], [0.0, 1.0]]),
+                                         np.array([[1.0, -1.0, 1.0]])],
+                                        [np.zeros(3), np.zeros(1)], dtype=dtype)
+    X = np.array([[value, value]], dtype=dtype)
+    for call in (net.forward, net.predict, lambda X: net.compute_loss(X, [0.5]),
+                 lambda X: net.gradients(X, [0.5])):
+        with pytest.raises(FloatingPointError, match=r"the pre-activations of layer 0 \(0 is the "
+                                                      rf"first after the inputs\) overflow {np.dtype(dtype).name}"):
+            call(X)
+    assert np.isfinite(net.forward(np.array([[1e3, -1e3]], dtype=dtype))).all()   # saturates: fine
