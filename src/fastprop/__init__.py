@@ -27,10 +27,12 @@ from ._plan_cache import PlanCacheWarning
 from ._planning import Plan, tune
 from ._version import __version__
 from .explain import explain
-from .network import Network, load
+from .network import Network, TrainingDivergedError, load
+from .persistence import ModelFileError
 from .plotting import plot_loss
 
 __all__ = [
+    "ModelFileError",
     "Network",
     "Plan",
     "PlanCacheWarning",
@@ -44,6 +46,7 @@ __all__ = [
     "set_threads",
     "show_config",
     "threads",
+    "TrainingDivergedError",
     "tune",
 ]
 

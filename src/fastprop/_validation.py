@@ -90,7 +90,10 @@ def physical_memory_bytes():
 
 
 def _gigabytes(n_bytes):
-    return f"{n_bytes / 2**30:.3g} GiB"
+    try:
+        return f"{n_bytes / 2**30:.3g} GiB"
+    except OverflowError:               # widths of hundreds of digits: beyond any float
+        return "more than 1e300 GiB"
 
 
 def check_fits_in_memory(n_bytes, what):

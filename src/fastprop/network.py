@@ -6,6 +6,7 @@ buffers the kernels write into, and calls the compiled kernels of
 ``fastprop._kernels``, which run without the GIL. All checks happen before any
 state changes, so a call that raises leaves the network exactly as it was.
 """
+import copy
 import functools
 import warnings
 
@@ -38,6 +39,16 @@ _CHUNK_MULTIPLY_ADDS = 50_000_000
 _MAX_ORDER_ENTRIES = 1 << 20
 # fit warns when its batch buffers take more than the training data and more than this.
 _WORKSPACE_WARNING_BYTES = 64 << 20
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Training made the loss or the weights NaN or infinite (a learning rate too large for
+    the network and data). ``epoch`` is the epoch it happened in (counting from 0; None for
+    ``step``); the network is left as it was before that epoch (or step)."""
+
+    def __init__(self, message, epoch=None):
+        super().__init__(message)
+        self.epoch = epoch
 
 
 def _reads(method):
@@ -90,8 +101,11 @@ class Network:
         parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         # The weights in dtype, and the largest layer's draw in float64 before rounding.
         largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        described = f"{list(sizes)} ({parameters:,} parameters)"
+        if len(described) > 200:
+            described = f"{described[:60]}... ({len(str(parameters))}-digit number of parameters)"
         check_fits_in_memory(parameters * dtype.itemsize + 8 * largest,
-                             f"a network of sizes {list(sizes)} ({parameters:,} parameters)")
+                             f"a network of sizes {described}")
         try:
             generator = np.random.default_rng(seed)
         except (TypeError, ValueError) as error:
@@ -104,7 +118,7 @@ class Network:
                 weights.append(generator.uniform(-limit, limit, size=(n_out, n_in)).astype(dtype))
                 biases.append(np.zeros(n_out, dtype=dtype))
         except MemoryError as error:
-            raise ValueError(f"a network of sizes {list(sizes)} ({parameters:,} parameters) "
+            raise ValueError(f"a network of sizes {described} "
                              "needs more memory than could be allocated") from error
         self._set_state(sizes, dtype, loss, weights, biases)
 
@@ -263,10 +277,17 @@ class Network:
         lr = check_learning_rate(lr, dtype=self._dtype)
         workspace = _Workspace(self, samples, targets, samples.shape[0], shuffled=False)
         losses = np.zeros(1)
+        before = self._parameters_copy()
         try:
             workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
         finally:
             workspace.trainer.stop_threads()
+        if not (np.isfinite(losses[0]) and self._parameters_finite()):
+            self._restore(before)
+            raise TrainingDivergedError(
+                f"the step diverged ({'the loss' if not np.isfinite(losses[0]) else 'the weights'}"
+                f" became NaN or infinite) with lr={lr:g}: the network is as it was before it; "
+                "try a smaller learning rate")
         return float(losses[0]) * self._scale(samples.shape[0])
 
     @_writes
@@ -336,14 +357,27 @@ class Network:
         scale = self._scale(n_samples)
         run = workspace.trainer.run
         chunk_starts = range(0, n_samples, positions_per_chunk)
+
+        def run_epochs(orders, losses):
+            for start in chunk_starts:
+                run(orders, start, min(n_samples, start + positions_per_chunk), lr, losses)
+
+        # Divergence (a loss or a weight no longer finite) is looked for after each chunk
+        # (the losses) and at the end (the weights: saturated sigmoids can keep the loss
+        # finite on infinite weights). Then the fit is replayed from these copies, epoch by
+        # epoch, to the last epoch that ended finite: the same bits, paid for only then.
+        initial = self._parameters_copy()
+        replay_generator = copy.deepcopy(generator) if shuffled else None
         try:
             epoch = 0
             while epoch < epochs:
                 chunk_epochs = min(epochs_per_chunk, epochs - epoch)
                 losses = history[epoch:epoch + chunk_epochs]
                 orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
-                for start in chunk_starts:
-                    run(orders, start, min(n_samples, start + positions_per_chunk), lr, losses)
+                run_epochs(orders, losses)
+                if not np.isfinite(losses).all():
+                    self._diverged(initial, replay_generator, workspace, run_epochs, lr,
+                                   epoch + chunk_epochs)
                 if scale != 1.0:
                     losses *= scale
                 epoch += chunk_epochs
@@ -351,12 +385,48 @@ class Network:
                 if bar is not None:
                     bar.update(epoch, last_loss)
                 if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
-                    return history[:epoch].copy()
+                    break
+            if not self._parameters_finite():
+                self._diverged(initial, replay_generator, workspace, run_epochs, lr, epoch)
         finally:
             workspace.trainer.stop_threads()
             if bar is not None:
                 bar.close()
-        return history
+        return history if epoch == epochs else history[:epoch].copy()
+
+    def _parameters_copy(self):
+        return [array.copy() for array in self._weights + self._biases]
+
+    def _parameters_finite(self):
+        return all(_kernels.all_finite(array) for array in self._weights + self._biases)
+
+    def _restore(self, saved):
+        """Write saved parameters back in place (a trainer holds pointers to the arrays)."""
+        for array, values in zip(self._weights + self._biases, saved):
+            array[...] = values
+
+    def _diverged(self, initial, replay_generator, workspace, run_epochs, lr, epochs_run):
+        """Replay the fit from its start, an epoch at a time, to the first epoch whose loss or
+        weights are not finite; leave the network as it was before that epoch and raise."""
+        self._restore(initial)
+        for epoch in range(epochs_run):
+            before = self._parameters_copy()
+            orders = (workspace.draw_orders(replay_generator, 1)
+                      if replay_generator is not None else None)
+            loss = np.zeros(1)
+            run_epochs(orders, loss)
+            loss_finite = bool(np.isfinite(loss[0]))
+            if not (loss_finite and self._parameters_finite()):
+                self._restore(before)
+                after = f"after epoch {epoch - 1}" if epoch else "before training"
+                raise TrainingDivergedError(
+                    f"training diverged in epoch {epoch} (counting from 0): "
+                    f"{'the loss' if not loss_finite else 'the weights'} became NaN or infinite "
+                    f"with lr={lr:g}; the network is as it was {after}. Try a smaller "
+                    "learning rate", epoch)
+        self._restore(initial)      # not reproduced: cannot happen with the same routes
+        raise TrainingDivergedError(f"training diverged with lr={lr:g} (the replay did not "
+                                    "find where); the network is as it was before training")
 
     def _multiply_adds_per_sample(self):
         """Rough cost of one sample's step: three products per layer plus the elementwise work."""
