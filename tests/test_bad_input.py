@@ -511,7 +511,7 @@ def test_a_full_batch_whose_buffers_outgrow_the_data_is_warned_about():
     net = fastprop.Network([2, 4096, 1], seed=0)
     rng = np.random.default_rng(0)
     X, Y = rng.uniform(0, 1, (2000, 2)), rng.uniform(0, 1, (2000, 1))
-    with pytest.warns(ResourceWarning, match=r"training in batches of 2000 rows \(activations and "
+    with pytest.warns(RuntimeWarning, match=r"training in batches of 2000 rows \(activations and "
                                              r"deltas of every layer for a batch\) needs 125 MiB of "
                                              r"buffers, more than the training data's 46.9 KiB; a "
                                              r"smaller batch_size bounds it"):

@@ -472,7 +472,7 @@ class _Workspace:
         if workspace_bytes > max(data_bytes, _WORKSPACE_WARNING_BYTES):
             warnings.warn(f"{what} needs {_size_text(workspace_bytes)} of buffers, more than "
                           f"the training data's {_size_text(data_bytes)}; a smaller "
-                          "batch_size bounds it", ResourceWarning, stacklevel=3)
+                          "batch_size bounds it", RuntimeWarning, stacklevel=3)
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         batch_X = batch_Y = None
