@@ -8,7 +8,10 @@ Build switches (environment variables, read at build time):
                                            baseline CPU path exists (as on non-x86 machines)
   FASTPROP_BUILD_WITHOUT_THREADS=1         compile the thread team's stub: fit runs on one thread
                                            (as where there are no POSIX threads)
-CI builds and tests each of the last two.
+  FASTPROP_SANITIZE=address,undefined      compile and link with gcc's -fsanitize= these (or
+                                           =thread); the Python that imports it needs the
+                                           sanitizer's runtime preloaded (LD_PRELOAD, see .ci/run)
+CI builds and tests each of the last three.
 """
 import os
 
@@ -50,6 +53,13 @@ if _flag("FASTPROP_BUILD_WITHOUT_VECTOR_KERNELS"):
     macros.append(("FASTPROP_WITHOUT_VECTOR_KERNELS", "1"))
 if _flag("FASTPROP_BUILD_WITHOUT_THREADS"):
     macros.append(("FASTPROP_WITHOUT_THREADS", "1"))
+sanitize = os.environ.get("FASTPROP_SANITIZE", "").strip()
+if sanitize:
+    # Every finding fatal (-fno-sanitize-recover), with frames to read it by.
+    sanitizer_args = [f"-fsanitize={sanitize}", "-fno-sanitize-recover=all",
+                      "-fno-omit-frame-pointer", "-g"]
+    compile_args += sanitizer_args
+    link_args += sanitizer_args
 # What show_config reports as the build.
 build_description = " ".join(compile_args + [f"-D{name}" for name, _ in macros[1:]])
 macros.append(("FASTPROP_BUILD_FLAGS", '"' + build_description + '"'))
