@@ -89,11 +89,15 @@ def physical_memory_bytes():
         return None
 
 
-def _gigabytes(n_bytes):
-    try:
-        return f"{n_bytes / 2**30:.3g} GiB"
-    except OverflowError:               # widths of hundreds of digits: beyond any float
-        return "more than 1e300 GiB"
+def size_text(n_bytes):
+    """'48 KiB', '125 MiB', '3.9 GiB', '8.19e+03 GiB'."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= size:
+            try:
+                return f"{n_bytes / size:.3g} {unit}"
+            except OverflowError:       # widths of hundreds of digits: beyond any float
+                return "more than 1e300 GiB"
+    return f"{n_bytes} bytes"
 
 
 def check_fits_in_memory(n_bytes, what):
@@ -101,8 +105,8 @@ def check_fits_in_memory(n_bytes, what):
     physical memory (an allocation the kernel overcommits would be killed later)."""
     available = physical_memory_bytes()
     if available is not None and n_bytes > available:
-        raise ValueError(f"{what} needs {_gigabytes(n_bytes)} of memory; this machine has "
-                         f"{_gigabytes(available)}")
+        raise ValueError(f"{what} needs {size_text(n_bytes)} of memory; this machine has "
+                         f"{size_text(available)}")
 
 
 def allocate(allocator, n_bytes, what):
@@ -111,7 +115,7 @@ def allocate(allocator, n_bytes, what):
     try:
         return allocator()
     except MemoryError as error:
-        raise ValueError(f"{what} needs {_gigabytes(n_bytes)} of memory, which could not be "
+        raise ValueError(f"{what} needs {size_text(n_bytes)} of memory, which could not be "
                          "allocated") from error
 
 

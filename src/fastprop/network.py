@@ -24,6 +24,7 @@ from ._validation import (
     check_count,
     check_dtype,
     check_fits_in_memory,
+    size_text,
     check_learning_rate,
     check_loss,
     check_sizes,
@@ -470,8 +471,8 @@ class _Workspace:
                 f"layer for a batch)")
         check_fits_in_memory(workspace_bytes, what)
         if workspace_bytes > max(data_bytes, _WORKSPACE_WARNING_BYTES):
-            warnings.warn(f"{what} needs {_size_text(workspace_bytes)} of buffers, more than "
-                          f"the training data's {_size_text(data_bytes)}; a smaller "
+            warnings.warn(f"{what} needs {size_text(workspace_bytes)} of buffers, more than "
+                          f"the training data's {size_text(data_bytes)}; a smaller "
                           "batch_size bounds it", RuntimeWarning, stacklevel=3)
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
@@ -497,14 +498,6 @@ class _Workspace:
             row[:] = self.identity_order
             generator.shuffle(row)
         return self.orders
-
-
-def _size_text(n_bytes):
-    """'48 KiB', '125 MiB', '3.9 GiB'."""
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:.3g} {unit}"
-    return f"{n_bytes} bytes"
 
 
 def _means_stop(callback_result):
