@@ -1,5 +1,5 @@
-/* Elementwise passes: bias and sigmoid, sigma', column sums (bias gradients),
- * the output delta and loss, plain updates, row gathers and the finiteness
+/* Elementwise passes: bias and activation, f', column sums (bias gradients),
+ * plain updates, row gathers and the finiteness
  * check; alone, or shared out over a team of threads (the passes after a BLAS
  * product, which would otherwise run on one thread while BLAS's wait).
  * No checks, no allocation; sizes >= 0; every matrix row-major. */
@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "_activations.h"
 #include "_config.h"
 #include "_team.h"
 
@@ -18,27 +19,18 @@
 /* Elements per block of the finiteness check. */
 #define FASTPROP_FINITE_CHECK_BLOCK 4096
 
-/* Z := sigmoid(Z + b), in place, b (cols) broadcast over the rows */
-void fastprop_add_bias_sigmoid_float(fastprop_cpu_path cpu, float* Z, const float* b,
-                                     ptrdiff_t rows, ptrdiff_t cols);
-void fastprop_add_bias_sigmoid_double(fastprop_cpu_path cpu, double* Z, const double* b,
-                                      ptrdiff_t rows, ptrdiff_t cols);
-
-/* D := D * A * (1 - A) */
-void fastprop_multiply_sigmoid_derivative_float(float* D, const float* A, ptrdiff_t size);
-void fastprop_multiply_sigmoid_derivative_double(double* D, const double* A, ptrdiff_t size);
+/* Z := f(Z + b), in place, b (cols) broadcast over the rows, f not the softmax */
+void fastprop_add_bias_activate_float(fastprop_cpu_path cpu, fastprop_activation function,
+                                      float* Z, const float* b, ptrdiff_t rows, ptrdiff_t cols);
+void fastprop_add_bias_activate_double(fastprop_cpu_path cpu, fastprop_activation function,
+                                       double* Z, const double* b, ptrdiff_t rows,
+                                       ptrdiff_t cols);
 
 /* out (cols) := alpha * D.sum(0) + beta * out, beta 0 or 1 */
 void fastprop_column_sums_float(ptrdiff_t rows, ptrdiff_t cols, float alpha, const float* D,
                                 float beta, float* out);
 void fastprop_column_sums_double(ptrdiff_t rows, ptrdiff_t cols, double alpha, const double* D,
                                  double beta, double* out);
-
-/* delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2), summed in double */
-double fastprop_output_delta_float(ptrdiff_t size, const float* A, const float* Y,
-                                   float* delta);
-double fastprop_output_delta_double(ptrdiff_t size, const double* A, const double* Y,
-                                    double* delta);
 
 /* param := param - lr * grad */
 void fastprop_sgd_update_float(ptrdiff_t size, float lr, const float* grad, float* param);
@@ -57,20 +49,20 @@ int fastprop_all_finite_float(const float* values, ptrdiff_t size);
 int fastprop_all_finite_double(const double* values, ptrdiff_t size);
 
 /* The same passes shared out over team (NULL: on this thread). */
-void fastprop_shared_add_bias_sigmoid_float(fastprop_team* team, fastprop_cpu_path cpu,
-                                            float* Z, const float* b, ptrdiff_t rows,
-                                            ptrdiff_t cols);
-void fastprop_shared_multiply_sigmoid_derivative_float(fastprop_team* team, float* D,
-                                                       const float* A, ptrdiff_t rows,
-                                                       ptrdiff_t cols);
+void fastprop_shared_add_bias_activate_float(fastprop_team* team, fastprop_cpu_path cpu,
+                                             fastprop_activation function, float* Z,
+                                             const float* b, ptrdiff_t rows, ptrdiff_t cols);
+void fastprop_shared_multiply_derivative_float(fastprop_team* team,
+                                               fastprop_activation function, float* D,
+                                               const float* A, ptrdiff_t rows, ptrdiff_t cols);
 void fastprop_shared_column_sums_float(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols,
                                        float alpha, const float* D, float beta, float* out);
-void fastprop_shared_add_bias_sigmoid_double(fastprop_team* team, fastprop_cpu_path cpu,
-                                             double* Z, const double* b, ptrdiff_t rows,
-                                             ptrdiff_t cols);
-void fastprop_shared_multiply_sigmoid_derivative_double(fastprop_team* team, double* D,
-                                                        const double* A, ptrdiff_t rows,
-                                                        ptrdiff_t cols);
+void fastprop_shared_add_bias_activate_double(fastprop_team* team, fastprop_cpu_path cpu,
+                                              fastprop_activation function, double* Z,
+                                              const double* b, ptrdiff_t rows, ptrdiff_t cols);
+void fastprop_shared_multiply_derivative_double(fastprop_team* team,
+                                                fastprop_activation function, double* D,
+                                                const double* A, ptrdiff_t rows, ptrdiff_t cols);
 void fastprop_shared_column_sums_double(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols,
                                         double alpha, const double* D, double beta, double* out);
 

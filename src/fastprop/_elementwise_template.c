@@ -1,23 +1,15 @@
 /* Elementwise passes for one dtype: included by _elementwise.c with REAL
  * (float or double) and TYPED(name) (name with the dtype's suffix) defined. */
 
-void TYPED(fastprop_add_bias_sigmoid)(fastprop_cpu_path cpu, REAL* Z, const REAL* b,
-                                      ptrdiff_t rows, ptrdiff_t cols)
+void TYPED(fastprop_add_bias_activate)(fastprop_cpu_path cpu, fastprop_activation function,
+                                       REAL* Z, const REAL* b, ptrdiff_t rows, ptrdiff_t cols)
 {
     for (ptrdiff_t r = 0; r < rows; ++r) {
         REAL* row = Z + r * cols;
         for (ptrdiff_t j = 0; j < cols; ++j)
             row[j] = row[j] + b[j];
-        TYPED(fastprop_sigmoid)(cpu, row, row, cols);
+        TYPED(fastprop_activate)(cpu, function, row, row, cols);
     }
-}
-
-/* sigma'(z) is taken from the layer's output a = sigma(z) as a * (1 - a), as
- * the textbook does: no z is stored and no second exp is evaluated. */
-void TYPED(fastprop_multiply_sigmoid_derivative)(REAL* D, const REAL* A, ptrdiff_t size)
-{
-    for (ptrdiff_t i = 0; i < size; ++i)
-        D[i] = D[i] * (A[i] * ((REAL) 1 - A[i]));
 }
 
 /* out[first:first + width] := alpha * D[:, first:first + width].sum(0) + beta * out[...]
@@ -65,17 +57,6 @@ void TYPED(fastprop_column_sums)(ptrdiff_t rows, ptrdiff_t cols, REAL alpha, con
     }
 }
 
-double TYPED(fastprop_output_delta)(ptrdiff_t size, const REAL* A, const REAL* Y, REAL* delta)
-{
-    double squared_error = 0;
-    for (ptrdiff_t i = 0; i < size; ++i) {
-        const REAL error = A[i] - Y[i];
-        squared_error += (double) error * (double) error;
-        delta[i] = error * (A[i] * ((REAL) 1 - A[i]));
-    }
-    return 0.5 * squared_error;
-}
-
 void TYPED(fastprop_sgd_update)(ptrdiff_t size, REAL lr, const REAL* grad, REAL* param)
 {
     for (ptrdiff_t i = 0; i < size; ++i)
@@ -98,31 +79,32 @@ void TYPED(fastprop_gather_rows)(const REAL* source, ptrdiff_t width, const long
 
 typedef struct {
     fastprop_cpu_path cpu;
+    fastprop_activation function;   /* bias and activation, derivative */
     REAL* target;           /* rows x cols in place; for the column sums, out (cols) */
     const REAL* source;     /* the bias (cols), the sigmoid outputs or the deltas (rows x cols) */
     ptrdiff_t rows, cols, rows_per_task;
     REAL alpha, beta;       /* column sums only */
 } TYPED(elementwise_work);
 
-static void TYPED(bias_sigmoid_task)(void* arguments, ptrdiff_t task)
+static void TYPED(bias_activation_task)(void* arguments, ptrdiff_t task)
 {
     const TYPED(elementwise_work)* work = arguments;
     const ptrdiff_t first = task * work->rows_per_task;
     const ptrdiff_t rows = work->rows - first < work->rows_per_task ? work->rows - first
                                                                      : work->rows_per_task;
-    TYPED(fastprop_add_bias_sigmoid)(work->cpu, work->target + first * work->cols, work->source,
-                                     rows, work->cols);
+    TYPED(fastprop_add_bias_activate)(work->cpu, work->function, work->target + first * work->cols,
+                                      work->source, rows, work->cols);
 }
 
-static void TYPED(sigmoid_derivative_task)(void* arguments, ptrdiff_t task)
+static void TYPED(derivative_task)(void* arguments, ptrdiff_t task)
 {
     const TYPED(elementwise_work)* work = arguments;
     const ptrdiff_t first = task * work->rows_per_task;
     const ptrdiff_t rows = work->rows - first < work->rows_per_task ? work->rows - first
                                                                      : work->rows_per_task;
     const ptrdiff_t offset = first * work->cols;
-    TYPED(fastprop_multiply_sigmoid_derivative)(work->target + offset, work->source + offset,
-                                                rows * work->cols);
+    TYPED(fastprop_multiply_derivative)(work->function, work->target + offset,
+                                        work->source + offset, rows * work->cols);
 }
 
 static void TYPED(column_sums_task)(void* arguments, ptrdiff_t task)
@@ -137,39 +119,41 @@ static void TYPED(column_sums_task)(void* arguments, ptrdiff_t task)
 
 /* task over blocks of rows of about FASTPROP_ELEMENTS_PER_TASK elements each */
 static void TYPED(run_over_rows)(fastprop_team* team, fastprop_task_function task,
-                                 fastprop_cpu_path cpu, REAL* target, const REAL* source,
-                                 ptrdiff_t rows, ptrdiff_t cols)
+                                 fastprop_cpu_path cpu, fastprop_activation function,
+                                 REAL* target, const REAL* source, ptrdiff_t rows, ptrdiff_t cols)
 {
-    TYPED(elementwise_work) work = {cpu, target, source, rows, cols, 1, 0, 0};
+    TYPED(elementwise_work) work = {cpu, function, target, source, rows, cols, 1, 0, 0};
     if (cols > 0 && FASTPROP_ELEMENTS_PER_TASK / cols > 1)
         work.rows_per_task = FASTPROP_ELEMENTS_PER_TASK / cols;
     fastprop_team_run(team, task, &work, (rows + work.rows_per_task - 1) / work.rows_per_task);
 }
 
-void TYPED(fastprop_shared_add_bias_sigmoid)(fastprop_team* team, fastprop_cpu_path cpu, REAL* Z,
-                                             const REAL* b, ptrdiff_t rows, ptrdiff_t cols)
+void TYPED(fastprop_shared_add_bias_activate)(fastprop_team* team, fastprop_cpu_path cpu,
+                                              fastprop_activation function, REAL* Z,
+                                              const REAL* b, ptrdiff_t rows, ptrdiff_t cols)
 {
     if (team == NULL)
-        TYPED(fastprop_add_bias_sigmoid)(cpu, Z, b, rows, cols);
+        TYPED(fastprop_add_bias_activate)(cpu, function, Z, b, rows, cols);
     else
-        TYPED(run_over_rows)(team, TYPED(bias_sigmoid_task), cpu, Z, b, rows, cols);
+        TYPED(run_over_rows)(team, TYPED(bias_activation_task), cpu, function, Z, b, rows, cols);
 }
 
-void TYPED(fastprop_shared_multiply_sigmoid_derivative)(fastprop_team* team, REAL* D,
-                                                        const REAL* A, ptrdiff_t rows,
-                                                        ptrdiff_t cols)
+void TYPED(fastprop_shared_multiply_derivative)(fastprop_team* team, fastprop_activation function,
+                                                REAL* D, const REAL* A, ptrdiff_t rows,
+                                                ptrdiff_t cols)
 {
     if (team == NULL)
-        TYPED(fastprop_multiply_sigmoid_derivative)(D, A, rows * cols);
+        TYPED(fastprop_multiply_derivative)(function, D, A, rows * cols);
     else
-        TYPED(run_over_rows)(team, TYPED(sigmoid_derivative_task), FASTPROP_CPU_BASELINE, D, A,
+        TYPED(run_over_rows)(team, TYPED(derivative_task), FASTPROP_CPU_BASELINE, function, D, A,
                              rows, cols);
 }
 
 void TYPED(fastprop_shared_column_sums)(fastprop_team* team, ptrdiff_t rows, ptrdiff_t cols,
                                         REAL alpha, const REAL* D, REAL beta, REAL* out)
 {
-    TYPED(elementwise_work) work = {FASTPROP_CPU_BASELINE, out, D, rows, cols, 0, alpha, beta};
+    TYPED(elementwise_work) work = {FASTPROP_CPU_BASELINE, FASTPROP_ACTIVATION_IDENTITY, out, D,
+                                    rows, cols, 0, alpha, beta};
     if (team == NULL)
         TYPED(fastprop_column_sums)(rows, cols, alpha, D, beta, out);
     else

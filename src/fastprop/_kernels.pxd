@@ -75,31 +75,59 @@ cdef extern from "_sigmoid.h" nogil:
     void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out,
                                  ptrdiff_t size)
 
+cdef extern from "_activations.h" nogil:
+    ctypedef enum fastprop_activation:
+        FASTPROP_ACTIVATION_SIGMOID
+        FASTPROP_ACTIVATION_TANH
+        FASTPROP_ACTIVATION_RELU
+        FASTPROP_ACTIVATION_IDENTITY
+        FASTPROP_ACTIVATION_SOFTMAX
+    void fastprop_activate_float(fastprop_cpu_path cpu, fastprop_activation function,
+                                 const float* z, float* out, ptrdiff_t size)
+    void fastprop_activate_double(fastprop_cpu_path cpu, fastprop_activation function,
+                                  const double* z, double* out, ptrdiff_t size)
+    void fastprop_softmax_rows_float(fastprop_cpu_path cpu, float* Z, ptrdiff_t rows,
+                                     ptrdiff_t cols)
+    void fastprop_softmax_rows_double(fastprop_cpu_path cpu, double* Z, ptrdiff_t rows,
+                                      ptrdiff_t cols)
+
+cdef extern from "_losses.h" nogil:
+    ctypedef enum fastprop_loss:
+        FASTPROP_LOSS_SQUARED
+        FASTPROP_LOSS_BCE
+        FASTPROP_LOSS_CROSS_ENTROPY
+    double fastprop_output_delta_float(fastprop_cpu_path cpu, fastprop_loss loss,
+                                       fastprop_activation output, ptrdiff_t rows, ptrdiff_t cols,
+                                       float* A, const float* Y, const long long* labels,
+                                       float* delta)
+    double fastprop_output_delta_double(fastprop_cpu_path cpu, fastprop_loss loss,
+                                        fastprop_activation output, ptrdiff_t rows,
+                                        ptrdiff_t cols, double* A, const double* Y,
+                                        const long long* labels, double* delta)
+
 cdef extern from "_elementwise.h" nogil:
-    double fastprop_output_delta_float(ptrdiff_t size, const float* A, const float* Y, float* delta)
-    double fastprop_output_delta_double(ptrdiff_t size, const double* A, const double* Y,
-                                        double* delta)
     void fastprop_sgd_update_float(ptrdiff_t size, float lr, const float* grad, float* param)
     void fastprop_sgd_update_double(ptrdiff_t size, double lr, const double* grad, double* param)
     int fastprop_all_finite_float(const float* values, ptrdiff_t size)
     int fastprop_all_finite_double(const double* values, ptrdiff_t size)
 
 cdef extern from "_products.h" nogil:
-    void fastprop_dense_sigmoid_forward_float(const fastprop_config* config,
-                                              const fastprop_decision* decision,
-                                              fastprop_team* team, ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
-                                              const float* A_in, const float* W, const float* b,
-                                              float* A_out)
-    void fastprop_dense_sigmoid_forward_double(const fastprop_config* config,
-                                               const fastprop_decision* decision,
-                                               fastprop_team* team, ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
-                                               const double* A_in, const double* W,
-                                               const double* b, double* A_out)
+    void fastprop_dense_forward_float(const fastprop_config* config,
+                                      const fastprop_decision* decision, fastprop_team* team,
+                                      ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                      const float* A_in, const float* W, const float* b,
+                                      float* A_out, fastprop_activation function)
+    void fastprop_dense_forward_double(const fastprop_config* config,
+                                       const fastprop_decision* decision, fastprop_team* team,
+                                       ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                       const double* A_in, const double* W, const double* b,
+                                       double* A_out, fastprop_activation function)
 
 cdef extern from "_steps.h" nogil:
     ctypedef struct fastprop_network_float:
         ptrdiff_t n_layers
         const ptrdiff_t* sizes
+        const fastprop_activation* functions
         float** weights
         float** biases
         float** activations
@@ -107,6 +135,7 @@ cdef extern from "_steps.h" nogil:
     ctypedef struct fastprop_network_double:
         ptrdiff_t n_layers
         const ptrdiff_t* sizes
+        const fastprop_activation* functions
         double** weights
         double** biases
         double** activations
@@ -114,25 +143,32 @@ cdef extern from "_steps.h" nogil:
     ctypedef struct fastprop_training_set_float:
         const float* X
         const float* Y
+        const long long* labels
         ptrdiff_t n_samples, batch_size
+        fastprop_loss loss
         int mean_loss
         float* batch_X
         float* batch_Y
+        long long* batch_labels
     ctypedef struct fastprop_training_set_double:
         const double* X
         const double* Y
+        const long long* labels
         ptrdiff_t n_samples, batch_size
+        fastprop_loss loss
         int mean_loss
         double* batch_X
         double* batch_Y
+        long long* batch_labels
     void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                      ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                      const float* delta_next, const float* W_next, const float* A,
-                                     float* delta)
+                                     fastprop_activation function, float* delta)
     void fastprop_hidden_delta_double(const fastprop_config* config, fastprop_team* team,
                                       ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                       const double* delta_next, const double* W_next,
-                                      const double* A, double* delta)
+                                      const double* A, fastprop_activation function,
+                                      double* delta)
     void fastprop_weight_gradient_float(const fastprop_config* config, ptrdiff_t rows,
                                         ptrdiff_t n_in, ptrdiff_t n_out, const float* delta,
                                         const float* A_prev, float* grad_W, float* grad_b)
@@ -147,11 +183,13 @@ cdef extern from "_steps.h" nogil:
                                        const double* delta, const double* A_prev, double* W,
                                        double* b)
     void fastprop_network_forward_float(const fastprop_config* config, fastprop_team* team,
-                                        ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
-                                        const float* X, float** weights, float** biases,
-                                        float** activations)
+                                        ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                        const fastprop_activation* functions, int output_z,
+                                        ptrdiff_t rows, const float* X, float** weights,
+                                        float** biases, float** activations)
     void fastprop_network_forward_double(const fastprop_config* config, fastprop_team* team,
                                          ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                         const fastprop_activation* functions, int output_z,
                                          ptrdiff_t rows, const double* X, double** weights,
                                          double** biases, double** activations)
     ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,

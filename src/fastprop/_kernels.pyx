@@ -4,7 +4,8 @@
 Design
 ------
 * The kernels are C (``_steps.c``, ``_products.c``, ``_vector_products*.c``,
-  ``_elementwise.c``, ``_sigmoid.c``, ``_blas.c``, ``_team.c``; each header says
+  ``_elementwise.c``, ``_activations.c``, ``_losses.c``, ``_sigmoid.c``, ``_blas.c``,
+  ``_team.c``; each header says
   what its file does). They check nothing, allocate nothing and never touch
   Python: they take raw pointers and sizes and run without the GIL.
 * This module is the only way in from Python. Every ``def`` here checks dtype,
@@ -51,6 +52,10 @@ CPU_PATHS = ("baseline", "avx2", "avx512")   # in the order of fastprop_cpu_path
 PLANS = ("fixed", "measured", "portable")    # in the order of fastprop_plan
 ROUTES = ("loops", "vector", "blas")         # in the order of fastprop_route
 PRODUCT_KINDS = ("forward", "hidden_delta", "gradient_step")   # a plan's products per layer
+# in the order of fastprop_activation (softmax: output layers only)
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
+# in the order of fastprop_loss: 1/2 * squared error, binary and categorical cross-entropy
+LOSS_KINDS = ("squared", "bce", "cross_entropy")
 # Networks no wider than this whose products all run in the loops take one fused step.
 SMALL_STEP_MAX_WIDTH = FASTPROP_SMALL_STEP_MAX_WIDTH
 
@@ -208,6 +213,64 @@ cdef inline void* _data_pointer(array):
 # One kernel per call, on arrays
 # ---------------------------------------------------------------------------
 
+cdef fastprop_activation _activation_code(name, argument="activation") except *:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{argument} must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    return <fastprop_activation> <int> ACTIVATIONS.index(name)
+
+
+cdef fastprop_loss _loss_code(name) except *:
+    if name not in LOSS_KINDS:
+        raise ValueError(f"loss must be one of {', '.join(LOSS_KINDS)}, got {name!r}")
+    return <fastprop_loss> <int> LOSS_KINDS.index(name)
+
+
+def activate(z, out, activation):
+    """out := f(z) for 1-D arrays of one floating dtype, f one of ACTIVATIONS but the softmax."""
+    cdef fastprop_activation function = _activation_code(activation)
+    if function == FASTPROP_ACTIVATION_SOFTMAX:
+        raise ValueError("the softmax is taken across rows: use softmax_rows")
+    dtype = _floating_dtype_of("z", z)
+    _require_floating_c_array("z", z, 1, dtype)
+    _require_floating_c_array("out", out, 1, dtype, writable=True)
+    _require_shape("out", out, z.shape)
+    if z.size == 0:
+        return
+    if dtype == np.float32:
+        _activate_wrapper[float](z, out, function)
+    else:
+        _activate_wrapper[double](z, out, function)
+
+
+cdef _activate_wrapper(const floating[::1] z, floating[::1] out, fastprop_activation function):
+    cdef fastprop_cpu_path cpu = CONFIG.cpu
+    with nogil:
+        if floating is float:
+            fastprop_activate_float(cpu, function, &z[0], &out[0], z.shape[0])
+        else:
+            fastprop_activate_double(cpu, function, &z[0], &out[0], z.shape[0])
+
+
+def softmax_rows(Z):
+    """Z := the softmax of each row of Z (2-D), in place: exp(z - max z) / its sum."""
+    dtype = _floating_dtype_of("Z", Z)
+    _require_floating_c_array("Z", Z, 2, dtype, writable=True)
+    _require_nonempty("Z", Z)
+    if dtype == np.float32:
+        _softmax_wrapper[float](Z)
+    else:
+        _softmax_wrapper[double](Z)
+
+
+cdef _softmax_wrapper(floating[:, ::1] Z):
+    cdef fastprop_cpu_path cpu = CONFIG.cpu
+    with nogil:
+        if floating is float:
+            fastprop_softmax_rows_float(cpu, &Z[0, 0], Z.shape[0], Z.shape[1])
+        else:
+            fastprop_softmax_rows_double(cpu, &Z[0, 0], Z.shape[0], Z.shape[1])
+
+
 def sigmoid(z, out):
     """out := sigmoid(z), for 1-D arrays of one floating dtype."""
     dtype = _floating_dtype_of("z", z)
@@ -256,8 +319,12 @@ cdef bint _all_finite_wrapper(const floating[::1] values):
     return result
 
 
-def dense_sigmoid_forward(A_in, W, b, A_out):
-    """A_out := sigmoid(A_in @ W.T + b)"""
+def dense_forward(A_in, W, b, A_out, activation="sigmoid"):
+    """A_out := f(A_in @ W.T + b), f one of ACTIVATIONS but the softmax"""
+    cdef fastprop_activation function = _activation_code(activation)
+    if function == FASTPROP_ACTIVATION_SOFTMAX:
+        raise ValueError("the softmax is taken across rows: use activation='identity', then "
+                         "softmax_rows")
     dtype = _floating_dtype_of("A_in", A_in)
     _require_floating_c_array("A_in", A_in, 2, dtype)
     _require_floating_c_array("W", W, 2, dtype)
@@ -271,52 +338,98 @@ def dense_sigmoid_forward(A_in, W, b, A_out):
     for name, array in (("A_in", A_in), ("W", W), ("A_out", A_out)):
         _require_nonempty(name, array)
     if dtype == np.float32:
-        _forward_wrapper[float](A_in, W, b, A_out)
+        _forward_wrapper[float](A_in, W, b, A_out, function)
     else:
-        _forward_wrapper[double](A_in, W, b, A_out)
+        _forward_wrapper[double](A_in, W, b, A_out, function)
+
+
+dense_sigmoid_forward = dense_forward
 
 
 cdef _forward_wrapper(const floating[:, ::1] A_in, const floating[:, ::1] W,
-                      const floating[::1] b, floating[:, ::1] A_out):
+                      const floating[::1] b, floating[:, ::1] A_out,
+                      fastprop_activation function):
     cdef fastprop_config config = CONFIG
     with nogil:
         if floating is float:
-            fastprop_dense_sigmoid_forward_float(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
-                                                 W.shape[0], &A_in[0, 0], &W[0, 0], &b[0],
-                                                 &A_out[0, 0])
+            fastprop_dense_forward_float(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
+                                         W.shape[0], &A_in[0, 0], &W[0, 0], &b[0], &A_out[0, 0],
+                                         function)
         else:
-            fastprop_dense_sigmoid_forward_double(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
-                                                  W.shape[0], &A_in[0, 0], &W[0, 0], &b[0],
-                                                  &A_out[0, 0])
+            fastprop_dense_forward_double(&config, NULL, NULL, A_in.shape[0], A_in.shape[1],
+                                          W.shape[0], &A_in[0, 0], &W[0, 0], &b[0], &A_out[0, 0],
+                                          function)
 
 
-def output_delta(A, Y, delta):
-    """delta := (A - Y) * A * (1 - A); returns 1/2 * sum((A - Y)**2)"""
+# The output functions each loss takes (_losses.h).
+_LOSS_OUTPUTS = {"squared": ("sigmoid", "identity"), "bce": ("sigmoid",),
+                 "cross_entropy": ("softmax",)}
+
+
+def output_delta(A, Y, delta, loss="squared", output="sigmoid", labels=None):
+    """delta := the output delta of loss (one of LOSS_KINDS) for the output function output;
+    returns the batch's summed loss. For "squared", A holds the outputs f(z) and
+    delta := (A - Y) * f'(z) (1/2 * sum((A - Y)**2) returned); for "bce" and
+    "cross_entropy", A holds z and is overwritten with the outputs, and delta := A - Y.
+    labels (int64, one class per row) may replace Y for "cross_entropy" (Y None)."""
+    cdef fastprop_loss loss_code = _loss_code(loss)
+    cdef fastprop_activation output_code = _activation_code(output, "output")
+    if output not in _LOSS_OUTPUTS[loss]:
+        raise ValueError(f"loss {loss!r} takes output {' or '.join(map(repr, _LOSS_OUTPUTS[loss]))}, "
+                         f"got {output!r}")
     dtype = _floating_dtype_of("A", A)
-    _require_floating_c_array("A", A, 2, dtype)
-    _require_floating_c_array("Y", Y, 2, dtype)
+    _require_floating_c_array("A", A, 2, dtype, writable=loss != "squared")
     _require_floating_c_array("delta", delta, 2, dtype, writable=True)
-    _require_shape("Y", Y, A.shape)
     _require_shape("delta", delta, A.shape)
     _require_nonempty("A", A)
-    if dtype == np.float32:
-        return _output_delta_wrapper[float](A.reshape(-1), Y.reshape(-1), delta.reshape(-1))
-    return _output_delta_wrapper[double](A.reshape(-1), Y.reshape(-1), delta.reshape(-1))
-
-
-cdef double _output_delta_wrapper(const floating[::1] A, const floating[::1] Y,
-                                  floating[::1] delta):
-    cdef double loss
+    if labels is None:
+        _require_floating_c_array("Y", Y, 2, dtype)
+        _require_shape("Y", Y, A.shape)
+    else:
+        if loss != "cross_entropy":
+            raise ValueError("labels stand for targets only with loss 'cross_entropy'")
+        if Y is not None:
+            raise ValueError("give Y or labels, not both")
+        _require_labels("labels", labels, A.shape[0], A.shape[1])
+    cdef const long long* label_data = NULL if labels is None else <const long long*> _data_pointer(labels)
+    cdef void* target_data = NULL if labels is not None else _data_pointer(Y)
+    cdef cnp.ndarray outputs = A, deltas = delta
+    cdef double total
+    cdef fastprop_cpu_path cpu = CONFIG.cpu
+    cdef ptrdiff_t rows = A.shape[0], cols = A.shape[1]
+    cdef bint is_float32 = dtype == np.float32
+    cdef void* a_data = cnp.PyArray_DATA(outputs)
+    cdef void* delta_data = cnp.PyArray_DATA(deltas)
     with nogil:
-        if floating is float:
-            loss = fastprop_output_delta_float(A.shape[0], &A[0], &Y[0], &delta[0])
+        if is_float32:
+            total = fastprop_output_delta_float(cpu, loss_code, output_code, rows, cols,
+                                                <float*> a_data, <const float*> target_data,
+                                                label_data, <float*> delta_data)
         else:
-            loss = fastprop_output_delta_double(A.shape[0], &A[0], &Y[0], &delta[0])
-    return loss
+            total = fastprop_output_delta_double(cpu, loss_code, output_code, rows, cols,
+                                                 <double*> a_data, <const double*> target_data,
+                                                 label_data, <double*> delta_data)
+    return total
 
 
-def hidden_delta(delta_next, W_next, A, delta):
-    """delta := (delta_next @ W_next) * A * (1 - A)"""
+cdef _require_labels(name, labels, Py_ssize_t rows, Py_ssize_t classes):
+    """labels: a C-contiguous int64 array of rows class indices, each in [0, classes)."""
+    if not isinstance(labels, np.ndarray) or labels.dtype != np.int64 or labels.ndim != 1:
+        raise TypeError(f"{name} must be a 1-D int64 array")
+    if not (labels.flags.c_contiguous and labels.flags.aligned):
+        raise ValueError(f"{name} must be C-contiguous and aligned")
+    if labels.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} entries, got {labels.shape[0]}")
+    if rows and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{name} must be class indices from 0 to {classes - 1}")
+
+
+def hidden_delta(delta_next, W_next, A, delta, activation="sigmoid"):
+    """delta := (delta_next @ W_next) * f'(z), from A = f(z), f one of ACTIVATIONS but the
+    softmax"""
+    cdef fastprop_activation function = _activation_code(activation)
+    if function == FASTPROP_ACTIVATION_SOFTMAX:
+        raise ValueError("a softmax layer has no hidden delta")
     dtype = _floating_dtype_of("delta_next", delta_next)
     _require_floating_c_array("delta_next", delta_next, 2, dtype)
     _require_floating_c_array("W_next", W_next, 2, dtype)
@@ -330,22 +443,24 @@ def hidden_delta(delta_next, W_next, A, delta):
     for name, array in (("delta_next", delta_next), ("A", A)):
         _require_nonempty(name, array)
     if dtype == np.float32:
-        _hidden_delta_wrapper[float](delta_next, W_next, A, delta)
+        _hidden_delta_wrapper[float](delta_next, W_next, A, delta, function)
     else:
-        _hidden_delta_wrapper[double](delta_next, W_next, A, delta)
+        _hidden_delta_wrapper[double](delta_next, W_next, A, delta, function)
 
 
 cdef _hidden_delta_wrapper(const floating[:, ::1] delta_next, const floating[:, ::1] W_next,
-                           const floating[:, ::1] A, floating[:, ::1] delta):
+                           const floating[:, ::1] A, floating[:, ::1] delta,
+                           fastprop_activation function):
     cdef fastprop_config config = CONFIG
     with nogil:
         if floating is float:
             fastprop_hidden_delta_float(&config, NULL, A.shape[0], delta_next.shape[1], A.shape[1],
-                                        &delta_next[0, 0], &W_next[0, 0], &A[0, 0], &delta[0, 0])
+                                        &delta_next[0, 0], &W_next[0, 0], &A[0, 0], function,
+                                        &delta[0, 0])
         else:
             fastprop_hidden_delta_double(&config, NULL, A.shape[0], delta_next.shape[1],
                                          A.shape[1], &delta_next[0, 0], &W_next[0, 0], &A[0, 0],
-                                         &delta[0, 0])
+                                         function, &delta[0, 0])
 
 
 def weight_gradient(delta, A_prev, grad_W, grad_b):

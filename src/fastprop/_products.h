@@ -8,31 +8,34 @@
 
 #include <stddef.h>
 
+#include "_activations.h"
 #include "_config.h"
 #include "_routing.h"
 #include "_team.h"
 
-/* A_out (rows, n_out) := sigmoid(A_in (rows, n_in) @ W (n_out, n_in).T + b) */
-void fastprop_dense_sigmoid_forward_float(const fastprop_config* config,
-                                          const fastprop_decision* decision, fastprop_team* team,
-                                          ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
-                                          const float* A_in, const float* W, const float* b,
-                                          float* A_out);
-void fastprop_dense_sigmoid_forward_double(const fastprop_config* config,
-                                           const fastprop_decision* decision, fastprop_team* team,
-                                           ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
-                                           const double* A_in, const double* W, const double* b,
-                                           double* A_out);
+/* A_out (rows, n_out) := f(A_in (rows, n_in) @ W (n_out, n_in).T + b), f the function
+ * (not the softmax: the identity there, and the caller takes the rows' softmax) */
+void fastprop_dense_forward_float(const fastprop_config* config,
+                                  const fastprop_decision* decision, fastprop_team* team,
+                                  ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                  const float* A_in, const float* W, const float* b, float* A_out,
+                                  fastprop_activation function);
+void fastprop_dense_forward_double(const fastprop_config* config,
+                                   const fastprop_decision* decision, fastprop_team* team,
+                                   ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                   const double* A_in, const double* W, const double* b,
+                                   double* A_out, fastprop_activation function);
 
-/* C (m, n) := A (m, k) @ B (k, n); then, unless sigmoid_outputs (S) is NULL, C := C * S * (1 - S) */
+/* C (m, n) := A (m, k) @ B (k, n); then, unless outputs (S = f(z), m x n) is NULL,
+ * C := C * f'(z) from S (_activations.h) */
 void fastprop_product_a_b_float(const fastprop_config* config, const fastprop_decision* decision,
                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                const float* A, const float* B, float* C,
-                                const float* sigmoid_outputs);
+                                const float* A, const float* B, float* C, const float* outputs,
+                                fastprop_activation function);
 void fastprop_product_a_b_double(const fastprop_config* config, const fastprop_decision* decision,
                                  fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                  const double* A, const double* B, double* C,
-                                 const double* sigmoid_outputs);
+                                 const double* outputs, fastprop_activation function);
 
 /* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1; and, unless
  * column_sums is NULL, column_sums (m) := alpha * A.sum(0) + beta * column_sums */

@@ -55,11 +55,11 @@ static void TYPED(at_b_loops)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, REAL alpha,
         }
 }
 
-void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config,
-                                           const fastprop_decision* decision, fastprop_team* team,
-                                           ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
-                                           const REAL* A_in, const REAL* W, const REAL* b,
-                                           REAL* A_out)
+void TYPED(fastprop_dense_forward)(const fastprop_config* config,
+                                   const fastprop_decision* decision, fastprop_team* team,
+                                   ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out,
+                                   const REAL* A_in, const REAL* W, const REAL* b, REAL* A_out,
+                                   fastprop_activation function)
 {
     const ptrdiff_t multiply_adds = rows * n_out * n_in;
     /* Narrow outputs run as dot products over the inputs: either dimension fills vectors. */
@@ -69,43 +69,49 @@ void TYPED(fastprop_dense_sigmoid_forward)(const fastprop_config* config,
                                    &shared)) {
     case FASTPROP_ROUTE_BLAS:
         TYPED(fastprop_blas_a_bt)(rows, n_out, n_in, A_in, W, A_out);
-        TYPED(fastprop_shared_add_bias_sigmoid)(shared, config->cpu, A_out, b, rows, n_out);
+        TYPED(fastprop_shared_add_bias_activate)(shared, config->cpu, function, A_out, b, rows,
+                                                 n_out);
         return;
     case FASTPROP_ROUTE_VECTOR:
-        /* The bias goes into the sums, the sigmoid into each column panel's task. */
-        TYPED(fastprop_dense_sigmoid)(config->cpu, shared, rows, n_out, n_in, A_in, W, b, A_out);
+        /* The bias goes into the sums, the function into each column panel's task. */
+        TYPED(fastprop_dense_activate)(config->cpu, shared, rows, n_out, n_in, A_in, W, b, A_out,
+                                       function);
         return;
     case FASTPROP_ROUTE_LOOPS:
-        /* The bias goes into the loops' sums, and one sigmoid pass covers the
-         * whole block, so that short rows still fill the vector lanes. */
+        /* The bias goes into the loops' sums, and one pass of the function covers
+         * the whole block, so that short rows still fill the vector lanes. */
         TYPED(affine_loops)(rows, n_out, n_in, A_in, W, b, A_out);
-        TYPED(fastprop_sigmoid)(config->cpu, A_out, A_out, rows * n_out);
+        TYPED(fastprop_activate)(config->cpu, function, A_out, A_out, rows * n_out);
         return;
     }
 }
 
 void TYPED(fastprop_product_a_b)(const fastprop_config* config, const fastprop_decision* decision,
-                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const REAL* A, const REAL* B, REAL* C,
-                                 const REAL* sigmoid_outputs)
+                                 fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                 const REAL* A, const REAL* B, REAL* C, const REAL* outputs,
+                                 fastprop_activation function)
 {
     const ptrdiff_t multiply_adds = m * n * k;
     fastprop_team* shared;
+    /* The identity's derivative is 1: nothing to multiply by. */
+    if (function == FASTPROP_ACTIVATION_IDENTITY)
+        outputs = NULL;
     switch (fastprop_route_product(config, decision, team, m, multiply_adds,
                                    fastprop_fills_vectors(n, IS_FLOAT), IS_FLOAT, &shared)) {
     case FASTPROP_ROUTE_VECTOR:
-        /* The vector kernels apply sigma' to each column panel as they finish it. */
-        TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, k, 1, B, 1, 0, C,
-                                 sigmoid_outputs, NULL);
+        /* The vector kernels apply f' to each column panel as they finish it. */
+        TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, k, 1, B, 1, 0, C, outputs,
+                                 function, NULL);
         return;
     case FASTPROP_ROUTE_BLAS:
         TYPED(fastprop_blas_a_b)(m, n, k, A, B, C);
-        if (sigmoid_outputs != NULL)
-            TYPED(fastprop_shared_multiply_sigmoid_derivative)(shared, C, sigmoid_outputs, m, n);
+        if (outputs != NULL)
+            TYPED(fastprop_shared_multiply_derivative)(shared, function, C, outputs, m, n);
         return;
     case FASTPROP_ROUTE_LOOPS:
         TYPED(a_b_loops)(m, n, k, A, B, C);
-        if (sigmoid_outputs != NULL)
-            TYPED(fastprop_multiply_sigmoid_derivative)(C, sigmoid_outputs, m * n);
+        if (outputs != NULL)
+            TYPED(fastprop_multiply_derivative)(function, C, outputs, m * n);
         return;
     }
 }
@@ -128,7 +134,7 @@ void TYPED(fastprop_product_at_b)(const fastprop_config* config,
         /* A.T read in place: A.T (i, p) = A[p * m + i]. In row strips, the kernels
          * also sum the strip's columns of A, in the same order as the column sums. */
         summed = TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, 1, m, B, alpha, beta,
-                                          C, NULL, column_sums);
+                                          C, NULL, FASTPROP_ACTIVATION_IDENTITY, column_sums);
         break;
     case FASTPROP_ROUTE_LOOPS:
         TYPED(at_b_loops)(m, n, k, alpha, A, B, beta, C);

@@ -8,6 +8,15 @@
 
 #include "_sigmoid.h"
 
+/* Each path's exp of non-positive numbers (the template defines them; only the
+ * dispatcher at the end calls them). */
+void fastprop_exp_nonpositive_baseline_float(const float* x, float* out, ptrdiff_t size);
+void fastprop_exp_nonpositive_baseline_double(const double* x, double* out, ptrdiff_t size);
+void fastprop_exp_nonpositive_avx2_float(const float* x, float* out, ptrdiff_t size);
+void fastprop_exp_nonpositive_avx2_double(const double* x, double* out, ptrdiff_t size);
+void fastprop_exp_nonpositive_avx512_float(const float* x, float* out, ptrdiff_t size);
+void fastprop_exp_nonpositive_avx512_double(const double* x, double* out, ptrdiff_t size);
+
 #define FASTPROP_CAT_(a, b) a##_##b
 #define FASTPROP_CAT(a, b) FASTPROP_CAT_(a, b)
 #define FASTPROP_CAT3_(a, b, c) a##_##b##_##c
@@ -43,6 +52,20 @@
 #define EXP_DOUBLE_Q2 2.27265548208155028766e-1
 #define EXP_DOUBLE_Q3 2.00000000000000000009e0
 #define TWO_TO_MINUS_512 7.458340731200206743e-155
+
+/* tanh(z) for |z| < TANH_SMALL_LIMIT: Cephes' tanhf polynomial and tanh rational form */
+#define TANH_SMALL_LIMIT 0.625
+#define TANH_FLOAT_P0 (-5.70498872745e-3f)
+#define TANH_FLOAT_P1 2.06390887954e-2f
+#define TANH_FLOAT_P2 (-5.37397155531e-2f)
+#define TANH_FLOAT_P3 1.33314422036e-1f
+#define TANH_FLOAT_P4 (-3.33332819422e-1f)
+#define TANH_DOUBLE_P0 (-9.64399179425052238628e-1)
+#define TANH_DOUBLE_P1 (-9.92877231001918586564e1)
+#define TANH_DOUBLE_P2 (-1.61468768441708447952e3)
+#define TANH_DOUBLE_Q0 1.12811678491632931402e2   /* Q(s) = ((s + Q0) s + Q1) s + Q2 */
+#define TANH_DOUBLE_Q1 2.23548839060100448583e3
+#define TANH_DOUBLE_Q2 4.84406305325125486048e3
 
 /* mask ? a : b for GCC vectors, a mask being all ones or zero in each lane */
 #define BIT_SELECT(bits, mask, a, b) ((__typeof__(a)) (((bits) (mask) & (bits) (a)) | (~(bits) (mask) & (bits) (b))))
@@ -114,19 +137,18 @@ void fastprop_sigmoid_avx2_float(const float* z, float* out, ptrdiff_t size)
     fastprop_sigmoid_baseline_float(z, out, size);
 }
 
-void fastprop_sigmoid_avx2_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_double(z, out, size);
-}
-
 void fastprop_sigmoid_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
 {
     for (ptrdiff_t i = 0; i < rows; ++i)
         fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
 }
 
-void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
-                                        ptrdiff_t width)
+void fastprop_sigmoid_avx2_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_double(z, out, size);
+}
+
+void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
 {
     for (ptrdiff_t i = 0; i < rows; ++i)
         fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
@@ -137,23 +159,85 @@ void fastprop_sigmoid_avx512_float(const float* z, float* out, ptrdiff_t size)
     fastprop_sigmoid_baseline_float(z, out, size);
 }
 
-void fastprop_sigmoid_avx512_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_double(z, out, size);
-}
-
-void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows,
-                                         ptrdiff_t width)
+void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
 {
     for (ptrdiff_t i = 0; i < rows; ++i)
         fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
 }
 
-void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
-                                          ptrdiff_t width)
+void fastprop_sigmoid_avx512_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_sigmoid_baseline_double(z, out, size);
+}
+
+void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
 {
     for (ptrdiff_t i = 0; i < rows; ++i)
         fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_tanh_avx2_float(const float* z, float* out, ptrdiff_t size)
+{
+    fastprop_tanh_baseline_float(z, out, size);
+}
+
+void fastprop_tanh_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_tanh_baseline_float(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_tanh_avx2_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_tanh_baseline_double(z, out, size);
+}
+
+void fastprop_tanh_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_tanh_baseline_double(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_tanh_avx512_float(const float* z, float* out, ptrdiff_t size)
+{
+    fastprop_tanh_baseline_float(z, out, size);
+}
+
+void fastprop_tanh_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_tanh_baseline_float(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_tanh_avx512_double(const double* z, double* out, ptrdiff_t size)
+{
+    fastprop_tanh_baseline_double(z, out, size);
+}
+
+void fastprop_tanh_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
+{
+    for (ptrdiff_t i = 0; i < rows; ++i)
+        fastprop_tanh_baseline_double(C + i * ldc, C + i * ldc, width);
+}
+
+void fastprop_exp_nonpositive_avx2_float(const float* x, float* out, ptrdiff_t size)
+{
+    fastprop_exp_nonpositive_baseline_float(x, out, size);
+}
+
+void fastprop_exp_nonpositive_avx2_double(const double* x, double* out, ptrdiff_t size)
+{
+    fastprop_exp_nonpositive_baseline_double(x, out, size);
+}
+
+void fastprop_exp_nonpositive_avx512_float(const float* x, float* out, ptrdiff_t size)
+{
+    fastprop_exp_nonpositive_baseline_float(x, out, size);
+}
+
+void fastprop_exp_nonpositive_avx512_double(const double* x, double* out, ptrdiff_t size)
+{
+    fastprop_exp_nonpositive_baseline_double(x, out, size);
 }
 
 #endif
@@ -183,3 +267,44 @@ void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out
     else
         fastprop_sigmoid_baseline_double(z, out, size);
 }
+
+void fastprop_tanh_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
+        fastprop_tanh_avx512_float(z, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_tanh_avx2_float(z, out, size);
+    else
+        fastprop_tanh_baseline_float(z, out, size);
+}
+
+void fastprop_tanh_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
+        fastprop_tanh_avx512_double(z, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_tanh_avx2_double(z, out, size);
+    else
+        fastprop_tanh_baseline_double(z, out, size);
+}
+
+void fastprop_exp_nonpositive_float(fastprop_cpu_path cpu, const float* x, float* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
+        fastprop_exp_nonpositive_avx512_float(x, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_exp_nonpositive_avx2_float(x, out, size);
+    else
+        fastprop_exp_nonpositive_baseline_float(x, out, size);
+}
+
+void fastprop_exp_nonpositive_double(fastprop_cpu_path cpu, const double* x, double* out, ptrdiff_t size)
+{
+    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
+        fastprop_exp_nonpositive_avx512_double(x, out, size);
+    else if (cpu >= FASTPROP_CPU_AVX2)
+        fastprop_exp_nonpositive_avx2_double(x, out, size);
+    else
+        fastprop_exp_nonpositive_baseline_double(x, out, size);
+}
+

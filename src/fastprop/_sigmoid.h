@@ -1,4 +1,4 @@
-/* The sigmoid, from one source for every CPU path.
+/* The sigmoid, tanh and exp of non-positive numbers, from one source for every CPU path.
  *
  * sigmoid(z) = 1 / (1 + exp(-z)), computed as s = 1 / (1 + e), e = exp(-|z|),
  * and e * s for z < 0: exp is only ever taken of -|z| <= 0, so it cannot
@@ -15,6 +15,11 @@
  * factor is a normal number for every n here, so the one rounding is that of
  * p * 2**n itself, results that are subnormal come out right and those below
  * the smallest subnormal are 0. x is clamped where exp(x) is already 0.
+ *
+ * tanh(z): Cephes' tanh (double) and tanhf (float): for |z| < 0.625 an odd
+ * rational form (double) or polynomial (float) in z, z + z**3 R(z**2); else
+ * (1 - e) / (1 + e) with e = exp(-2|z|) <= 0.29, by the exp above, given z's sign.
+ * exp(x) for x <= 0 as an array function too, for the softmax (x = z - max z).
  *
  * The algorithm is written once, in _sigmoid_template.c, on GCC vector types,
  * and compiled for each path at that path's vector width (baseline: 16 bytes,
@@ -52,5 +57,26 @@ void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows
                                          ptrdiff_t width);
 void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
                                           ptrdiff_t width);
+
+/* out := tanh(z), and the same per path and panel, as for the sigmoid. */
+void fastprop_tanh_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size);
+void fastprop_tanh_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size);
+void fastprop_tanh_baseline_float(const float* z, float* out, ptrdiff_t size);
+void fastprop_tanh_baseline_double(const double* z, double* out, ptrdiff_t size);
+void fastprop_tanh_avx2_float(const float* z, float* out, ptrdiff_t size);
+void fastprop_tanh_avx2_double(const double* z, double* out, ptrdiff_t size);
+void fastprop_tanh_avx512_float(const float* z, float* out, ptrdiff_t size);
+void fastprop_tanh_avx512_double(const double* z, double* out, ptrdiff_t size);
+void fastprop_tanh_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width);
+void fastprop_tanh_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width);
+void fastprop_tanh_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width);
+void fastprop_tanh_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows,
+                                       ptrdiff_t width);
+
+/* out := exp(x) for x <= 0 (x > 0 is taken as 0; NaN stays NaN), on the given path. */
+void fastprop_exp_nonpositive_float(fastprop_cpu_path cpu, const float* x, float* out,
+                                    ptrdiff_t size);
+void fastprop_exp_nonpositive_double(fastprop_cpu_path cpu, const double* x, double* out,
+                                     ptrdiff_t size);
 
 #endif  /* FASTPROP_SIGMOID_H */

@@ -12,8 +12,8 @@
  *   forward      total := b[j], then total := total + a[p] * W[j, p] for p in order;
  *                then the path's sigmoid over the layer's block (the same call);
  *   hidden delta total := 0, then total := total + delta[r, p] * W[p, j] for p in
- *                order; then total * (A * (1 - A)), as a_b_loops then
- *                fastprop_multiply_sigmoid_derivative;
+ *                order; then total * f' (for the sigmoid, total * (A * (1 - A))), as a_b_loops
+ *                then fastprop_multiply_derivative;
  *   gradient     total := 0, then total := total + delta[r, i] * input[r, j] for r
  *                in order; W[i, j] := W[i, j] + (-lr) * total, as at_b_loops;
  *   bias         total := 0, then total := total + delta[r, i] for r in order;
@@ -82,14 +82,18 @@ static inline void TYPED(small_gradient_step_by_rows)(ptrdiff_t rows, ptrdiff_t 
 }
 
 /* The step of fastprop_train_epochs (train_batch) for a network all of whose widths are at
- * most FASTPROP_SMALL_STEP_MAX_WIDTH; returns the batch's 1/2 * sum of squared errors. */
-static double TYPED(small_step)(fastprop_cpu_path cpu, ptrdiff_t n_layers,
-                                const ptrdiff_t* sizes, ptrdiff_t rows, const REAL* X,
-                                const REAL* Y, REAL lr, REAL* const* weights,
-                                REAL* const* biases, REAL* const* activations,
-                                REAL* const* deltas)
+ * most FASTPROP_SMALL_STEP_MAX_WIDTH; returns the batch's summed loss (_losses.h). */
+static double TYPED(small_step)(fastprop_cpu_path cpu, const TYPED(fastprop_network)* network,
+                                fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
+                                const REAL* Y, const long long* labels, REAL lr)
 {
-    const ptrdiff_t last = n_layers - 1;
+    const ptrdiff_t n_layers = network->n_layers, last = n_layers - 1;
+    const ptrdiff_t* sizes = network->sizes;
+    const fastprop_activation* functions = network->functions;
+    REAL* const* weights = network->weights;
+    REAL* const* biases = network->biases;
+    REAL* const* activations = network->activations;
+    REAL* const* deltas = network->deltas;
     const REAL* layer_input = X;
     for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
         const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
@@ -103,11 +107,14 @@ static double TYPED(small_step)(fastprop_cpu_path cpu, ptrdiff_t n_layers,
                 out[r * n_out + j] = TYPED(sum_of_products)(b[j], a_row, 1, w_row, 1, n_in);
             }
         }
-        TYPED(fastprop_sigmoid)(cpu, out, out, rows * n_out);
+        TYPED(fastprop_activate)(cpu, fastprop_forward_function(functions, n_layers, layer,
+                                                              loss_kind != FASTPROP_LOSS_SQUARED),
+                                 out, out, rows * n_out);
         layer_input = out;
     }
-    const double loss = TYPED(fastprop_output_delta)(rows * sizes[n_layers], activations[last], Y,
-                                                     deltas[last]);
+    const double loss = TYPED(fastprop_output_delta)(cpu, loss_kind, functions[last], rows,
+                                                     sizes[n_layers], activations[last], Y,
+                                                     labels, deltas[last]);
     const REAL step = -lr;
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
@@ -118,13 +125,17 @@ static double TYPED(small_step)(fastprop_cpu_path cpu, ptrdiff_t n_layers,
         if (layer > 0) {
             /* The delta of the layer below needs this layer's weights before they are updated. */
             REAL* below = deltas[layer - 1];
+            const fastprop_activation function = functions[layer - 1];
             for (ptrdiff_t r = 0; r < rows; ++r)
                 for (ptrdiff_t j = 0; j < n_in; ++j) {
                     const REAL total = TYPED(sum_of_products)(0, delta + r * n_out, 1, W + j,
                                                               n_in, n_out);
                     const REAL a = input[r * n_in + j];
-                    below[r * n_in + j] = total * (a * ((REAL) 1 - a));
+                    below[r * n_in + j] = function == FASTPROP_ACTIVATION_SIGMOID
+                                          ? total * (a * ((REAL) 1 - a)) : total;
                 }
+            if (function != FASTPROP_ACTIVATION_SIGMOID)
+                TYPED(fastprop_multiply_derivative)(function, below, input, rows * n_in);
         }
         if (rows <= FASTPROP_SMALL_STEP_MAX_WIDTH)
             TYPED(small_gradient_step_by_columns)(rows, n_in, n_out, step, delta, input, W, b);
@@ -145,7 +156,7 @@ static int TYPED(small_step_applies)(const fastprop_config* config,
         const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
         if (n_in > FASTPROP_SMALL_STEP_MAX_WIDTH || n_out > FASTPROP_SMALL_STEP_MAX_WIDTH)
             return 0;
-        /* The arguments fastprop_dense_sigmoid_forward, fastprop_product_a_b and
+        /* The arguments fastprop_dense_forward, fastprop_product_a_b and
          * fastprop_product_at_b give the routing for this layer's three products. */
         const ptrdiff_t multiply_adds = rows * n_in * n_out;
         const int fills_in = fastprop_fills_vectors(n_in, IS_FLOAT);

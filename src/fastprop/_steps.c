@@ -1,7 +1,9 @@
 /* The backpropagation steps (see _steps.h), from one template per dtype. */
 #include "_steps.h"
 
+#include "_activations.h"
 #include "_elementwise.h"
+#include "_losses.h"
 #include "_products.h"
 #include "_sigmoid.h"
 

@@ -1,6 +1,8 @@
 /* The backpropagation steps, and whole networks: the forward pass and epochs
- * of minibatch gradient descent. Sigmoid after every layer, loss 1/2 * sum of
- * squared errors (or its mean over the batch), plain gradient descent.
+ * of minibatch gradient descent. Each layer's activation function (_activations.h;
+ * the sigmoid everywhere is the textbook's network), the loss of _losses.h (1/2 *
+ * sum of squared errors by default, or its mean over the batch), plain gradient
+ * descent.
  *
  * The caller allocates everything and passes it in (a network's per-layer
  * arrays, the workspace of activations and deltas, the batch buffers); these
@@ -11,16 +13,19 @@
 
 #include <stddef.h>
 
+#include "_activations.h"
 #include "_config.h"
+#include "_losses.h"
 #include "_routing.h"
 #include "_team.h"
 
 /* A network's arrays: n_layers layers of sizes[l] inputs and sizes[l + 1]
- * outputs; activations and deltas (rows of a batch x sizes[l + 1]) are the
- * workspace. */
+ * outputs, and functions[l] after each (the softmax only after the last);
+ * activations and deltas (rows of a batch x sizes[l + 1]) are the workspace. */
 typedef struct {
     ptrdiff_t n_layers;
     const ptrdiff_t* sizes;
+    const fastprop_activation* functions;
     float* const* weights;
     float* const* biases;
     float* const* activations;
@@ -30,41 +35,51 @@ typedef struct {
 typedef struct {
     ptrdiff_t n_layers;
     const ptrdiff_t* sizes;
+    const fastprop_activation* functions;
     double* const* weights;
     double* const* biases;
     double* const* activations;
     double* const* deltas;
 } fastprop_network_double;
 
-/* A training set (n_samples rows of X and Y), read in place; batch_X and
- * batch_Y (batch_size rows) receive the rows of a shuffled batch. */
+/* A training set (n_samples rows of X, and of Y or, for the cross-entropy, class
+ * labels: one of the two is NULL), read in place; batch_X and batch_Y or
+ * batch_labels (batch_size rows) receive the rows of a shuffled batch. mean_loss:
+ * the loss is the mean over a batch's rows, not their sum (every step's size is
+ * then lr / rows). */
 typedef struct {
     const float* X;
     const float* Y;
+    const long long* labels;
     ptrdiff_t n_samples, batch_size;
+    fastprop_loss loss;
     int mean_loss;
     float* batch_X;
     float* batch_Y;
+    long long* batch_labels;
 } fastprop_training_set_float;
 
 typedef struct {
     const double* X;
     const double* Y;
+    const long long* labels;
     ptrdiff_t n_samples, batch_size;
+    fastprop_loss loss;
     int mean_loss;
     double* batch_X;
     double* batch_Y;
+    long long* batch_labels;
 } fastprop_training_set_double;
 
-/* delta := (delta_next @ W_next) * A * (1 - A) */
+/* delta := (delta_next @ W_next) * f'(z), from A = f(z) */
 void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                  ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                  const float* delta_next, const float* W_next, const float* A,
-                                 float* delta);
+                                 fastprop_activation function, float* delta);
 void fastprop_hidden_delta_double(const fastprop_config* config, fastprop_team* team,
                                   ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                   const double* delta_next, const double* W_next, const double* A,
-                                  double* delta);
+                                  fastprop_activation function, double* delta);
 
 /* grad_W := delta.T @ A_prev; grad_b := delta.sum(0) */
 void fastprop_weight_gradient_float(const fastprop_config* config, ptrdiff_t rows, ptrdiff_t n_in,
@@ -83,14 +98,17 @@ void fastprop_gradient_step_double(const fastprop_config* config, fastprop_team*
                                    const double* delta, const double* A_prev, double* W,
                                    double* b);
 
-/* activations[l] := sigmoid(activations[l - 1] @ weights[l].T + biases[l]), activations[-1] = X */
+/* activations[l] := f_l(activations[l - 1] @ weights[l].T + biases[l]), activations[-1] = X;
+ * where output_z, the last layer's z instead of its outputs (for a loss, _losses.h). */
 void fastprop_network_forward_float(const fastprop_config* config, fastprop_team* team,
-                                    ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
-                                    const float* X, float* const* weights, float* const* biases,
-                                    float* const* activations);
+                                    ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                    const fastprop_activation* functions, int output_z,
+                                    ptrdiff_t rows, const float* X, float* const* weights,
+                                    float* const* biases, float* const* activations);
 void fastprop_network_forward_double(const fastprop_config* config, fastprop_team* team,
-                                     ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
-                                     const double* X, double* const* weights,
+                                     ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                     const fastprop_activation* functions, int output_z,
+                                     ptrdiff_t rows, const double* X, double* const* weights,
                                      double* const* biases, double* const* activations);
 
 /* A network none of whose layers is wider than this, every product of whose step runs
@@ -100,7 +118,7 @@ void fastprop_network_forward_double(const fastprop_config* config, fastprop_tea
 
 /* For each epoch, one step per batch of positions [start, stop) of that epoch's
  * order (orders + epoch * n_samples; NULL: the samples in order, read in place);
- * epoch_losses[e] += the batches' 1/2 * sums of squared errors, before each step.
+ * epoch_losses[e] += the batches' summed losses (_losses.h), before each step.
  * plan: FASTPROP_PRODUCT_KINDS decisions per layer (_routing.h), or NULL to route
  * every product by the configuration. Steps run as one function where
  * FASTPROP_SMALL_STEP_MAX_WIDTH says, if small_steps_allowed (0: every step as the

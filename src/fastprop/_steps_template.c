@@ -4,10 +4,10 @@
 void TYPED(fastprop_hidden_delta)(const fastprop_config* config, fastprop_team* team,
                                   ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                   const REAL* delta_next, const REAL* W_next, const REAL* A,
-                                  REAL* delta)
+                                  fastprop_activation function, REAL* delta)
 {
     TYPED(fastprop_product_a_b)(config, NULL, team, rows, n_this, n_next, delta_next, W_next, delta,
-                                A);
+                                A, function);
 }
 
 void TYPED(fastprop_weight_gradient)(const fastprop_config* config, ptrdiff_t rows,
@@ -33,43 +33,53 @@ static inline const fastprop_decision* TYPED(decision_for)(const fastprop_decisi
     return plan == NULL ? NULL : plan + layer * FASTPROP_PRODUCT_KINDS + kind;
 }
 
-/* The forward pass, each product as the plan decides (plan NULL: by the configuration) */
+/* The forward pass, each product as the plan decides (plan NULL: by the configuration); the
+ * output layer's z where output_z, else its outputs but for a softmax's (still z). */
 static void TYPED(forward)(const fastprop_config* config, const fastprop_decision* plan,
                            fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
-                           ptrdiff_t rows, const REAL* X, REAL* const* weights,
-                           REAL* const* biases, REAL* const* activations)
+                           const fastprop_activation* functions, int output_z, ptrdiff_t rows,
+                           const REAL* X, REAL* const* weights, REAL* const* biases,
+                           REAL* const* activations)
 {
     const REAL* layer_input = X;
     for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
-        TYPED(fastprop_dense_sigmoid_forward)(config,
-                                              TYPED(decision_for)(plan, layer,
-                                                                  FASTPROP_PRODUCT_FORWARD),
-                                              team, rows, sizes[layer], sizes[layer + 1],
-                                              layer_input, weights[layer], biases[layer],
-                                              activations[layer]);
+        TYPED(fastprop_dense_forward)(config,
+                                      TYPED(decision_for)(plan, layer, FASTPROP_PRODUCT_FORWARD),
+                                      team, rows, sizes[layer], sizes[layer + 1], layer_input,
+                                      weights[layer], biases[layer], activations[layer],
+                                      fastprop_forward_function(functions, n_layers, layer,
+                                                              output_z));
         layer_input = activations[layer];
     }
 }
 
 void TYPED(fastprop_network_forward)(const fastprop_config* config, fastprop_team* team,
-                                     ptrdiff_t n_layers, const ptrdiff_t* sizes, ptrdiff_t rows,
-                                     const REAL* X, REAL* const* weights, REAL* const* biases,
-                                     REAL* const* activations)
+                                     ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                                     const fastprop_activation* functions, int output_z,
+                                     ptrdiff_t rows, const REAL* X, REAL* const* weights,
+                                     REAL* const* biases, REAL* const* activations)
 {
-    TYPED(forward)(config, NULL, team, n_layers, sizes, rows, X, weights, biases, activations);
+    TYPED(forward)(config, NULL, team, n_layers, sizes, functions, output_z, rows, X, weights,
+                   biases, activations);
+    if (!output_z && functions[n_layers - 1] == FASTPROP_ACTIVATION_SOFTMAX)
+        TYPED(fastprop_softmax_rows)(config->cpu, activations[n_layers - 1], rows,
+                                     sizes[n_layers]);
 }
 
-/* delta[layer - 1] := (delta[layer] @ W[layer]) * A * (1 - A), A = activations[layer - 1] */
+/* delta[layer - 1] := (delta[layer] @ W[layer]) * f'(z) of layer - 1, from its outputs
+ * A = activations[layer - 1] */
 static inline void TYPED(backward_delta)(const fastprop_config* config,
                                          const fastprop_decision* plan, fastprop_team* team,
-                                         const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
-                                         REAL* const* weights, REAL* const* activations,
-                                         REAL* const* deltas)
+                                         const ptrdiff_t* sizes,
+                                         const fastprop_activation* functions, ptrdiff_t rows,
+                                         ptrdiff_t layer, REAL* const* weights,
+                                         REAL* const* activations, REAL* const* deltas)
 {
     TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(plan, layer,
                                                             FASTPROP_PRODUCT_HIDDEN_DELTA),
                                 team, rows, sizes[layer], sizes[layer + 1], deltas[layer],
-                                weights[layer], deltas[layer - 1], activations[layer - 1]);
+                                weights[layer], deltas[layer - 1], activations[layer - 1],
+                                functions[layer - 1]);
 }
 
 /* W[layer] := W[layer] - lr * delta[layer].T @ input; b[layer] := b[layer] - lr * delta[layer].sum(0) */
@@ -85,23 +95,30 @@ static inline void TYPED(update_layer)(const fastprop_config* config,
                                  layer_input, 1, weights[layer], biases[layer]);
 }
 
-/* One gradient-descent step on a batch; returns the batch's 1/2 * sum of squared errors. */
+/* One gradient-descent step on a batch; returns the batch's summed loss (_losses.h). */
 static double TYPED(train_batch)(const fastprop_config* config, const fastprop_decision* plan,
-                                 fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
-                                 ptrdiff_t rows, const REAL* X, const REAL* Y, REAL lr,
-                                 REAL* const* weights, REAL* const* biases,
-                                 REAL* const* activations, REAL* const* deltas)
+                                 fastprop_team* team, const TYPED(fastprop_network)* network,
+                                 fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
+                                 const REAL* Y, const long long* labels, REAL lr)
 {
-    const ptrdiff_t last = n_layers - 1;
-    TYPED(forward)(config, plan, team, n_layers, sizes, rows, X, weights, biases, activations);
-    const double loss = TYPED(fastprop_output_delta)(rows * sizes[n_layers], activations[last], Y,
-                                                     deltas[last]);
+    const ptrdiff_t n_layers = network->n_layers, last = n_layers - 1;
+    const ptrdiff_t* sizes = network->sizes;
+    const fastprop_activation* functions = network->functions;
+    REAL* const* weights = network->weights;
+    REAL* const* biases = network->biases;
+    REAL* const* activations = network->activations;
+    REAL* const* deltas = network->deltas;
+    TYPED(forward)(config, plan, team, n_layers, sizes, functions,
+                   loss_kind != FASTPROP_LOSS_SQUARED, rows, X, weights, biases, activations);
+    const double loss = TYPED(fastprop_output_delta)(config->cpu, loss_kind, functions[last], rows,
+                                                     sizes[n_layers], activations[last], Y,
+                                                     labels, deltas[last]);
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const REAL* layer_input = layer == 0 ? X : activations[layer - 1];
         if (layer > 0)
             /* The delta of the layer below needs this layer's weights before they are updated. */
-            TYPED(backward_delta)(config, plan, team, sizes, rows, layer, weights, activations,
-                                  deltas);
+            TYPED(backward_delta)(config, plan, team, sizes, functions, rows, layer, weights,
+                                  activations, deltas);
         TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
                             biases, deltas);
     }
@@ -134,29 +151,31 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             const ptrdiff_t rows = stop - position < data->batch_size ? stop - position
                                                                       : data->batch_size;
             const REAL* inputs = data->X + position * n_in;
-            const REAL* targets = data->Y + position * n_out;
+            const REAL* targets = data->Y == NULL ? NULL : data->Y + position * n_out;
+            const long long* labels = data->labels == NULL ? NULL : data->labels + position;
             if (orders != NULL) {
                 const long long* order = orders + epoch * data->n_samples + position;
                 TYPED(fastprop_gather_rows)(data->X, n_in, order, rows, data->batch_X);
-                TYPED(fastprop_gather_rows)(data->Y, n_out, order, rows, data->batch_Y);
                 inputs = data->batch_X;
-                targets = data->batch_Y;
+                if (targets != NULL) {
+                    TYPED(fastprop_gather_rows)(data->Y, n_out, order, rows, data->batch_Y);
+                    targets = data->batch_Y;
+                } else {
+                    for (ptrdiff_t i = 0; i < rows; ++i)
+                        data->batch_labels[i] = data->labels[order[i]];
+                    labels = data->batch_labels;
+                }
             }
             /* "mse" divides the loss, hence every gradient, by the batch's size. */
             const REAL step_size = data->mean_loss ? lr / rows : lr;
             if (rows == full_rows ? small_full : small_short) {
                 ++small_steps;
-                epoch_losses[epoch] += TYPED(small_step)(config->cpu, n_layers, network->sizes,
-                                                         rows, inputs, targets, step_size,
-                                                         network->weights, network->biases,
-                                                         network->activations,
-                                                         network->deltas);
+                epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,
+                                                         inputs, targets, labels, step_size);
             } else
-                epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, n_layers,
-                                                          network->sizes, rows, inputs, targets,
-                                                          step_size, network->weights,
-                                                          network->biases, network->activations,
-                                                          network->deltas);
+                epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, network, data->loss,
+                                                          rows, inputs, targets, labels,
+                                                          step_size);
             position += rows;
         }
     }
@@ -172,14 +191,16 @@ static void TYPED(run_product)(const fastprop_config* config, const fastprop_dec
     const ptrdiff_t* sizes = network->sizes;
     const REAL* layer_input = layer == 0 ? X : network->activations[layer - 1];
     if (kind == FASTPROP_PRODUCT_FORWARD)
-        TYPED(fastprop_dense_sigmoid_forward)(config, decision, team, rows, sizes[layer],
-                                              sizes[layer + 1], layer_input,
-                                              network->weights[layer], network->biases[layer],
-                                              network->activations[layer]);
+        TYPED(fastprop_dense_forward)(config, decision, team, rows, sizes[layer],
+                                      sizes[layer + 1], layer_input, network->weights[layer],
+                                      network->biases[layer], network->activations[layer],
+                                      fastprop_forward_function(network->functions,
+                                                              network->n_layers, layer, 0));
     else if (kind == FASTPROP_PRODUCT_HIDDEN_DELTA)
         TYPED(fastprop_product_a_b)(config, decision, team, rows, sizes[layer], sizes[layer + 1],
                                     network->deltas[layer], network->weights[layer],
-                                    network->deltas[layer - 1], network->activations[layer - 1]);
+                                    network->deltas[layer - 1], network->activations[layer - 1],
+                                    network->functions[layer - 1]);
     else
         TYPED(fastprop_product_at_b)(config, decision, team, sizes[layer + 1], sizes[layer], rows,
                                      -lr, network->deltas[layer], layer_input, 1,

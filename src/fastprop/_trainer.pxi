@@ -11,30 +11,35 @@ cdef class _LayerPointers:
     """
     cdef Py_ssize_t n_layers
     cdef ptrdiff_t* sizes
+    cdef fastprop_activation* functions
     cdef void** weights
     cdef void** biases
     cdef void** activations
     cdef void** deltas
     cdef list keep_alive
 
-    def __cinit__(self, sizes, weights, biases, activations, deltas):
+    def __cinit__(self, sizes, weights, biases, activations, deltas, functions=None):
         cdef Py_ssize_t layer
         self.n_layers = len(weights)
+        codes = _function_codes(functions, self.n_layers)
         # Our own lists: the caller replacing an entry of theirs must not free
         # an array we point into.
         self.keep_alive = [list(arrays) for arrays in (weights, biases, activations, deltas)
                            if arrays is not None]
         self.sizes = <ptrdiff_t*> malloc((self.n_layers + 1) * sizeof(ptrdiff_t))
+        self.functions = <fastprop_activation*> malloc(self.n_layers * sizeof(fastprop_activation))
         self.weights = <void**> malloc(self.n_layers * sizeof(void*))
         self.biases = <void**> malloc(self.n_layers * sizeof(void*))
         self.activations = <void**> malloc(self.n_layers * sizeof(void*))
         self.deltas = <void**> malloc(self.n_layers * sizeof(void*))
-        if (self.sizes == NULL or self.weights == NULL or self.biases == NULL
+        if (self.sizes == NULL or self.functions == NULL or self.weights == NULL
+                or self.biases == NULL
                 or self.activations == NULL or self.deltas == NULL):
             raise MemoryError()
         for layer in range(self.n_layers + 1):
             self.sizes[layer] = sizes[layer]
         for layer in range(self.n_layers):
+            self.functions[layer] = <fastprop_activation> <int> codes[layer]
             self.weights[layer] = _data_pointer(weights[layer])
             self.biases[layer] = _data_pointer(biases[layer])
             self.activations[layer] = (_data_pointer(activations[layer])
@@ -43,6 +48,7 @@ cdef class _LayerPointers:
 
     def __dealloc__(self):
         free(self.sizes)
+        free(self.functions)
         free(self.weights)
         free(self.biases)
         free(self.activations)
@@ -80,32 +86,49 @@ def _check_network_buffers(sizes, dtype, weights, biases, rows, **buffer_lists):
                                  f"columns, got shape {buffers[layer].shape}")
 
 
-def network_forward(sizes, weights, biases, X, activations):
-    """activations[l] := sigmoid(activations[l-1] @ weights[l].T + biases[l]) for every layer, from X."""
+def _function_codes(functions, Py_ssize_t n_layers):
+    """Each layer's fastprop_activation from functions (names of ACTIVATIONS, one per layer,
+    the softmax only last; None: the sigmoid everywhere)."""
+    if functions is None:
+        return [FASTPROP_ACTIVATION_SIGMOID] * n_layers
+    if not isinstance(functions, (list, tuple)) or len(functions) != n_layers:
+        raise ValueError(f"functions must be a list of {n_layers} activation names, one per "
+                         f"layer, got {functions!r}")
+    codes = [_activation_code(name, f"functions[{layer}]") for layer, name in enumerate(functions)]
+    if FASTPROP_ACTIVATION_SOFTMAX in codes[:n_layers - 1]:
+        raise ValueError("only the last layer may be a softmax")
+    return codes
+
+
+def network_forward(sizes, weights, biases, X, activations, functions=None, bint output_z=False):
+    """activations[l] := f_l(activations[l-1] @ weights[l].T + biases[l]) for every layer, from
+    X, f_l = functions[l] (None: the sigmoid everywhere); output_z: the last layer's z instead."""
     dtype = _floating_dtype_of("X", X)
     _require_floating_c_array("X", X, 2, dtype)
     _require_nonempty("X", X)
     _check_network_buffers(sizes, dtype, weights, biases, X.shape[0], activations=activations)
     if X.shape[1] != sizes[0]:
         raise ValueError(f"X must have {sizes[0]} columns, got {X.shape[1]}")
-    pointers = _LayerPointers(sizes, weights, biases, activations, None)
+    pointers = _LayerPointers(sizes, weights, biases, activations, None, functions)
     if dtype == np.float32:
-        _network_forward_wrapper[float](pointers, X)
+        _network_forward_wrapper[float](pointers, X, output_z)
     else:
-        _network_forward_wrapper[double](pointers, X)
+        _network_forward_wrapper[double](pointers, X, output_z)
 
 
-cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X):
+cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X, bint output_z):
     cdef fastprop_config config = CONFIG
     with nogil:
         if floating is float:
             fastprop_network_forward_float(&config, NULL, pointers.n_layers, pointers.sizes,
-                                           X.shape[0], &X[0, 0], <float**> pointers.weights,
+                                           pointers.functions, output_z, X.shape[0], &X[0, 0],
+                                           <float**> pointers.weights,
                                            <float**> pointers.biases,
                                            <float**> pointers.activations)
         else:
             fastprop_network_forward_double(&config, NULL, pointers.n_layers, pointers.sizes,
-                                            X.shape[0], &X[0, 0], <double**> pointers.weights,
+                                            pointers.functions, output_z, X.shape[0], &X[0, 0],
+                                            <double**> pointers.weights,
                                             <double**> pointers.biases,
                                             <double**> pointers.activations)
 
@@ -113,6 +136,7 @@ cdef _network_forward_wrapper(_LayerPointers pointers, const floating[:, ::1] X)
 cdef void _fill_network_float(fastprop_network_float* network, _LayerPointers p):
     network.n_layers = p.n_layers
     network.sizes = p.sizes
+    network.functions = p.functions
     network.weights = <float**> p.weights
     network.biases = <float**> p.biases
     network.activations = <float**> p.activations
@@ -122,6 +146,7 @@ cdef void _fill_network_float(fastprop_network_float* network, _LayerPointers p)
 cdef void _fill_network_double(fastprop_network_double* network, _LayerPointers p):
     network.n_layers = p.n_layers
     network.sizes = p.sizes
+    network.functions = p.functions
     network.weights = <double**> p.weights
     network.biases = <double**> p.biases
     network.activations = <double**> p.activations
@@ -158,8 +183,12 @@ cdef class Trainer:
     cdef list keep_alive
     cdef void* X_data
     cdef void* Y_data
+    cdef void* labels_data
     cdef void* batch_X_data
     cdef void* batch_Y_data
+    cdef void* batch_labels_data
+    cdef readonly str loss
+    cdef fastprop_loss loss_code
     cdef readonly Py_ssize_t n_samples, batch_size
     cdef readonly bint mean_loss, shuffled
     cdef bint is_float32
@@ -176,10 +205,22 @@ cdef class Trainer:
     cdef public bint small_steps_allowed
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
-                  activations, deltas, batch_X=None, batch_Y=None):
+                  activations, deltas, batch_X=None, batch_Y=None, *, functions=None,
+                  loss="squared", labels=None, batch_labels=None):
         dtype = _floating_dtype_of("X", X)
         _require_floating_c_array("X", X, 2, dtype)
-        _require_floating_c_array("Y", Y, 2, dtype)
+        self.loss_code = _loss_code(loss)
+        self.loss = loss
+        n_layers = len(sizes) - 1 if isinstance(sizes, (list, tuple)) else 0
+        codes = _function_codes(functions, n_layers)
+        output = ACTIVATIONS[codes[n_layers - 1]] if n_layers else None
+        if n_layers and output not in _LOSS_OUTPUTS[loss]:
+            raise ValueError(f"loss {loss!r} takes output "
+                             f"{' or '.join(map(repr, _LOSS_OUTPUTS[loss]))}, got {output!r}")
+        if labels is None:
+            _require_floating_c_array("Y", Y, 2, dtype)
+        elif loss != "cross_entropy" or Y is not None:
+            raise ValueError("labels replace Y (None) only with loss 'cross_entropy'")
         _require_nonempty("X", X)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -191,21 +232,33 @@ cdef class Trainer:
         n_in, n_out = sizes[0], sizes[len(sizes) - 1]
         if X.shape[1] != n_in:
             raise ValueError(f"X must have {n_in} columns, got {X.shape[1]}")
-        _require_shape("Y", Y, (self.n_samples, n_out))
-        self.shuffled = batch_X is not None or batch_Y is not None
+        if labels is None:
+            _require_shape("Y", Y, (self.n_samples, n_out))
+        else:
+            _require_labels("labels", labels, self.n_samples, n_out)
+        self.shuffled = batch_X is not None or batch_Y is not None or batch_labels is not None
         if self.shuffled:
             _require_floating_c_array("batch_X", batch_X, 2, dtype, writable=True)
-            _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
             if batch_X.shape[0] < batch_rows or batch_X.shape[1] != n_in:
                 raise ValueError(f"batch_X must have at least {batch_rows} rows and {n_in} columns")
-            if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != n_out:
-                raise ValueError(f"batch_Y must have at least {batch_rows} rows and {n_out} columns")
             self.batch_X_data = _data_pointer(batch_X)
-            self.batch_Y_data = _data_pointer(batch_Y)
-        self.pointers = _LayerPointers(sizes, weights, biases, activations, deltas)
-        self.keep_alive = [X, Y, batch_X, batch_Y]
+            if labels is None:
+                _require_floating_c_array("batch_Y", batch_Y, 2, dtype, writable=True)
+                if batch_Y.shape[0] < batch_rows or batch_Y.shape[1] != n_out:
+                    raise ValueError(f"batch_Y must have at least {batch_rows} rows and {n_out} "
+                                     "columns")
+                self.batch_Y_data = _data_pointer(batch_Y)
+            else:
+                _require_floating_c_array("batch_labels", batch_labels, 1, np.int64,
+                                          writable=True)
+                if batch_labels.shape[0] < batch_rows:
+                    raise ValueError(f"batch_labels must have at least {batch_rows} entries")
+                self.batch_labels_data = _data_pointer(batch_labels)
+        self.pointers = _LayerPointers(sizes, weights, biases, activations, deltas, functions)
+        self.keep_alive = [X, Y, labels, batch_X, batch_Y, batch_labels]
         self.X_data = _data_pointer(X)
-        self.Y_data = _data_pointer(Y)
+        self.Y_data = _data_pointer(Y) if labels is None else NULL
+        self.labels_data = _data_pointer(labels) if labels is not None else NULL
         self.mean_loss = mean_loss
         self.is_float32 = dtype == np.float32
         self.small_steps_allowed = True
@@ -307,7 +360,7 @@ cdef class Trainer:
         """For each epoch e (one per entry of epoch_losses), one step per batch of
         positions start..stop of that epoch's order (orders[e], a permutation of
         the samples, required when shuffled; in order when orders is None);
-        epoch_losses[e] += the batches' 1/2 * sums of squared errors before each step.
+        epoch_losses[e] += the batches' summed losses (_losses.h) before each step.
         Products are routed by the plan given to set_plan while the configuration's
         plan is "measured", otherwise by the configuration.
         """
@@ -396,11 +449,14 @@ cdef class Trainer:
             _fill_network_float(&network_float, p)
             data_float.X = <const float*> self.X_data
             data_float.Y = <const float*> self.Y_data
+            data_float.labels = <const long long*> self.labels_data
             data_float.n_samples = self.n_samples
             data_float.batch_size = self.batch_size
+            data_float.loss = self.loss_code
             data_float.mean_loss = self.mean_loss
             data_float.batch_X = <float*> self.batch_X_data
             data_float.batch_Y = <float*> self.batch_Y_data
+            data_float.batch_labels = <long long*> self.batch_labels_data
             with nogil:
                 small_steps = fastprop_train_epochs_float(config, plan, team, &network_float,
                                                           &data_float, order_data, n_epochs,
@@ -410,11 +466,14 @@ cdef class Trainer:
             _fill_network_double(&network_double, p)
             data_double.X = <const double*> self.X_data
             data_double.Y = <const double*> self.Y_data
+            data_double.labels = <const long long*> self.labels_data
             data_double.n_samples = self.n_samples
             data_double.batch_size = self.batch_size
+            data_double.loss = self.loss_code
             data_double.mean_loss = self.mean_loss
             data_double.batch_X = <double*> self.batch_X_data
             data_double.batch_Y = <double*> self.batch_Y_data
+            data_double.batch_labels = <long long*> self.batch_labels_data
             with nogil:
                 small_steps = fastprop_train_epochs_double(config, plan, team, &network_double,
                                                            &data_double, order_data, n_epochs,

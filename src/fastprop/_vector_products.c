@@ -16,23 +16,25 @@
     int fastprop_products_##type(fastprop_cpu_path cpu, struct fastprop_team* team, ptrdiff_t m, \
                                  ptrdiff_t n, ptrdiff_t k, const type* A, ptrdiff_t row_stride, \
                                  ptrdiff_t inner_stride, const type* B, type alpha, type beta,  \
-                                 type* C, const type* sigmoid_outputs, type* column_sums)       \
+                                 type* C, const type* outputs, fastprop_activation function,  \
+                                 type* column_sums)                                             \
     {                                                                                           \
         if (cpu >= FASTPROP_CPU_AVX512)                                                         \
             return fastprop_products_avx512_##type(team, m, n, k, A, row_stride, inner_stride,  \
-                                                   B, alpha, beta, C, sigmoid_outputs,          \
+                                                   B, alpha, beta, C, outputs, function,        \
                                                    column_sums);                                \
         return fastprop_products_avx2_##type(team, m, n, k, A, row_stride, inner_stride, B,     \
-                                             alpha, beta, C, sigmoid_outputs, column_sums);     \
+                                             alpha, beta, C, outputs, function, column_sums); \
     }                                                                                           \
-    void fastprop_dense_sigmoid_##type(fastprop_cpu_path cpu, struct fastprop_team* team,       \
-                                       ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const type* A,    \
-                                       const type* W, const type* bias, type* C)                \
+    void fastprop_dense_activate_##type(fastprop_cpu_path cpu, struct fastprop_team* team,      \
+                                        ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const type* A,   \
+                                        const type* W, const type* bias, type* C,               \
+                                        fastprop_activation function)                           \
     {                                                                                           \
         if (cpu >= FASTPROP_CPU_AVX512)                                                         \
-            fastprop_dense_sigmoid_avx512_##type(team, m, n, k, A, W, bias, C);                 \
+            fastprop_dense_activate_avx512_##type(team, m, n, k, A, W, bias, C, function);      \
         else                                                                                    \
-            fastprop_dense_sigmoid_avx2_##type(team, m, n, k, A, W, bias, C);                   \
+            fastprop_dense_activate_avx2_##type(team, m, n, k, A, W, bias, C, function);        \
     }
 FASTPROP_DISPATCH(float)
 FASTPROP_DISPATCH(double)
@@ -43,22 +45,26 @@ FASTPROP_DISPATCH(double)
 int fastprop_products_float(fastprop_cpu_path cpu, struct fastprop_team* team, ptrdiff_t m,
                             ptrdiff_t n, ptrdiff_t k, const float* A, ptrdiff_t row_stride,
                             ptrdiff_t inner_stride, const float* B, float alpha, float beta,
-                            float* C, const float* sigmoid_outputs, float* column_sums)
+                            float* C, const float* outputs, fastprop_activation function,
+                            float* column_sums)
 {
     return 0;
 }
 int fastprop_products_double(fastprop_cpu_path cpu, struct fastprop_team* team, ptrdiff_t m,
                              ptrdiff_t n, ptrdiff_t k, const double* A, ptrdiff_t row_stride,
                              ptrdiff_t inner_stride, const double* B, double alpha, double beta,
-                             double* C, const double* sigmoid_outputs, double* column_sums)
+                             double* C, const double* outputs, fastprop_activation function,
+                             double* column_sums)
 {
     return 0;
 }
-void fastprop_dense_sigmoid_float(fastprop_cpu_path cpu, struct fastprop_team* team,
-                                  ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
-                                  const float* W, const float* bias, float* C) {}
-void fastprop_dense_sigmoid_double(fastprop_cpu_path cpu, struct fastprop_team* team,
-                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
-                                   const double* W, const double* bias, double* C) {}
+void fastprop_dense_activate_float(fastprop_cpu_path cpu, struct fastprop_team* team,
+                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
+                                   const float* W, const float* bias, float* C,
+                                   fastprop_activation function) {}
+void fastprop_dense_activate_double(fastprop_cpu_path cpu, struct fastprop_team* team,
+                                    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
+                                    const double* W, const double* bias, double* C,
+                                    fastprop_activation function) {}
 
 #endif

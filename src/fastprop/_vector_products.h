@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "_activations.h"
 #include "_config.h"
 
 /* 1 when the vector kernels are compiled (a GCC-compatible compiler for x86-64,
@@ -26,24 +27,28 @@
 struct fastprop_team;  /* _team.h */
 
 /* C (m, n) := alpha * A @ B + beta * C, beta 0 or 1, A(i, p) = A[i * row_stride + p * inner_stride],
- * B (k, n); then C := C * S * (1 - S) unless sigmoid_outputs (S, m x n) is NULL; and for A.T @ B
+ * B (k, n); then C := C * f'(z) from S = f(z) unless outputs (S, m x n) is NULL; and for A.T @ B
  * (row_stride 1) maybe column_sums (m) := alpha * (row sums of A(i, p)) + beta * column_sums,
  * returning whether it did (otherwise the caller sums). */
 int fastprop_products_float(fastprop_cpu_path cpu, struct fastprop_team* team, ptrdiff_t m,
                             ptrdiff_t n, ptrdiff_t k, const float* A, ptrdiff_t row_stride,
                             ptrdiff_t inner_stride, const float* B, float alpha, float beta,
-                            float* C, const float* sigmoid_outputs, float* column_sums);
+                            float* C, const float* outputs, fastprop_activation function,
+                            float* column_sums);
 int fastprop_products_double(fastprop_cpu_path cpu, struct fastprop_team* team, ptrdiff_t m,
                              ptrdiff_t n, ptrdiff_t k, const double* A, ptrdiff_t row_stride,
                              ptrdiff_t inner_stride, const double* B, double alpha, double beta,
-                             double* C, const double* sigmoid_outputs, double* column_sums);
+                             double* C, const double* outputs, fastprop_activation function,
+                             double* column_sums);
 
-/* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)), the forward step. */
-void fastprop_dense_sigmoid_float(fastprop_cpu_path cpu, struct fastprop_team* team,
-                                  ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
-                                  const float* W, const float* bias, float* C);
-void fastprop_dense_sigmoid_double(fastprop_cpu_path cpu, struct fastprop_team* team,
-                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
-                                   const double* W, const double* bias, double* C);
+/* C (m, n) := f(A (m, k) @ W (n, k).T + bias (n)), the forward step; f not the softmax. */
+void fastprop_dense_activate_float(fastprop_cpu_path cpu, struct fastprop_team* team,
+                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,
+                                   const float* W, const float* bias, float* C,
+                                   fastprop_activation function);
+void fastprop_dense_activate_double(fastprop_cpu_path cpu, struct fastprop_team* team,
+                                    ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
+                                    const double* W, const double* bias, double* C,
+                                    fastprop_activation function);
 
 #endif  /* FASTPROP_VECTOR_PRODUCTS_H */

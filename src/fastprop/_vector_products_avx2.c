@@ -34,14 +34,14 @@
  * outputs (the avx512 path uses these too, and its broadcast kernels do each
  * output's operations in the same order, so both paths give the same bits);
  * the results agree with the loops and BLAS to rounding. Which thread computes
- * which task changes no bit. The sigmoid is _sigmoid.h's, with the same bits on every path.
+ * which task changes no bit. The activation functions are _activations.h's, with the same bits on every path.
  */
 #include "_vector_products.h"
 
 #if FASTPROP_VECTOR_PRODUCTS
 
 #include "_avx2.h"
-#include "_sigmoid.h"
+#include "_activations.h"
 #include "_team.h"
 #include "_vector_products_kernels.h"
 
@@ -84,8 +84,10 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_MASK fastprop_mask_float
 #define VEC_SUM fastprop_sum_float
 #define VEC_TRANSPOSE fastprop_transpose_float
-#define SIGMOID_ARRAY fastprop_sigmoid_avx2_float
-#define SIGMOID_PANEL fastprop_sigmoid_panel_avx2_float
+#define VEC_KEEP_WHERE_POSITIVE(s, value) _mm256_and_ps(_mm256_cmp_ps(s, _mm256_setzero_ps(), _CMP_GT_OQ), value)
+#define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_float(FASTPROP_CPU_AVX2, function, z, out, size)
+#define ACTIVATE_PANEL(function, C, ldc, rows, width) \
+    fastprop_activate_panel_float(FASTPROP_CPU_AVX2, function, C, ldc, rows, width)
 #include "_vector_products_template.c"
 #undef TYPE
 #undef VEC
@@ -103,8 +105,9 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #undef VEC_MASK
 #undef VEC_SUM
 #undef VEC_TRANSPOSE
-#undef SIGMOID_ARRAY
-#undef SIGMOID_PANEL
+#undef VEC_KEEP_WHERE_POSITIVE
+#undef ACTIVATE_ARRAY
+#undef ACTIVATE_PANEL
 
 #define TYPE double
 #define VEC __m256d
@@ -122,8 +125,10 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_MASK fastprop_mask_double
 #define VEC_SUM fastprop_sum_double
 #define VEC_TRANSPOSE fastprop_transpose_double
-#define SIGMOID_ARRAY fastprop_sigmoid_avx2_double
-#define SIGMOID_PANEL fastprop_sigmoid_panel_avx2_double
+#define VEC_KEEP_WHERE_POSITIVE(s, value) _mm256_and_pd(_mm256_cmp_pd(s, _mm256_setzero_pd(), _CMP_GT_OQ), value)
+#define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_double(FASTPROP_CPU_AVX2, function, z, out, size)
+#define ACTIVATE_PANEL(function, C, ldc, rows, width) \
+    fastprop_activate_panel_double(FASTPROP_CPU_AVX2, function, C, ldc, rows, width)
 #include "_vector_products_template.c"
 
 #endif  /* FASTPROP_VECTOR_PRODUCTS */

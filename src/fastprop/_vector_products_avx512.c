@@ -22,7 +22,7 @@
  * backward product; the forward step for outputs of one AVX2 vector or more),
  * each output is computed by the same sequence of operations as on AVX2: its
  * start (0, the bias or C), one fused multiply-add per inner index in order,
- * then alpha * sum + C or alpha * sum, and sigma' or the sigmoid (_sigmoid.h,
+ * then alpha * sum + C or alpha * sum, and f' or the activation function (_activations.h,
  * the same bits on every path); more lanes per vector and different blocking
  * change which outputs are computed side by side, never an output's own
  * operations. Narrow forward outputs (fewer than 8 floats or 4 doubles) run
@@ -35,7 +35,7 @@
 #if FASTPROP_VECTOR_PRODUCTS
 
 #include "_avx512.h"
-#include "_sigmoid.h"
+#include "_activations.h"
 #include "_team.h"
 #include "_vector_products_kernels.h"
 
@@ -62,9 +62,11 @@
 #define VEC_SUB _mm512_sub_ps
 #define VEC_MASK fastprop_mask16
 #define VEC_TRANSPOSE fastprop_transpose16_float
-#define SIGMOID_ARRAY fastprop_sigmoid_avx512_float
-#define SIGMOID_PANEL fastprop_sigmoid_panel_avx512_float
-#define NARROW_DENSE_SIGMOID fastprop_dense_sigmoid_avx2_float
+#define VEC_KEEP_WHERE_POSITIVE(s, value) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_GT_OQ), value)
+#define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_float(FASTPROP_CPU_AVX512, function, z, out, size)
+#define ACTIVATE_PANEL(function, C, ldc, rows, width) \
+    fastprop_activate_panel_float(FASTPROP_CPU_AVX512, function, C, ldc, rows, width)
+#define NARROW_DENSE_ACTIVATE fastprop_dense_activate_avx2_float
 #include "_vector_products_template.c"
 #undef TYPE
 #undef VEC
@@ -82,9 +84,10 @@
 #undef VEC_SUB
 #undef VEC_MASK
 #undef VEC_TRANSPOSE
-#undef SIGMOID_ARRAY
-#undef SIGMOID_PANEL
-#undef NARROW_DENSE_SIGMOID
+#undef VEC_KEEP_WHERE_POSITIVE
+#undef ACTIVATE_ARRAY
+#undef ACTIVATE_PANEL
+#undef NARROW_DENSE_ACTIVATE
 
 #define TYPE double
 #define VEC __m512d
@@ -102,9 +105,11 @@
 #define VEC_SUB _mm512_sub_pd
 #define VEC_MASK fastprop_mask8
 #define VEC_TRANSPOSE fastprop_transpose8_double
-#define SIGMOID_ARRAY fastprop_sigmoid_avx512_double
-#define SIGMOID_PANEL fastprop_sigmoid_panel_avx512_double
-#define NARROW_DENSE_SIGMOID fastprop_dense_sigmoid_avx2_double
+#define VEC_KEEP_WHERE_POSITIVE(s, value) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(s, _mm512_setzero_pd(), _CMP_GT_OQ), value)
+#define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_double(FASTPROP_CPU_AVX512, function, z, out, size)
+#define ACTIVATE_PANEL(function, C, ldc, rows, width) \
+    fastprop_activate_panel_double(FASTPROP_CPU_AVX512, function, C, ldc, rows, width)
+#define NARROW_DENSE_ACTIVATE fastprop_dense_activate_avx2_double
 #include "_vector_products_template.c"
 
 #endif  /* FASTPROP_VECTOR_PRODUCTS */

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "_activations.h"
 #include "_team.h"
 
 /* Each path's entry points, with the arguments of _vector_products.h's (the same contract). */
@@ -22,17 +23,18 @@
     int fastprop_products_##path##_float(                                                       \
         struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,      \
         ptrdiff_t row_stride, ptrdiff_t inner_stride, const float* B, float alpha, float beta,  \
-        float* C, const float* sigmoid_outputs, float* column_sums);                            \
+        float* C, const float* outputs, fastprop_activation function, float* column_sums);      \
     int fastprop_products_##path##_double(                                                      \
         struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,     \
         ptrdiff_t row_stride, ptrdiff_t inner_stride, const double* B, double alpha,            \
-        double beta, double* C, const double* sigmoid_outputs, double* column_sums);            \
-    void fastprop_dense_sigmoid_##path##_float(                                                 \
+        double beta, double* C, const double* outputs, fastprop_activation function,            \
+        double* column_sums);                                                                   \
+    void fastprop_dense_activate_##path##_float(                                                \
         struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float* A,      \
-        const float* W, const float* bias, float* C);                                           \
-    void fastprop_dense_sigmoid_##path##_double(                                                \
+        const float* W, const float* bias, float* C, fastprop_activation function);             \
+    void fastprop_dense_activate_##path##_double(                                               \
         struct fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,     \
-        const double* W, const double* bias, double* C);
+        const double* W, const double* bias, double* C, fastprop_activation function);
 FASTPROP_DECLARE_PATH(avx2)
 FASTPROP_DECLARE_PATH(avx512)
 #undef FASTPROP_DECLARE_PATH
@@ -44,7 +46,9 @@ FASTPROP_DECLARE_PATH(avx512)
 /* The micro-kernel's cases (see the template): how its sums start, how they end
  * and which loads and stores are masked. */
 enum { FASTPROP_START_ZERO, FASTPROP_START_BIAS, FASTPROP_START_C };
-enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM, FASTPROP_FINISH_DERIVATIVE };
+enum { FASTPROP_FINISH_SCALED, FASTPROP_FINISH_SUM, FASTPROP_FINISH_SIGMOID_DERIVATIVE,
+       FASTPROP_FINISH_TANH_DERIVATIVE, FASTPROP_FINISH_RELU_DERIVATIVE };
+#define FASTPROP_FINISH_IS_DERIVATIVE(finish) ((finish) >= FASTPROP_FINISH_SIGMOID_DERIVATIVE)
 enum { FASTPROP_MASK_NONE, FASTPROP_MASK_C, FASTPROP_MASK_B_AND_C };
 
 /* Column panels of C are 2 vectors wide (AVX2: 16 floats or 8 doubles; AVX-512: 32 or 16). */

@@ -15,12 +15,15 @@
  *   VEC_MASK, VEC_TRANSPOSE
  *                          its lane mask for a count (any count: <= 0 none, >= LANES all)
  *                          and its LANES x LANES transpose
- *   SIGMOID_ARRAY, SIGMOID_PANEL
- *                          the path's sigmoid of an array and of a panel (_sigmoid.h)
+ *   VEC_KEEP_WHERE_POSITIVE(s, value)
+ *                          value in the lanes where s > 0, +0 elsewhere (relu's f')
+ *   ACTIVATE_ARRAY, ACTIVATE_PANEL
+ *                          the path's activation function of an array and of a panel
+ *                          (_activations.h)
  *   BLOCK_ROWS             rows of C per micro-kernel block (4, or 8 with 32 vector registers)
  *   DOT_PRODUCTS           1: the path has its own dot-product kernel for narrow forward
  *                          outputs (then also VEC_SUM, its horizontal sum); 0: narrow outputs
- *                          go to NARROW_DENSE_SIGMOID, another path's entry point
+ *                          go to NARROW_DENSE_ACTIVATE, another path's entry point
  * and the dtype-independent constants and enums (_vector_products_kernels.h); it
  * undefines none of them. Nothing here depends on LANES but the blocking: each
  * output's sequence of operations is the same on every path (see the .c files).
@@ -33,7 +36,7 @@
 /* broadcasts 1 to BLOCK_ROWS entries of A (A(i, p) = A[i * row_stride +     */
 /* p * inner_stride], so A or its transpose is read in place). The sums      */
 /* start from zero, from a bias row, or from C itself (START_*), and end as  */
-/* C := alpha * sum + beta * C (beta 0 or 1), that times S * (1 - S) for S   */
+/* C := alpha * sum + beta * C (beta 0 or 1), that times f' from S = f(z),  */
 /* the layer's outputs (rows ldc apart too), or C := sum (FINISH_*). The     */
 /* last columns use masked loads and stores (MASK_*). Always inlined, with   */
 /* rows, masking, start and finish constant at every call, so each call      */
@@ -87,11 +90,16 @@ KERNEL_INLINE void NAME(fastprop_block)(
                 else
                     value = VEC_MUL(scale, value);
             }
-            if (finish == FASTPROP_FINISH_DERIVATIVE) {
-                /* value * (s * (1 - s)), as _multiply_sigmoid_derivative, while in a register */
+            if (FASTPROP_FINISH_IS_DERIVATIVE(finish)) {
+                /* value * f', as fastprop_multiply_derivative, while in a register */
                 const TYPE* s_row = S + r * ldc + half * LANES;
                 const VEC s = mask_c ? VEC_LOAD_MASKED(s_row, mask) : VEC_LOAD(s_row);
-                value = VEC_MUL(value, VEC_MUL(s, VEC_SUB(one, s)));
+                if (finish == FASTPROP_FINISH_SIGMOID_DERIVATIVE)
+                    value = VEC_MUL(value, VEC_MUL(s, VEC_SUB(one, s)));
+                else if (finish == FASTPROP_FINISH_TANH_DERIVATIVE)
+                    value = VEC_MUL(value, VEC_SUB(one, VEC_MUL(s, s)));
+                else
+                    value = VEC_KEEP_WHERE_POSITIVE(s, value);
             }
             if (mask_c) VEC_STORE_MASKED(out, mask, value); else VEC_STORE(out, value);
         }
@@ -110,7 +118,7 @@ KERNEL_INLINE void NAME(fastprop_row_blocks_of)(
     for (ptrdiff_t i0 = 0; i0 < m;) {
         const TYPE* a = A + i0 * row_stride;
         TYPE* c = C + i0 * ldc;
-        const TYPE* s = finish == FASTPROP_FINISH_DERIVATIVE ? S + i0 * ldc : S;
+        const TYPE* s = FASTPROP_FINISH_IS_DERIVATIVE(finish) ? S + i0 * ldc : S;
         const ptrdiff_t left = m - i0;
         const int rows = left >= BLOCK_ROWS ? BLOCK_ROWS : left >= 4 ? 4 : (int) left;
         if (rows == BLOCK_ROWS && !partial)
@@ -145,7 +153,7 @@ KERNEL_INLINE void NAME(fastprop_row_blocks_of)(
  * vector per row, not two. Inlined into each caller with constant
  * partial_masking, start and finish, so that every call below is straight-line
  * code. How the rows are blocked changes no output's operations. S (rows ldc apart,
- * like C's) is read only by FINISH_DERIVATIVE; NULL otherwise. */
+ * like C's) is read only by the FINISH_*_DERIVATIVE cases; NULL otherwise. */
 KERNEL_INLINE void NAME(fastprop_row_blocks)(
     int partial_masking, int start, int finish, ptrdiff_t width, ptrdiff_t m, ptrdiff_t k,
     const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride, const TYPE* B, ptrdiff_t ldb,
@@ -197,7 +205,8 @@ typedef struct {
     const TYPE* B;
     TYPE alpha, beta;
     TYPE* C;
-    const TYPE* sigmoid_outputs;  /* or NULL: then C := C * S * (1 - S) at the end */
+    const TYPE* outputs;          /* S = f(z), or NULL; if not, C := C * f' from S at the end */
+    fastprop_activation function; /* f */
     TYPE* column_sums;            /* or NULL: then column_sums := alpha * (sums of A's
                                      columns of the transpose) + beta * column_sums */
     ptrdiff_t column_groups;      /* strips: each strip's column panels in this many tasks */
@@ -209,21 +218,33 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
     const ptrdiff_t j0 = panel * 2 * LANES;
     const ptrdiff_t width = x->n - j0 < 2 * LANES ? x->n - j0 : 2 * LANES;
     /* The last pass over the panel ends each output as C := (alpha * sum + beta * C), times
-     * sigma' from the layer's outputs if there are any (as _multiply_sigmoid_derivative),
+     * f' from the layer's outputs if there are any (as fastprop_multiply_derivative),
      * while the outputs are still in registers: a pass of its own over a panel whose rows
      * lie n apart (4 KiB for n = 1024 floats) would meet them again only after they had
      * left L1, and L2 too, as they fall into a few sets. */
-    const TYPE* S = x->sigmoid_outputs == NULL ? NULL : x->sigmoid_outputs + j0;
+    const TYPE* S = x->outputs == NULL ? NULL : x->outputs + j0;
+    const int finish = S == NULL ? FASTPROP_FINISH_SCALED
+                       : x->function == FASTPROP_ACTIVATION_SIGMOID ? FASTPROP_FINISH_SIGMOID_DERIVATIVE
+                       : x->function == FASTPROP_ACTIVATION_TANH ? FASTPROP_FINISH_TANH_DERIVATIVE
+                       : FASTPROP_FINISH_RELU_DERIVATIVE;
+#define FASTPROP_LAST_PASS_AS(finish_case, masking, start, depth, a, B, ldb, beta)               \
+    NAME(fastprop_row_blocks)(masking, start, finish_case, width, x->m, depth, a,              \
+                              x->row_stride, x->inner_stride, B, ldb, NULL, x->alpha, beta,    \
+                              x->C + j0, x->n, S)
 #define FASTPROP_LAST_PASS(masking, start, depth, a, B, ldb, beta)                               \
     do {                                                                                       \
-        if (S == NULL)                                                                         \
-            NAME(fastprop_row_blocks)(masking, start, FASTPROP_FINISH_SCALED, width, x->m,     \
-                                      depth, a, x->row_stride, x->inner_stride, B, ldb, NULL,  \
-                                      x->alpha, beta, x->C + j0, x->n, NULL);                  \
+        if (finish == FASTPROP_FINISH_SCALED)                                                  \
+            FASTPROP_LAST_PASS_AS(FASTPROP_FINISH_SCALED, masking, start, depth, a, B, ldb,    \
+                                  beta);                                                       \
+        else if (finish == FASTPROP_FINISH_SIGMOID_DERIVATIVE)                                 \
+            FASTPROP_LAST_PASS_AS(FASTPROP_FINISH_SIGMOID_DERIVATIVE, masking, start, depth,   \
+                                  a, B, ldb, beta);                                            \
+        else if (finish == FASTPROP_FINISH_TANH_DERIVATIVE)                                    \
+            FASTPROP_LAST_PASS_AS(FASTPROP_FINISH_TANH_DERIVATIVE, masking, start, depth, a,   \
+                                  B, ldb, beta);                                               \
         else                                                                                   \
-            NAME(fastprop_row_blocks)(masking, start, FASTPROP_FINISH_DERIVATIVE, width, x->m, \
-                                      depth, a, x->row_stride, x->inner_stride, B, ldb, NULL,  \
-                                      x->alpha, beta, x->C + j0, x->n, S);                     \
+            FASTPROP_LAST_PASS_AS(FASTPROP_FINISH_RELU_DERIVATIVE, masking, start, depth, a,   \
+                                  B, ldb, beta);                                               \
     } while (0)
     if (x->k <= FASTPROP_PACK_DEPTH) {
         TYPE packed[FASTPROP_PACK_DEPTH * 2 * LANES] __attribute__((aligned(sizeof(VEC))));
@@ -260,6 +281,7 @@ KERNEL static void NAME(fastprop_products_panel_task)(void* arguments, ptrdiff_t
         FASTPROP_LAST_PASS(FASTPROP_MASK_B_AND_C, FASTPROP_START_ZERO, x->k, x->A, x->B + j0,
                            x->n, x->beta);
 #undef FASTPROP_LAST_PASS
+#undef FASTPROP_LAST_PASS_AS
 }
 
 /* One strip of FASTPROP_STRIP_ROWS rows of C, all columns, for A read through its
@@ -313,17 +335,18 @@ KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t
 int NAME(fastprop_products)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                             const TYPE* A, ptrdiff_t row_stride, ptrdiff_t inner_stride,
                             const TYPE* B, TYPE alpha, TYPE beta, TYPE* C,
-                            const TYPE* sigmoid_outputs, TYPE* column_sums)
+                            const TYPE* outputs, fastprop_activation function,
+                            TYPE* column_sums)
 {
     const int strips = row_stride == 1 && inner_stride != 1 && k <= FASTPROP_STRIP_DEPTH
-                       && sigmoid_outputs == NULL;
+                       && outputs == NULL;
     const ptrdiff_t n_strips = (m + FASTPROP_STRIP_ROWS - 1) / FASTPROP_STRIP_ROWS;
     /* Fewer strips than threads (a gradient step into an output layer of 10 units is one
      * strip): each strip's column panels are shared out too. */
     const ptrdiff_t column_groups = strips ? fastprop_groups(team, n_strips,
                                                              FASTPROP_PANELS(n, LANES)) : 1;
     NAME(fastprop_products_arguments) arguments = {m, n, k, row_stride, inner_stride, A, B,
-                                                   alpha, beta, C, sigmoid_outputs,
+                                                   alpha, beta, C, outputs, function,
                                                    strips ? column_sums : NULL, column_groups};
     if (strips)
         fastprop_team_run(team, NAME(fastprop_products_strip_task), &arguments,
@@ -369,19 +392,19 @@ KERNEL_INLINE TYPE NAME(fastprop_dot)(const TYPE* x, const TYPE* y, ptrdiff_t k)
 #endif
 
 /* ------------------------------------------------------------------------ */
-/* C (m, n) := sigmoid(A (m, k) @ W (n, k).T + bias (n)), the forward step.  */
+/* C (m, n) := f(A (m, k) @ W (n, k).T + bias (n)), the forward step.       */
 /* W's rows are the wrong way round for the micro-kernel, so for each column */
 /* panel of C a strip of 2 vectors' worth of W's rows is first transposed    */
 /* into a k x 2-vector panel on the stack (zero-padded past n, at most       */
 /* PANEL_DEPTH deep at a time; deeper sums continue from the partial sums    */
 /* stored in C), which every block of rows of A then reads. Each output      */
 /* starts from its bias and adds the products in order of p, as in the plain */
-/* loops; the sigmoid is applied to the panel while it is still in cache.    */
+/* loops; the function is applied to the panel while it is still in cache.  */
 /* Narrow outputs (fewer than NARROW_WIDTH, one AVX2 vector, on every path: */
 /* an output layer of a few units) would make a panel mostly padding, so     */
 /* there each output is a dot product of two rows instead, in 8 (float) or 4 */
 /* (double) interleaved partial sums: this path's own (DOT_PRODUCTS 1, with  */
-/* LANES that many) or another path's (NARROW_DENSE_SIGMOID).                */
+/* LANES that many) or another path's (NARROW_DENSE_ACTIVATE).               */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -391,13 +414,14 @@ typedef struct {
     const TYPE* bias;
     TYPE* C;
     ptrdiff_t row_groups, group_rows;   /* each panel's rows in row_groups tasks */
-} NAME(fastprop_dense_sigmoid_arguments);
+    fastprop_activation function;
+} NAME(fastprop_dense_activate_arguments);
 
 /* Task panel * row_groups + group: that panel's rows group * group_rows onwards. */
-KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrdiff_t task)
+KERNEL static void NAME(fastprop_dense_activate_panel_task)(void* arguments, ptrdiff_t task)
 {
-    const NAME(fastprop_dense_sigmoid_arguments)* x =
-        (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
+    const NAME(fastprop_dense_activate_arguments)* x =
+        (const NAME(fastprop_dense_activate_arguments)*) arguments;
     const ptrdiff_t panel = task / x->row_groups, first_row = task % x->row_groups * x->group_rows;
     const ptrdiff_t m = x->m - first_row < x->group_rows ? x->m - first_row : x->group_rows;
     if (m <= 0)
@@ -423,17 +447,17 @@ KERNEL static void NAME(fastprop_dense_sigmoid_panel_task)(void* arguments, ptrd
                                       width, m, depth, A + p0, k, 1, strip, 2 * LANES,
                                       x->bias + j0, 1, 0, C + j0, n, NULL);
     }
-    SIGMOID_PANEL(C + j0, n, m, width);
+    ACTIVATE_PANEL(x->function, C + j0, n, m, width);
 }
 
 #if DOT_PRODUCTS
-/* A block of rows of narrow outputs: every output's dot product, then one sigmoid
- * over the block (contiguous: C's rows are n long), so that its vectors run side by
+/* A block of rows of narrow outputs: every output's dot product, then the function
+ * over the block as one array (contiguous: C's rows are n long), so that its vectors run side by
  * side rather than one short row at a time. */
-KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptrdiff_t task)
+KERNEL static void NAME(fastprop_dense_activate_narrow_task)(void* arguments, ptrdiff_t task)
 {
-    const NAME(fastprop_dense_sigmoid_arguments)* x =
-        (const NAME(fastprop_dense_sigmoid_arguments)*) arguments;
+    const NAME(fastprop_dense_activate_arguments)* x =
+        (const NAME(fastprop_dense_activate_arguments)*) arguments;
     const ptrdiff_t rows_per_task = FASTPROP_NARROW_ROWS_PER_TASK(x->n);
     const ptrdiff_t first = task * rows_per_task;
     const ptrdiff_t end = x->m - first < rows_per_task ? x->m : first + rows_per_task;
@@ -442,32 +466,33 @@ KERNEL static void NAME(fastprop_dense_sigmoid_narrow_task)(void* arguments, ptr
         for (ptrdiff_t j = 0; j < x->n; ++j)
             c[j] = x->bias[j] + NAME(fastprop_dot)(x->A + row * x->k, x->W + j * x->k, x->k);
     }
-    SIGMOID_ARRAY(x->C + first * x->n, x->C + first * x->n, (end - first) * x->n);
+    ACTIVATE_ARRAY(x->function, x->C + first * x->n, x->C + first * x->n, (end - first) * x->n);
 }
 #endif
 
 /* The column panels (or, for narrow outputs, the rows) are shared out over the team; with
  * fewer panels than threads (an output layer of 10 units is one panel), each panel's rows
  * too, in groups (fastprop_groups). */
-void NAME(fastprop_dense_sigmoid)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                  const TYPE* A, const TYPE* W, const TYPE* bias, TYPE* C)
+void NAME(fastprop_dense_activate)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                   const TYPE* A, const TYPE* W, const TYPE* bias, TYPE* C,
+                                   fastprop_activation function)
 {
     const ptrdiff_t panels = FASTPROP_PANELS(n, LANES);
     const ptrdiff_t row_groups = fastprop_groups(team, panels, m / BLOCK_ROWS);
     /* Whole blocks of rows per group; a last group may be short, or empty. */
     const ptrdiff_t group_rows = ((m + row_groups - 1) / row_groups + BLOCK_ROWS - 1)
                                  / BLOCK_ROWS * BLOCK_ROWS;
-    NAME(fastprop_dense_sigmoid_arguments) arguments = {m, n, k, A, W, bias, C, row_groups,
-                                                        group_rows};
+    NAME(fastprop_dense_activate_arguments) arguments = {m, n, k, A, W, bias, C, row_groups,
+                                                         group_rows, function};
     if (n < FASTPROP_NARROW_WIDTH(TYPE))
 #if DOT_PRODUCTS
-        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_narrow_task), &arguments,
+        fastprop_team_run(team, NAME(fastprop_dense_activate_narrow_task), &arguments,
                           (m + FASTPROP_NARROW_ROWS_PER_TASK(n) - 1)
                               / FASTPROP_NARROW_ROWS_PER_TASK(n));
 #else
-        NARROW_DENSE_SIGMOID(team, m, n, k, A, W, bias, C);
+        NARROW_DENSE_ACTIVATE(team, m, n, k, A, W, bias, C, function);
 #endif
     else
-        fastprop_team_run(team, NAME(fastprop_dense_sigmoid_panel_task), &arguments,
+        fastprop_team_run(team, NAME(fastprop_dense_activate_panel_task), &arguments,
                           panels * row_groups);
 }
