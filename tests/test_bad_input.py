@@ -378,9 +378,10 @@ def test_a_network_larger_than_memory_is_refused_before_allocating():
 
 @pytest.mark.parametrize("loss", ["mae", "SSE", "", None, 1, ["sse"]])
 def test_unknown_loss(loss):
-    with pytest.raises(ValueError, match=r"loss must be one of 'sse', 'mse', got "):
+    with pytest.raises(ValueError,
+                       match=r"loss must be one of 'sse', 'mse', 'bce', 'cross_entropy', got "):
         fastprop.Network(SIZES, seed=0, loss=loss)
-    with pytest.raises(ValueError, match=r"loss must be one of 'sse', 'mse'"):
+    with pytest.raises(ValueError, match=r"loss must be one of 'sse', 'mse', 'bce', 'cross_entropy'"):
         fastprop.Network.from_weights([np.ones((2, 3))], [np.zeros(2)], loss=loss)
 
 

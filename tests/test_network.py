@@ -80,8 +80,9 @@ def test_defaults_and_attributes():
     assert net.sizes == (2, 2, 1)
     assert isinstance(net.sizes, tuple) and all(type(s) is int for s in net.sizes)
     assert net.dtype == np.dtype("float64") and isinstance(net.dtype, np.dtype)
-    assert net.loss == "sse"
-    assert repr(net) == "Network(sizes=[2, 2, 1], dtype=float64, loss='sse')"
+    assert net.loss == "sse" and net.activation == "sigmoid" and net.output == "sigmoid"
+    assert repr(net) == ("Network(sizes=[2, 2, 1], activation='sigmoid', output='sigmoid', "
+                         "loss='sse', dtype=float64)")
 
 
 @pytest.mark.parametrize("loss", ["sse", "mse"])

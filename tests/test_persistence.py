@@ -346,7 +346,7 @@ def test_pickled_entry_is_refused(tmp_path):
     ({"W1": np.zeros((4, 3), dtype=np.float32)}, "array W1 has dtype float32, but the file says float64"),
     ({"W2": np.full((2, 4), np.nan)}, "array W2 holds non-finite values"),
     ({"dtype": np.str_("float16")}, "unsupported dtype 'float16'"),
-    ({"loss": np.str_("hinge")}, "loss must be one of 'sse', 'mse', got 'hinge'"),
+    ({"loss": np.str_("hinge")}, "loss must be one of 'sse', 'mse', 'bce', 'cross_entropy', got 'hinge'"),
     ({"loss": np.array([1, 2])}, "'loss' must be a string"),
     ({"extra": np.zeros(2)}, "unexpected arrays extra"),
     ({"input_names": np.array(["a", "b"])}, "'input_names' must hold 3 strings"),

@@ -137,16 +137,20 @@ def entry_key(sizes, dtype, batch_rows, config):
     return f"{name} {widths} batch {batch_rows} cpu {config['cpu']} threads {config['threads']}"
 
 
-def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
+def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
+             functions=None, loss="squared", labels=None):
     """The plan of a fit under the configuration in use: read from the cache, or measured
-    now (on copies) and stored."""
+    now (on copies) and stored. A plan is keyed by the network's widths, not its functions
+    or loss: every route computes the same function, and what decides between routes is
+    the products."""
     config = _kernels.path_and_threads()
     key = entry_key(sizes, dtype, batch_rows, config)
     path = _plan_cache.cache_file()
     plans = _plans_in(path)
     plan = _checked_plan(trainer, plans.get(key), key, path)
     if plan is None:
-        plan = measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss)
+        plan = measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
+                       functions, loss, labels)
         plans[key] = _entry_of(plan)
         _plan_cache.write_plans(path, _plan_cache.machine_key(), {key: plans[key]})
         trainer.set_plan(plan.decisions())
@@ -155,16 +159,19 @@ def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_row
     return plan
 
 
-def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss):
-    """Measure the plan of a fit (see the module's docstring); the arrays are not changed."""
+def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
+            functions=None, loss="squared", labels=None):
+    """Measure the plan of a fit (see the module's docstring); the arrays are not changed.
+    functions, loss and labels as _kernels.Trainer takes them (the fit's)."""
     started = time.perf_counter()
     config = _kernels.read_config()
     rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
     scratch = _kernels.Trainer(
         list(sizes), [w.copy() for w in weights], [b.copy() for b in biases], samples[:rows],
-        targets[:rows], batch_rows, mean_loss,
+        None if labels is not None else targets[:rows], batch_rows, mean_loss,
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
-        [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]])
+        [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
+        functions=functions, loss=loss, labels=None if labels is None else labels[:rows])
     try:
         fixed = _kernels.threshold_decisions(list(sizes), batch_rows,
                                              np.dtype(dtype) == np.float32)

@@ -15,7 +15,15 @@ import numpy as np
 
 from . import _kernels
 
-LOSSES = ("sse", "mse")
+LOSSES = ("sse", "mse", "bce", "cross_entropy")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")     # hidden layers
+OUTPUTS = ("sigmoid", "identity", "softmax")               # the output layer
+# The outputs each loss is defined with (the valid pairs).
+LOSS_OUTPUTS = {"sse": ("sigmoid", "identity"), "mse": ("sigmoid", "identity"),
+                "bce": ("sigmoid",), "cross_entropy": ("softmax",)}
+# What a probability row of cross-entropy targets may sum to, besides 1 (rounding of rows
+# normalised in float32).
+PROBABILITY_ROW_TOLERANCE = 1e-4
 FLOATING_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -41,6 +49,43 @@ def check_loss(loss):
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
     return loss
+
+
+def check_functions(activation, output, loss, n_layers, n_outputs):
+    """(the hidden layers' function names, the output's) for a network of n_layers layers:
+    activation one name of ACTIVATIONS or a list of one per hidden layer; output one of
+    OUTPUTS, and a pair with loss that LOSS_OUTPUTS allows."""
+    n_hidden = n_layers - 1
+    if isinstance(activation, str):
+        hidden = (activation,) * n_hidden
+        names = [("activation", activation)]
+    elif isinstance(activation, (list, tuple)):
+        hidden = tuple(activation)
+        if len(hidden) != n_hidden:
+            raise ValueError(f"activation must be one name or a list of {n_hidden} (one per hidden "
+                             f"layer), got a list of {len(hidden)}: {list(hidden)!r}")
+        names = [(f"activation[{layer}]", name) for layer, name in enumerate(hidden)]
+    else:
+        raise TypeError(f"activation must be a name such as 'relu' or a list of names, one "
+                        f"per hidden layer, got {activation!r}")
+    for argument, name in names:
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            extra = (" (the softmax is an output: output='softmax')" if name == "softmax"
+                     else "")
+            raise ValueError(f"{argument} must be one of {', '.join(map(repr, ACTIVATIONS))}, "
+                             f"got {name!r}{extra}")
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(map(repr, OUTPUTS))}, got {output!r}")
+    if output not in LOSS_OUTPUTS[loss]:
+        valid = "; ".join(f"loss={name!r} with output "
+                          + " or ".join(repr(pair) for pair in outputs)
+                          for name, outputs in LOSS_OUTPUTS.items())
+        raise ValueError(f"output={output!r} does not go with loss={loss!r}; the valid pairs "
+                         f"are {valid}")
+    if output == "softmax" and n_outputs < 2:
+        raise ValueError("output='softmax' needs at least 2 outputs (it would always be 1); "
+                         "for one output use output='sigmoid' with loss='bce'")
+    return hidden, output
 
 
 def check_dtype(dtype):
@@ -198,6 +243,65 @@ def as_samples(X, n_inputs, dtype, name="X"):
     if array.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
     return array, single_sample
+
+
+def as_targets_or_labels(Y, n_samples, n_outputs, dtype, output, loss, training, name="Y"):
+    """(targets, labels) for a network with this output and loss, one of them None.
+
+    Cross-entropy takes rows of probabilities (n_samples, n_outputs), each >= 0 and
+    summing to 1 (one-hot rows among them), or class labels (n_samples,): integers in
+    [0, n_outputs), returned as int64 (never expanded into one-hot rows). A sigmoid output
+    takes targets in [0, 1] only to train on (training: fit) or for "bce"; an identity
+    output any finite targets. (A single step, a loss or gradients with the squared error
+    take any finite targets: the tutorials' first worked example takes one step towards
+    y = 1.5 through a sigmoid.)"""
+    if output == "softmax":
+        array = as_real_array(Y, name)
+        if array.ndim == 1:
+            return None, as_labels(array, n_samples, n_outputs, name)
+        targets = as_targets(array, n_samples, n_outputs, dtype, name)
+        smallest = float(targets.min())
+        row_sums = targets.sum(axis=1, dtype=np.float64)
+        worst = int(np.argmax(np.abs(row_sums - 1.0)))
+        if smallest < 0 or abs(row_sums[worst] - 1.0) > PROBABILITY_ROW_TOLERANCE:
+            found = (f"a negative value ({smallest:g})" if smallest < 0
+                     else f"row {worst} sums to {row_sums[worst]:g}")
+            raise ValueError(f"{name} for loss={loss!r} must be one-hot or probability rows "
+                             f"(each >= 0, summing to 1) or class labels of shape ({n_samples},); "
+                             f"{found}")
+        return targets, None
+    targets = as_targets(Y, n_samples, n_outputs, dtype, name)
+    if output == "sigmoid" and (training or loss == "bce"):
+        low, high = float(targets.min()), float(targets.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{name} holds values from {low:g} to {high:g}, outside [0, 1]: a sigmoid "
+                "output cannot reach them. Use output='identity' (with loss='mse') for "
+                "unbounded targets, or scale the targets into [0, 1]" + (
+                    "; for class labels use output='softmax' with loss='cross_entropy'"
+                    if float(low).is_integer() and float(high).is_integer() and high > 1
+                    else ""))
+    return targets, None
+
+
+def as_labels(values, n_samples, n_classes, name="Y"):
+    """Class labels: a 1-D array of n_samples integers (or integer-valued floats) in
+    [0, n_classes), as a C-contiguous int64 array."""
+    array = as_real_array(values, name)
+    if array.ndim != 1 or array.shape[0] != n_samples:
+        raise ValueError(f"{name} as class labels must have shape ({n_samples},), got shape "
+                         f"{array.shape}")
+    if array.dtype.kind == "b":
+        raise TypeError(f"{name} as class labels must hold integers, got booleans")
+    if array.dtype.kind == "f":
+        if not (np.isfinite(array).all() and (array == np.round(array)).all()):
+            raise ValueError(f"{name} as class labels must hold integers from 0 to "
+                             f"{n_classes - 1}, got non-integer values")
+    if n_samples and (array.min() < 0 or array.max() >= n_classes):
+        raise ValueError(f"{name} as class labels must be integers from 0 to {n_classes - 1} "
+                         f"(one per output), got values from {array.min():g} to "
+                         f"{array.max():g}")
+    return np.ascontiguousarray(array, dtype=np.int64)
 
 
 def as_targets(Y, n_samples, n_outputs, dtype, name="Y"):

@@ -1,4 +1,4 @@
-"""``fastprop.Network``: a dense sigmoid network trained by backpropagation.
+"""``fastprop.Network``: a dense network trained by backpropagation.
 
 This layer validates and converts what users pass (``np.ascontiguousarray`` to the
 network's dtype, a copy only when the layout or dtype differ), allocates the
@@ -19,12 +19,13 @@ from ._validation import (
     as_float_array,
     as_real_array,
     as_samples,
-    as_targets,
+    as_targets_or_labels,
     check_callback,
     check_count,
     check_dtype,
     check_fits_in_memory,
     size_text,
+    check_functions,
     check_learning_rate,
     check_loss,
     check_sizes,
@@ -71,8 +72,17 @@ def _writes(method):
     return writing
 
 
+# The kernels' name of each loss (_kernels.LOSS_KINDS): sse and mse are one loss, mse's
+# divided by the batch's rows.
+_KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
+                "cross_entropy": "cross_entropy"}
+
+
 class Network:
-    """A fully connected network with a sigmoid after every layer.
+    """A fully connected network trained by backpropagation.
+
+    The default is the tutorials' network: a sigmoid after every layer, the loss
+    1/2 * sum of squared errors, plain gradient descent.
 
     Parameters
     ----------
@@ -82,23 +92,38 @@ class Network:
         Seed for the initial weights. Weights of a layer with ``n_in`` inputs and
         ``n_out`` outputs are drawn from the Glorot/Xavier uniform distribution
         ``U(-r, r)``, ``r = sqrt(6 / (n_in + n_out))``, which keeps the variance of
-        the signal roughly constant through sigmoid layers (Glorot & Bengio,
-        2010); biases start at zero. Values are drawn in float64 and rounded to
-        ``dtype``, so a float32 and a float64 network with the same seed start
-        from the same weights up to rounding.
+        the signal roughly constant through sigmoid, tanh and identity layers (Glorot
+        & Bengio, 2010), or, for a layer followed by relu, from the He/Kaiming uniform
+        distribution, ``r = sqrt(6 / n_in)``, which does the same for relu's halved
+        signal (He et al., 2015); biases start at zero. Values are drawn in float64
+        and rounded to ``dtype``, so a float32 and a float64 network with the same seed
+        start from the same weights up to rounding.
     dtype : numpy.float64 (default) or numpy.float32
         Every computation runs in this precision.
-    loss : "sse" (default) or "mse"
+    loss : "sse" (default), "mse", "bce" or "cross_entropy"
         ``"sse"``: L = 1/2 * sum over samples and outputs of (y - y_hat)**2, the
         convention of the tutorials in docs/worked-examples.md, so gradients are
-        sums over the batch. ``"mse"``: the
-        same divided by the number of samples in the batch.
+        sums over the batch. ``"mse"``: the same divided by the number of samples in
+        the batch. ``"bce"`` (with a sigmoid output): the mean over the batch's samples
+        of the sum over outputs of -[y log a + (1 - y) log(1 - a)]. ``"cross_entropy"``
+        (with a softmax output): the mean over samples of -sum of y log softmax(z). Both
+        are computed from the output layer's z, finite for any finite z, and their
+        output delta is a - y.
+    activation : "sigmoid" (default), "tanh", "relu" or "identity", or a list of one per
+        hidden layer
+        The function after each hidden layer.
+    output : "sigmoid" (default), "identity" or "softmax"
+        The function after the output layer. The valid pairs with ``loss``: "sse" or
+        "mse" with "sigmoid" or "identity", "bce" with "sigmoid", "cross_entropy" with
+        "softmax".
     """
 
-    def __init__(self, sizes, seed=None, dtype=np.float64, loss="sse"):
+    def __init__(self, sizes, seed=None, dtype=np.float64, loss="sse", activation="sigmoid",
+                 output="sigmoid"):
         sizes = check_sizes(sizes)
         dtype = check_dtype(dtype)
         loss = check_loss(loss)
+        hidden, output = check_functions(activation, output, loss, len(sizes) - 1, sizes[-1])
         parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         # The weights in dtype, and the largest layer's draw in float64 before rounding.
         largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
@@ -114,21 +139,23 @@ class Network:
                             f"got {seed!r}") from error
         weights, biases = [], []
         try:
-            for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-                limit = np.sqrt(6.0 / (n_in + n_out))
+            for n_in, n_out, function in zip(sizes[:-1], sizes[1:], hidden + (output,)):
+                limit = (np.sqrt(6.0 / n_in) if function == "relu"
+                         else np.sqrt(6.0 / (n_in + n_out)))
                 weights.append(generator.uniform(-limit, limit, size=(n_out, n_in)).astype(dtype))
                 biases.append(np.zeros(n_out, dtype=dtype))
         except MemoryError as error:
             raise ValueError(f"a network of sizes {described} "
                              "needs more memory than could be allocated") from error
-        self._set_state(sizes, dtype, loss, weights, biases)
+        self._set_state(sizes, dtype, loss, weights, biases, hidden, output, activation)
 
     @classmethod
-    def from_weights(cls, weights, biases, loss="sse", dtype=None):
+    def from_weights(cls, weights, biases, loss="sse", dtype=None, activation="sigmoid",
+                     output="sigmoid"):
         """A network with copies of the given weights ``(n_out, n_in)`` and biases ``(n_out,)``.
 
         ``dtype=None`` keeps float32 when every array is float32 and uses float64
-        otherwise.
+        otherwise. ``loss``, ``activation`` and ``output`` as for ``Network``.
         """
         loss = check_loss(loss)
         for name, arrays in (("weights", weights), ("biases", biases)):
@@ -162,19 +189,26 @@ class Network:
             sizes.append(w.shape[0])
         copied_weights = [as_float_array(w, f"weights[{layer}]", dtype, copy=True)
                           for layer, w in enumerate(raw_weights)]
+        hidden, output = check_functions(activation, output, loss, len(sizes) - 1, sizes[-1])
         copied_biases = [as_float_array(b, f"biases[{layer}]", dtype, copy=True)
                          for layer, b in enumerate(raw_biases)]
         network = cls.__new__(cls)
-        network._set_state(tuple(sizes), dtype, loss, copied_weights, copied_biases)
+        network._set_state(tuple(sizes), dtype, loss, copied_weights, copied_biases, hidden,
+                           output, activation)
         return network
 
-    def _set_state(self, sizes, dtype, loss, weights, biases):
+    def _set_state(self, sizes, dtype, loss, weights, biases, hidden, output, activation):
         self._usage = UsageGuard()
         self._sizes = sizes
         self._dtype = dtype
         self._loss = loss
         self._weights = weights
         self._biases = biases
+        self._hidden_functions = hidden
+        self._output = output
+        # As given: one name, or one per hidden layer (a list).
+        self._activation = activation if isinstance(activation, str) else list(hidden)
+        self._functions = list(hidden) + [output]
 
     # ----------------------------------------------------------------- state
     @property
@@ -191,6 +225,16 @@ class Network:
         return self._loss
 
     @property
+    def activation(self):
+        """The hidden layers' function: one name, or a list of one per hidden layer."""
+        return self._activation if isinstance(self._activation, str) else list(self._activation)
+
+    @property
+    def output(self):
+        """The output layer's function: "sigmoid", "identity" or "softmax"."""
+        return self._output
+
+    @property
     @_reads
     def weights(self):
         """Copies of the weight matrices, layer by layer, each ``(n_out, n_in)``."""
@@ -203,7 +247,8 @@ class Network:
         return [b.copy() for b in self._biases]
 
     def __repr__(self):
-        return f"Network(sizes={list(self._sizes)}, dtype={self._dtype.name}, loss={self._loss!r})"
+        return (f"Network(sizes={list(self._sizes)}, activation={self._activation!r}, "
+                f"output={self._output!r}, loss={self._loss!r}, dtype={self._dtype.name})")
 
     # ------------------------------------------------------------- inference
     @_reads
@@ -215,13 +260,15 @@ class Network:
 
     predict = forward
 
-    def _activations(self, samples):
-        """Every layer's activations for samples; FloatingPointError when finite inputs
-        overflow a layer's pre-activations (a sum of inf and -inf is NaN: the sigmoid of an
-        infinite z alone is 0 or 1)."""
+    def _activations(self, samples, output_z=False):
+        """Every layer's activations for samples (output_z: the output layer's z instead of
+        its outputs); FloatingPointError when finite inputs overflow a layer's
+        pre-activations (a sum of inf and -inf is NaN: the sigmoid of an infinite z alone is
+        0 or 1)."""
         activations = [np.empty((samples.shape[0], width), dtype=self._dtype)
                        for width in self._sizes[1:]]
-        _kernels.network_forward(self._sizes, self._weights, self._biases, samples, activations)
+        _kernels.network_forward(self._sizes, self._weights, self._biases, samples, activations,
+                                 self._functions, output_z)
         if not _kernels.all_finite(activations[-1]):
             layer = next(index for index, values in enumerate(activations)
                          if not _kernels.all_finite(values))
@@ -231,33 +278,43 @@ class Network:
                 "network (scale the inputs, or use float64)")
         return activations
 
-    def _samples_and_targets(self, X, Y):
+    def _samples_and_targets(self, X, Y, training=False):
+        """(samples, targets, labels): targets (n, n_out) or, for cross-entropy, class
+        labels (n,) int64, the other None; training: targets a fit can reach (_validation)."""
         samples, _ = as_samples(X, self._sizes[0], self._dtype)
-        targets = as_targets(Y, samples.shape[0], self._sizes[-1], self._dtype)
-        return samples, targets
+        targets, labels = as_targets_or_labels(Y, samples.shape[0], self._sizes[-1],
+                                               self._dtype, self._output, self._loss, training)
+        return samples, targets, labels
 
     def _scale(self, n_samples):
-        """The factor between the sum of squared errors / 2 and the loss."""
-        return 1.0 / n_samples if self._loss == "mse" else 1.0
+        """The factor between the summed loss and the loss: 1/n but for "sse"."""
+        return 1.0 if self._loss == "sse" else 1.0 / n_samples
+
+    def _output_delta(self, samples, targets, labels):
+        """(every layer's activations, the output delta, the summed loss) on a batch."""
+        kernel_loss = _KERNEL_LOSS[self._loss]
+        activations = self._activations(samples, output_z=kernel_loss != "squared")
+        delta = np.empty_like(activations[-1])
+        summed = _kernels.output_delta(activations[-1], targets, delta, kernel_loss,
+                                       self._output, labels)
+        return activations, delta, summed
 
     @_reads
     def compute_loss(self, X, Y):
         """The loss of the network on (X, Y), as a Python float."""
-        samples, targets = self._samples_and_targets(X, Y)
-        output = self._activations(samples)[-1]
-        half_squared_error = _kernels.output_delta(output, targets, np.empty_like(output))
-        return half_squared_error * self._scale(samples.shape[0])
+        samples, targets, labels = self._samples_and_targets(X, Y)
+        _, _, summed = self._output_delta(samples, targets, labels)
+        return summed * self._scale(samples.shape[0])
 
     @_reads
     def gradients(self, X, Y):
         """``(dL/dW per layer, dL/db per layer)`` on the batch (X, Y); the network is unchanged."""
-        samples, targets = self._samples_and_targets(X, Y)
-        activations = self._activations(samples)
-        deltas = [np.empty_like(a) for a in activations]
-        _kernels.output_delta(activations[-1], targets, deltas[-1])
+        samples, targets, labels = self._samples_and_targets(X, Y)
+        activations, output_delta, _ = self._output_delta(samples, targets, labels)
+        deltas = [np.empty_like(a) for a in activations[:-1]] + [output_delta]
         for layer in range(len(self._weights) - 1, 0, -1):
             _kernels.hidden_delta(deltas[layer], self._weights[layer], activations[layer - 1],
-                                  deltas[layer - 1])
+                                  deltas[layer - 1], self._functions[layer - 1])
         layer_inputs = [samples] + activations[:-1]
         weight_gradients = [np.empty_like(w) for w in self._weights]
         bias_gradients = [np.empty_like(b) for b in self._biases]
@@ -274,9 +331,9 @@ class Network:
     @_writes
     def step(self, X, Y, lr):
         """One gradient-descent update on the batch (X, Y); returns the loss before it."""
-        samples, targets = self._samples_and_targets(X, Y)
+        samples, targets, labels = self._samples_and_targets(X, Y)
         lr = check_learning_rate(lr, dtype=self._dtype)
-        workspace = _Workspace(self, samples, targets, samples.shape[0], shuffled=False)
+        workspace = _Workspace(self, samples, targets, labels, samples.shape[0], shuffled=False)
         losses = np.zeros(1)
         before = self._parameters_copy()
         try:
@@ -315,7 +372,7 @@ class Network:
         The training set is not copied when X and Y are C-contiguous arrays of
         the network's dtype.
         """
-        samples, targets = self._samples_and_targets(X, Y)
+        samples, targets, labels = self._samples_and_targets(X, Y, training=True)
         epochs = check_count(epochs, "epochs", 0)
         lr = check_learning_rate(lr, dtype=self._dtype)
         n_samples = samples.shape[0]
@@ -338,7 +395,7 @@ class Network:
                            f"epochs={epochs} (one float64 loss per epoch)")
         if epochs == 0:
             return history
-        workspace = _Workspace(self, samples, targets, batch_size, shuffled)
+        workspace = _Workspace(self, samples, targets, labels, batch_size, shuffled)
         # Plan the chunks handed to the compiled loop: several epochs at a time
         # when an epoch is cheap, part of an epoch (whole batches) when it is not.
         samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
@@ -438,7 +495,8 @@ class Network:
     @_reads
     def save(self, path):
         """Write the network to ``path`` as a versioned ``.npz`` (no pickle; atomic)."""
-        write_model(path, self._sizes, self._dtype, self._loss, self._weights, self._biases)
+        write_model(path, self._sizes, self._dtype, self._loss, self._weights, self._biases,
+                    activations=self._hidden_functions, output=self._output)
 
     @classmethod
     def load(cls, path):
@@ -449,8 +507,13 @@ class Network:
     def _from_model(cls, model, path):
         """A network holding the contents of a model file that ``read_model`` checked."""
         try:
-            return cls.from_weights(model.weights, model.biases, loss=model.loss, dtype=model.dtype)
-        except (TypeError, ValueError) as error:  # a loss fastprop does not know
+            activation = "sigmoid" if model.activations is None else list(model.activations)
+            if model.activations is not None and len(set(model.activations)) == 1:
+                activation = model.activations[0]
+            return cls.from_weights(model.weights, model.biases, loss=model.loss,
+                                    dtype=model.dtype, activation=activation,
+                                    output=model.output)
+        except (TypeError, ValueError) as error:  # a loss or function fastprop does not know
             raise ModelFileError(f"{path}: {error}") from error
 
 
@@ -458,15 +521,17 @@ class _Workspace:
     """Buffers for the compiled training loop, allocated once per fit or step,
     and the compiled trainer that checked them (once) together with the data."""
 
-    def __init__(self, network, samples, targets, batch_size, shuffled):
+    def __init__(self, network, samples, targets, labels, batch_size, shuffled):
         dtype, sizes = network.dtype, network.sizes
         n_samples = samples.shape[0]
         # Activations and deltas of every layer for one batch (and the batch's inputs and
-        # targets when shuffled): a full batch over a large set can need far more than the
-        # set itself ([100, 1000, 1] on 193 MB of data: 3.9 GB).
-        widths = 2 * sum(sizes[1:]) + (sizes[0] + sizes[-1] if shuffled else 0)
+        # targets or labels when shuffled): a full batch over a large set can need far more
+        # than the set itself ([100, 1000, 1] on 193 MB of data: 3.9 GB).
+        widths = 2 * sum(sizes[1:]) + (sizes[0] if shuffled else 0)
         workspace_bytes = batch_size * widths * dtype.itemsize
-        data_bytes = samples.nbytes + targets.nbytes
+        if shuffled:
+            workspace_bytes += batch_size * (8 if labels is not None else sizes[-1] * dtype.itemsize)
+        data_bytes = samples.nbytes + (targets.nbytes if labels is None else labels.nbytes)
         what = (f"training in batches of {batch_size} rows (activations and deltas of every "
                 f"layer for a batch)")
         check_fits_in_memory(workspace_bytes, what)
@@ -476,19 +541,26 @@ class _Workspace:
                           "batch_size bounds it", RuntimeWarning, stacklevel=3)
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
-        batch_X = batch_Y = None
+        batch_X = batch_Y = batch_labels = None
         if shuffled:
             batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
-            batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
+            if labels is None:
+                batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
+            else:
+                batch_labels = np.empty(batch_size, dtype=np.int64)
             self.identity_order = np.arange(n_samples, dtype=np.int64)
             self.orders = np.empty((0, n_samples), dtype=np.int64)
+        kernel_loss = _KERNEL_LOSS[network.loss]
+        mean_loss = network.loss != "sse"
         self.trainer = _kernels.Trainer(sizes, network._weights, network._biases, samples, targets,
-                                        batch_size, network.loss == "mse", activations, deltas,
-                                        batch_X, batch_Y)
+                                        batch_size, mean_loss, activations, deltas, batch_X,
+                                        batch_Y, functions=network._functions, loss=kernel_loss,
+                                        labels=labels, batch_labels=batch_labels)
         self.plan = None
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
-                                 samples, targets, batch_size, network.loss == "mse")
+                                 samples, targets, batch_size, mean_loss,
+                                 functions=network._functions, loss=kernel_loss, labels=labels)
 
     def draw_orders(self, generator, n_epochs):
         """One permutation of the samples per epoch, drawn in sequence from generator."""

@@ -9,10 +9,15 @@ of ``Network`` (which imports it, not the other way round).
 A model file is an uncompressed NumPy ``.npz`` archive holding:
 
 * ``format``: the string ``"fastprop-network"``, ``format_version``: ``1``;
-* ``sizes`` (int64, input first), ``loss`` (``"sse"``/``"mse"``), ``dtype``
+* ``sizes`` (int64, input first), ``loss`` (``"sse"``, ``"mse"``, ``"bce"``,
+  ``"cross_entropy"``), ``dtype``
   (``"float32"``/``"float64"``);
 * ``W1`` … ``WL`` shaped ``(n_out, n_in)`` and ``b1`` … ``bL`` shaped
   ``(n_out,)``, in that dtype;
+* where a layer's function is not the sigmoid, ``activations`` (one string per hidden
+  layer: ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"identity"``) and ``output`` (a string:
+  ``"sigmoid"``, ``"identity"``, ``"softmax"``); a file without them is a sigmoid
+  network, and one with them is refused by a fastprop that predates them;
 * optionally ``input_names`` and ``output_names`` (strings, one per input and
   output neuron), written by ``fastprop train`` so that ``fastprop predict`` can
   find its columns.
@@ -47,6 +52,7 @@ FORMAT_VERSION = 1
 _DTYPES = ("float32", "float64")
 _HEADER_KEYS = ("format", "format_version", "sizes", "loss", "dtype")
 _NAME_KEYS = ("input_names", "output_names")
+_FUNCTION_KEYS = ("activations", "output")
 _ZIP_MAGIC = b"PK\x03\x04"
 # What a model file's entries may declare, checked before their data is read. np.save
 # writes .npy headers of 128 bytes (a multiple of 64); names are a few characters.
@@ -64,9 +70,10 @@ class ModelData:
     """What a model file holds, as ``read_model`` checked it.
 
     ``weights[l]`` has shape ``(sizes[l + 1], sizes[l])`` and ``biases[l]`` shape
-    ``(sizes[l + 1],)``, both of ``dtype`` with finite values. ``loss`` is the
-    string the file holds; building a network from it checks that it is a loss
-    fastprop knows. The names are ``None`` when the file has none.
+    ``(sizes[l + 1],)``, both of ``dtype`` with finite values. ``loss``,
+    ``activations`` (one per hidden layer) and ``output`` are the strings the file
+    holds (the sigmoid's where it has none); building a network from them checks
+    that fastprop knows them. The names are ``None`` when the file has none.
     """
 
     sizes: tuple[int, ...]
@@ -76,6 +83,8 @@ class ModelData:
     biases: list[np.ndarray]
     input_names: list[str] | None = None
     output_names: list[str] | None = None
+    activations: tuple[str, ...] | None = None
+    output: str = "sigmoid"
 
 
 def validate_save_path(path) -> Path:
@@ -95,7 +104,8 @@ def validate_save_path(path) -> Path:
     return target
 
 
-def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names):
+def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
+                  activations=None, output="sigmoid"):
     sizes = np.asarray(sizes, dtype=np.int64)
     dtype = np.dtype(dtype)
     if dtype.name not in _DTYPES:
@@ -134,17 +144,26 @@ def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names
         if len(names) != count:
             raise ValueError(f"{key} has {len(names)} names for {count} neurons")
         arrays[key] = np.array(names, dtype=np.str_)
+    hidden = ["sigmoid"] * (n_layers - 1) if activations is None else [str(name) for name
+                                                                      in activations]
+    if len(hidden) != n_layers - 1:
+        raise ValueError(f"activations has {len(hidden)} names for {n_layers - 1} hidden layers")
+    if any(name != "sigmoid" for name in hidden) or output != "sigmoid":
+        arrays["activations"] = np.array(hidden, dtype=np.str_).reshape(n_layers - 1)
+        arrays["output"] = np.str_(output)
     return arrays
 
 
 def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
-                output_names=None) -> None:
+                output_names=None, activations=None, output="sigmoid") -> None:
     """Write a model file to ``path`` (the exact name given; no suffix is added).
 
     ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
     one ``(n_out, n_in)`` matrix and one ``(n_out,)`` vector per layer, written in
-    ``dtype`` (float32 or float64); ``loss`` is stored as given. ``input_names``
-    and ``output_names``, when given, name each input and output neuron.
+    ``dtype`` (float32 or float64); ``loss`` is stored as given, and so are
+    ``activations`` (one per hidden layer; None: the sigmoid) and ``output`` where any
+    is not the sigmoid. ``input_names`` and ``output_names``, when given, name each
+    input and output neuron.
     Everything is checked before anything is written. The file is written to a
     temporary file in the same directory and renamed into place, so an
     interrupted or failed save leaves any old file intact; on Linux the temporary file
@@ -152,7 +171,8 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     no temporary file behind.
     """
     target = validate_save_path(path)
-    arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names)
+    arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
+                           activations, output)
     if not _write_unnamed_then_link(target, arrays):
         _write_named_then_rename(target, arrays)
     _sync_directory(target.parent)
@@ -252,13 +272,15 @@ def read_model(path) -> ModelData:
     weights, biases = _check_parameters(arrays, name, sizes, dtype)
     names = [_check_names(arrays, name, key, count)
              for key, count in (("input_names", sizes[0]), ("output_names", sizes[-1]))]
-    unexpected = sorted(set(arrays) - set(_HEADER_KEYS) - set(_NAME_KEYS)
+    unexpected = sorted(set(arrays) - set(_HEADER_KEYS) - set(_NAME_KEYS) - set(_FUNCTION_KEYS)
                         - {f"{kind}{layer}" for kind in "Wb" for layer in range(1, len(sizes))})
     if unexpected:
         raise ModelFileError(f"{name}: unexpected arrays {', '.join(unexpected)} "
                              f"for a {_sizes_text(sizes)} network")
+    activations, output = _check_functions(arrays, name, len(sizes) - 2)
     return ModelData(sizes=tuple(sizes), dtype=dtype, loss=loss, weights=weights, biases=biases,
-                     input_names=names[0], output_names=names[1])
+                     input_names=names[0], output_names=names[1], activations=activations,
+                     output=output)
 
 
 def _read_arrays(path, name):
@@ -343,7 +365,9 @@ def _read_members(archive, name, file_size):
     sizes, _, dtype = _check_header(arrays, name)
     expected = {**{key: _small_header_entry for key in _HEADER_KEYS},
                 **{key: _names_entry(count) for key, count
-                   in (("input_names", sizes[0]), ("output_names", sizes[-1]))}}
+                   in (("input_names", sizes[0]), ("output_names", sizes[-1]),
+                       ("activations", len(sizes) - 2))},
+                "output": _small_header_entry}
     for layer in range(1, len(sizes)):
         expected[f"W{layer}"] = _parameter_entry((sizes[layer], sizes[layer - 1]), dtype, sizes)
         expected[f"b{layer}"] = _parameter_entry((sizes[layer],), dtype, sizes)
@@ -486,6 +510,18 @@ def _check_parameters(arrays, name, sizes, dtype):
                 raise ModelFileError(f"{name}: array {key} holds non-finite values")
             into.append(array)
     return weights, biases
+
+
+def _check_functions(arrays, name, n_hidden):
+    """(activations, output) the file holds: both or neither (then the sigmoid's)."""
+    present = [key for key in _FUNCTION_KEYS if key in arrays]
+    if not present:
+        return None, "sigmoid"
+    if len(present) == 1:
+        raise ModelFileError(f"{name}: it has '{present[0]}' without "
+                             f"'{[key for key in _FUNCTION_KEYS if key not in present][0]}'")
+    activations = _check_names(arrays, name, "activations", n_hidden)
+    return tuple(activations), _scalar_string(arrays, name, "output")
 
 
 def _check_names(arrays, name, key, count):
