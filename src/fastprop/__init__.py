@@ -27,15 +27,19 @@ from ._plan_cache import PlanCacheWarning
 from ._planning import Plan, tune
 from ._version import __version__
 from .explain import explain
-from .network import Network, TrainingDivergedError, load
+from .network import ConvergenceWarning, Network, TrainingDivergedError, load
+from .optimizers import SGD, Adam
 from .persistence import ModelFileError
 from .plotting import plot_loss
 
 __all__ = [
+    "Adam",
+    "ConvergenceWarning",
     "ModelFileError",
     "Network",
     "Plan",
     "PlanCacheWarning",
+    "SGD",
     "__version__",
     "config_context",
     "explain",

@@ -105,6 +105,20 @@ cdef extern from "_losses.h" nogil:
                                         ptrdiff_t cols, double* A, const double* Y,
                                         const long long* labels, double* delta)
 
+cdef extern from "_optimizers.h" nogil:
+    ctypedef enum fastprop_optimizer_kind:
+        FASTPROP_OPTIMIZER_SGD
+        FASTPROP_OPTIMIZER_ADAM
+    ctypedef struct fastprop_optimizer:
+        fastprop_optimizer_kind kind
+        double momentum
+        int nesterov
+        double weight_decay
+        double beta1, beta2, eps
+        long long step
+        double lr
+        double decay_factor, step_size, bias_correction2_sqrt
+
 cdef extern from "_elementwise.h" nogil:
     void fastprop_sgd_update_float(ptrdiff_t size, float lr, const float* grad, float* param)
     void fastprop_sgd_update_double(ptrdiff_t size, double lr, const double* grad, double* param)
@@ -160,6 +174,24 @@ cdef extern from "_steps.h" nogil:
         double* batch_X
         double* batch_Y
         long long* batch_labels
+    ctypedef struct fastprop_optimizer_state_float:
+        fastprop_optimizer settings
+        float** grad_weights
+        float** grad_biases
+        float** first_weights
+        float** first_biases
+        float** second_weights
+        float** second_biases
+        long long* steps
+    ctypedef struct fastprop_optimizer_state_double:
+        fastprop_optimizer settings
+        double** grad_weights
+        double** grad_biases
+        double** first_weights
+        double** first_biases
+        double** second_weights
+        double** second_biases
+        long long* steps
     void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                      ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                      const float* delta_next, const float* W_next, const float* A,
@@ -196,6 +228,7 @@ cdef extern from "_steps.h" nogil:
                                      const fastprop_decision* plan, fastprop_team* team,
                                      const fastprop_network_float* network,
                                      const fastprop_training_set_float* data,
+                                     fastprop_optimizer_state_float* optimizer,
                                      const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                      ptrdiff_t stop, float lr, double* epoch_losses,
                                      int small_steps_allowed)
@@ -203,6 +236,7 @@ cdef extern from "_steps.h" nogil:
                                       const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_double* network,
                                       const fastprop_training_set_double* data,
+                                      fastprop_optimizer_state_double* optimizer,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, double lr,
                                       double* epoch_losses, int small_steps_allowed)

@@ -27,6 +27,8 @@ Design
   until ``Trainer.stop_threads``; outside ``fit`` everything runs on the calling
   thread. A product gives the same bits whichever thread computes which part.
 """
+import math
+
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc

@@ -16,6 +16,7 @@
 #include "_activations.h"
 #include "_config.h"
 #include "_losses.h"
+#include "_optimizers.h"
 #include "_routing.h"
 #include "_team.h"
 
@@ -71,6 +72,32 @@ typedef struct {
     long long* batch_labels;
 } fastprop_training_set_double;
 
+/* An optimizer other than plain SGD (_optimizers.h) and its state for one network:
+ * per layer, gradient buffers (the workspace) and the state arrays the update keeps
+ * (first: SGD's momentum buffer or Adam's m, NULL where unused; second: Adam's v).
+ * *steps counts the steps taken with it; each step adds one. */
+typedef struct {
+    fastprop_optimizer settings;
+    float* const* grad_weights;
+    float* const* grad_biases;
+    float* const* first_weights;
+    float* const* first_biases;
+    float* const* second_weights;
+    float* const* second_biases;
+    long long* steps;
+} fastprop_optimizer_state_float;
+
+typedef struct {
+    fastprop_optimizer settings;
+    double* const* grad_weights;
+    double* const* grad_biases;
+    double* const* first_weights;
+    double* const* first_biases;
+    double* const* second_weights;
+    double* const* second_biases;
+    long long* steps;
+} fastprop_optimizer_state_double;
+
 /* delta := (delta_next @ W_next) * f'(z), from A = f(z) */
 void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                  ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
@@ -119,6 +146,8 @@ void fastprop_network_forward_double(const fastprop_config* config, fastprop_tea
 /* For each epoch, one step per batch of positions [start, stop) of that epoch's
  * order (orders + epoch * n_samples; NULL: the samples in order, read in place);
  * epoch_losses[e] += the batches' summed losses (_losses.h), before each step.
+ * optimizer: NULL for plain gradient descent (fused into the gradient product),
+ * or the optimizer whose update follows each layer's gradient (lr its learning rate).
  * plan: FASTPROP_PRODUCT_KINDS decisions per layer (_routing.h), or NULL to route
  * every product by the configuration. Steps run as one function where
  * FASTPROP_SMALL_STEP_MAX_WIDTH says, if small_steps_allowed (0: every step as the
@@ -127,6 +156,7 @@ ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,
                                       const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_float* network,
                                       const fastprop_training_set_float* data,
+                                      fastprop_optimizer_state_float* optimizer,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, float lr,
                                       double* epoch_losses, int small_steps_allowed);
@@ -134,6 +164,7 @@ ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
                                        const fastprop_decision* plan, fastprop_team* team,
                                        const fastprop_network_double* network,
                                        const fastprop_training_set_double* data,
+                                       fastprop_optimizer_state_double* optimizer,
                                        const long long* orders, ptrdiff_t n_epochs,
                                        ptrdiff_t start, ptrdiff_t stop, double lr,
                                        double* epoch_losses, int small_steps_allowed);

@@ -95,11 +95,50 @@ static inline void TYPED(update_layer)(const fastprop_config* config,
                                  layer_input, 1, weights[layer], biases[layer]);
 }
 
-/* One gradient-descent step on a batch; returns the batch's summed loss (_losses.h). */
+/* grad_W[layer] := scale * delta[layer].T @ input, grad_b[layer] := scale * its column
+ * sums: the product the plan calls the gradient step, into the gradient buffers. */
+static inline void TYPED(layer_gradient)(const fastprop_config* config,
+                                         const fastprop_decision* plan, fastprop_team* team,
+                                         const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
+                                         REAL scale, const REAL* layer_input,
+                                         REAL* const* deltas,
+                                         const TYPED(fastprop_optimizer_state)* optimizer)
+{
+    TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
+                                                             FASTPROP_PRODUCT_GRADIENT_STEP),
+                                 team, sizes[layer + 1], sizes[layer], rows, scale, deltas[layer],
+                                 layer_input, 0, optimizer->grad_weights[layer],
+                                 optimizer->grad_biases[layer]);
+}
+
+/* The optimizer's update of layer's weights and biases from their gradients. */
+static inline void TYPED(optimize_layer)(const fastprop_config* config, fastprop_team* team,
+                                         const ptrdiff_t* sizes, ptrdiff_t layer,
+                                         REAL* const* weights, REAL* const* biases,
+                                         const TYPED(fastprop_optimizer_state)* optimizer)
+{
+    const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
+    const int has_first = optimizer->first_weights != NULL;
+    const int has_second = optimizer->second_weights != NULL;
+    TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, n_out * n_in,
+                                     weights[layer], optimizer->grad_weights[layer],
+                                     has_first ? optimizer->first_weights[layer] : NULL,
+                                     has_second ? optimizer->second_weights[layer] : NULL);
+    TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, n_out, biases[layer],
+                                     optimizer->grad_biases[layer],
+                                     has_first ? optimizer->first_biases[layer] : NULL,
+                                     has_second ? optimizer->second_biases[layer] : NULL);
+}
+
+/* One step on a batch; returns the batch's summed loss (_losses.h). Without an optimizer,
+ * plain gradient descent with step size lr, fused into the gradient product; with one, the
+ * gradients (times gradient_scale) into its buffers, then its update. */
 static double TYPED(train_batch)(const fastprop_config* config, const fastprop_decision* plan,
                                  fastprop_team* team, const TYPED(fastprop_network)* network,
                                  fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
-                                 const REAL* Y, const long long* labels, REAL lr)
+                                 const REAL* Y, const long long* labels, REAL lr,
+                                 const TYPED(fastprop_optimizer_state)* optimizer,
+                                 REAL gradient_scale)
 {
     const ptrdiff_t n_layers = network->n_layers, last = n_layers - 1;
     const ptrdiff_t* sizes = network->sizes;
@@ -115,12 +154,18 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
                                                      labels, deltas[last]);
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const REAL* layer_input = layer == 0 ? X : activations[layer - 1];
+        if (optimizer != NULL)
+            TYPED(layer_gradient)(config, plan, team, sizes, rows, layer, gradient_scale,
+                                  layer_input, deltas, optimizer);
         if (layer > 0)
             /* The delta of the layer below needs this layer's weights before they are updated. */
             TYPED(backward_delta)(config, plan, team, sizes, functions, rows, layer, weights,
                                   activations, deltas);
-        TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
-                            biases, deltas);
+        if (optimizer != NULL)
+            TYPED(optimize_layer)(config, team, sizes, layer, weights, biases, optimizer);
+        else
+            TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
+                                biases, deltas);
     }
     return loss;
 }
@@ -129,10 +174,13 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
                                        const fastprop_decision* plan, fastprop_team* team,
                                        const TYPED(fastprop_network)* network,
                                        const TYPED(fastprop_training_set)* data,
+                                       TYPED(fastprop_optimizer_state)* optimizer,
                                        const long long* orders, ptrdiff_t n_epochs,
                                        ptrdiff_t start, ptrdiff_t stop, REAL lr,
                                        double* epoch_losses, int small_steps_allowed)
 {
+    /* The fused small step knows plain gradient descent only. */
+    small_steps_allowed = small_steps_allowed && optimizer == NULL;
     const ptrdiff_t n_layers = network->n_layers;
     const ptrdiff_t n_in = network->sizes[0], n_out = network->sizes[n_layers];
     /* A step has batch_size rows, or fewer once at the end of each epoch. */
@@ -168,6 +216,9 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             }
             /* "mse" divides the loss, hence every gradient, by the batch's size. */
             const REAL step_size = data->mean_loss ? lr / rows : lr;
+            const REAL gradient_scale = data->mean_loss ? (REAL) 1 / (REAL) rows : (REAL) 1;
+            if (optimizer != NULL)
+                fastprop_optimizer_begin_step(&optimizer->settings, ++*optimizer->steps, lr);
             if (rows == full_rows ? small_full : small_short) {
                 ++small_steps;
                 epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,
@@ -175,7 +226,7 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             } else
                 epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, network, data->loss,
                                                           rows, inputs, targets, labels,
-                                                          step_size);
+                                                          step_size, optimizer, gradient_scale);
             position += rows;
         }
     }

@@ -55,6 +55,31 @@ cdef class _LayerPointers:
         free(self.deltas)
 
 
+cdef class _ArrayPointers:
+    """A C array of the data pointers of a list of checked arrays (or NULL for None), and
+    references to the arrays so that the pointers stay valid."""
+    cdef void** data
+    cdef list keep_alive
+
+    def __cinit__(self, arrays):
+        self.keep_alive = None if arrays is None else list(arrays)
+        self.data = NULL
+        if arrays is None:
+            return
+        self.data = <void**> malloc(max(1, len(self.keep_alive)) * sizeof(void*))
+        if self.data == NULL:
+            raise MemoryError()
+        cdef Py_ssize_t index
+        for index in range(len(self.keep_alive)):
+            self.data[index] = _data_pointer(self.keep_alive[index])
+
+    def __dealloc__(self):
+        free(self.data)
+
+
+OPTIMIZER_KINDS = ("sgd", "adam")   # in the order of fastprop_optimizer_kind
+
+
 def _check_network_buffers(sizes, dtype, weights, biases, rows, **buffer_lists):
     """Check sizes and every per-layer array: dtype, contiguity, alignment, writability, shape.
 
@@ -203,6 +228,11 @@ cdef class Trainer:
     cdef readonly Py_ssize_t small_steps
     # False: every step as the general step (for tests that compare the two).
     cdef public bint small_steps_allowed
+    # The optimizer of set_optimizer (has_optimizer), its arrays' pointers and step counter.
+    cdef bint has_optimizer
+    cdef fastprop_optimizer optimizer_settings
+    cdef list optimizer_pointers
+    cdef object optimizer_steps
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None, *, functions=None,
@@ -262,6 +292,70 @@ cdef class Trainer:
         self.mean_loss = mean_loss
         self.is_float32 = dtype == np.float32
         self.small_steps_allowed = True
+
+    def set_optimizer(self, settings, gradients=None, first=None, second=None, steps=None):
+        """The optimizer whose update follows each layer's gradient in the runs (None: plain
+        gradient descent, fused into the gradient product). settings: {"kind": one of
+        OPTIMIZER_KINDS, "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps"};
+        gradients: the weights' and biases' gradient buffers, a list of one array per layer
+        each (shaped as the weights, then as the biases); first and second: the state
+        arrays in the same layout (first: SGD's momentum buffers or Adam's m, None for SGD
+        without momentum; second: Adam's v, None for SGD); steps: a 1-element int64 array
+        counting the steps taken, which each step increases."""
+        if settings is None:
+            self.has_optimizer = False
+            self.optimizer_pointers = None
+            self.optimizer_steps = None
+            return
+        kind = settings["kind"]
+        if kind not in OPTIMIZER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(OPTIMIZER_KINDS)}, got {kind!r}")
+        momentum = float(settings.get("momentum", 0.0))
+        if kind == "adam" and (first is None or second is None):
+            raise ValueError("adam needs first and second state arrays")
+        if kind == "sgd" and second is not None:
+            raise ValueError("sgd keeps no second state")
+        if kind == "sgd" and (first is None) != (momentum == 0):
+            raise ValueError("sgd keeps a first state (its momentum buffers) exactly when "
+                             "momentum is not 0")
+        dtype = np.float32 if self.is_float32 else np.float64
+        cdef Py_ssize_t n_layers = self.pointers.n_layers
+        for name, arrays in (("gradients", gradients), ("first", first), ("second", second)):
+            if arrays is None:
+                if name == "gradients":
+                    raise ValueError("gradients must be given")
+                continue
+            if not isinstance(arrays, (list, tuple)) or len(arrays) != 2 * n_layers:
+                raise ValueError(f"{name} must be a list of {2 * n_layers} arrays: the weights' "
+                                 "then the biases' of every layer")
+            for layer in range(n_layers):
+                n_in, n_out = self.pointers.sizes[layer], self.pointers.sizes[layer + 1]
+                _require_floating_c_array(f"{name}[{layer}]", arrays[layer], 2, dtype,
+                                          writable=True)
+                _require_shape(f"{name}[{layer}]", arrays[layer], (n_out, n_in))
+                _require_floating_c_array(f"{name}[{n_layers + layer}]", arrays[n_layers + layer],
+                                          1, dtype, writable=True)
+                _require_shape(f"{name}[{n_layers + layer}]", arrays[n_layers + layer], (n_out,))
+        _require_floating_c_array("steps", steps, 1, np.int64, writable=True)
+        _require_shape("steps", steps, (1,))
+        for name in ("momentum", "weight_decay", "beta1", "beta2", "eps"):
+            value = float(settings.get(name, 0.0))
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value}")
+        self.optimizer_settings.kind = <fastprop_optimizer_kind> <int> OPTIMIZER_KINDS.index(kind)
+        self.optimizer_settings.momentum = momentum
+        self.optimizer_settings.nesterov = bool(settings.get("nesterov", False))
+        self.optimizer_settings.weight_decay = float(settings.get("weight_decay", 0.0))
+        self.optimizer_settings.beta1 = float(settings.get("beta1", 0.0))
+        self.optimizer_settings.beta2 = float(settings.get("beta2", 0.0))
+        self.optimizer_settings.eps = float(settings.get("eps", 0.0))
+        split = lambda arrays, part: (None if arrays is None else
+                                      list(arrays[:n_layers]) if part == 0 else
+                                      list(arrays[n_layers:]))
+        self.optimizer_pointers = [_ArrayPointers(split(arrays, part))
+                                   for arrays in (gradients, first, second) for part in (0, 1)]
+        self.optimizer_steps = steps
+        self.has_optimizer = True
 
     def set_plan(self, decisions):
         """The measured plan the runs use while the configuration's plan is "measured":
@@ -445,6 +539,33 @@ cdef class Trainer:
         cdef fastprop_training_set_float data_float
         cdef fastprop_training_set_double data_double
         cdef Py_ssize_t small_steps
+        cdef fastprop_optimizer_state_float optimizer_float
+        cdef fastprop_optimizer_state_double optimizer_double
+        cdef fastprop_optimizer_state_float* optimizer_float_pointer = NULL
+        cdef fastprop_optimizer_state_double* optimizer_double_pointer = NULL
+        cdef _ArrayPointers gw, gb, fw, fb, sw, sb
+        cdef long long* steps = NULL
+        if self.has_optimizer:
+            gw, gb, fw, fb, sw, sb = self.optimizer_pointers
+            steps = <long long*> _data_pointer(self.optimizer_steps)
+            optimizer_float.settings = self.optimizer_settings
+            optimizer_float.grad_weights = <float**> gw.data
+            optimizer_float.grad_biases = <float**> gb.data
+            optimizer_float.first_weights = <float**> fw.data
+            optimizer_float.first_biases = <float**> fb.data
+            optimizer_float.second_weights = <float**> sw.data
+            optimizer_float.second_biases = <float**> sb.data
+            optimizer_float.steps = steps
+            optimizer_double.settings = self.optimizer_settings
+            optimizer_double.grad_weights = <double**> gw.data
+            optimizer_double.grad_biases = <double**> gb.data
+            optimizer_double.first_weights = <double**> fw.data
+            optimizer_double.first_biases = <double**> fb.data
+            optimizer_double.second_weights = <double**> sw.data
+            optimizer_double.second_biases = <double**> sb.data
+            optimizer_double.steps = steps
+            optimizer_float_pointer = &optimizer_float
+            optimizer_double_pointer = &optimizer_double
         if self.is_float32:
             _fill_network_float(&network_float, p)
             data_float.X = <const float*> self.X_data
@@ -459,7 +580,8 @@ cdef class Trainer:
             data_float.batch_labels = <long long*> self.batch_labels_data
             with nogil:
                 small_steps = fastprop_train_epochs_float(config, plan, team, &network_float,
-                                                          &data_float, order_data, n_epochs,
+                                                          &data_float, optimizer_float_pointer,
+                                                          order_data, n_epochs,
                                                           start, stop, <float> lr, losses,
                                                           self.small_steps_allowed)
         else:
@@ -476,7 +598,8 @@ cdef class Trainer:
             data_double.batch_labels = <long long*> self.batch_labels_data
             with nogil:
                 small_steps = fastprop_train_epochs_double(config, plan, team, &network_double,
-                                                           &data_double, order_data, n_epochs,
+                                                           &data_double, optimizer_double_pointer,
+                                                           order_data, n_epochs,
                                                            start, stop, lr, losses,
                                                            self.small_steps_allowed)
         self.small_steps += small_steps

@@ -31,6 +31,7 @@ from ._validation import (
     check_sizes,
 )
 from ._usage import UsageGuard
+from .optimizers import _Optimizer
 from .persistence import ModelFileError, read_model, write_model
 
 # fit hands the compiled loop chunks of about this many multiply-adds (some tens
@@ -41,6 +42,11 @@ _CHUNK_MULTIPLY_ADDS = 50_000_000
 _MAX_ORDER_ENTRIES = 1 << 20
 # fit warns when its batch buffers take more than the training data and more than this.
 _WORKSPACE_WARNING_BYTES = 64 << 20
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended without converging: its loss above its first epoch's, or a sigmoid
+    output saturated on the whole training set. The message names the likely cause."""
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -328,20 +334,50 @@ class Network:
         return weight_gradients, bias_gradients
 
     # -------------------------------------------------------------- training
+    def _update_rule(self, lr, optimizer, call):
+        """(optimizer or None, the optimizer's state or None): lr alone is plain gradient
+        descent; an optimizer brings its own lr (and state, but for plain SGD)."""
+        if optimizer is None:
+            if lr is None:
+                raise TypeError(f"{call} needs a learning rate, lr=..., or an optimizer, "
+                                "optimizer=fastprop.SGD(...) or fastprop.Adam(...)")
+            check_learning_rate(lr, dtype=self._dtype)
+            return None, None
+        if lr is not None:
+            raise ValueError(f"{call} takes lr or optimizer, not both: the optimizer has its "
+                             f"own (optimizer.lr = {optimizer.lr!r} if it is an optimizer)")
+        if not isinstance(optimizer, _Optimizer):
+            raise TypeError(f"optimizer must be fastprop.SGD(...) or fastprop.Adam(...), got "
+                            f"{optimizer!r}")
+        check_learning_rate(optimizer.lr, "optimizer.lr", dtype=self._dtype)
+        if optimizer._is_plain():
+            return optimizer, None
+        return optimizer, optimizer._state_for(self._sizes, self._dtype)
+
+    def _learning_rate(self, lr, optimizer):
+        """The learning rate of the next run: lr's, or the optimizer's now (a callback may
+        have changed it), checked in the network's dtype."""
+        if optimizer is None:
+            return check_learning_rate(lr, dtype=self._dtype)
+        return check_learning_rate(optimizer.lr, "optimizer.lr", dtype=self._dtype)
+
     @_writes
-    def step(self, X, Y, lr):
-        """One gradient-descent update on the batch (X, Y); returns the loss before it."""
+    def step(self, X, Y, lr=None, optimizer=None):
+        """One update on the batch (X, Y), by gradient descent with step size lr or by the
+        optimizer (whose state continues); returns the loss before it."""
         samples, targets, labels = self._samples_and_targets(X, Y)
-        lr = check_learning_rate(lr, dtype=self._dtype)
-        workspace = _Workspace(self, samples, targets, labels, samples.shape[0], shuffled=False)
+        optimizer, state = self._update_rule(lr, optimizer, "step")
+        lr = self._learning_rate(lr, optimizer)
+        workspace = _Workspace(self, samples, targets, labels, samples.shape[0], shuffled=False,
+                               optimizer=optimizer, state=state)
         losses = np.zeros(1)
-        before = self._parameters_copy()
+        before = self._parameters_copy(state)
         try:
             workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
         finally:
             workspace.trainer.stop_threads()
         if not (np.isfinite(losses[0]) and self._parameters_finite()):
-            self._restore(before)
+            self._restore(before, state)
             raise TrainingDivergedError(
                 f"the step diverged ({'the loss' if not np.isfinite(losses[0]) else 'the weights'}"
                 f" became NaN or infinite) with lr={lr:g}: the network is as it was before it; "
@@ -349,32 +385,44 @@ class Network:
         return float(losses[0]) * self._scale(samples.shape[0])
 
     @_writes
-    def fit(self, X, Y, epochs, lr, batch_size=None, shuffle=True, seed=None,
-            progress=False, callback=None):
-        """Minibatch gradient descent; returns each epoch's loss as a float64 array.
+    def fit(self, X, Y, epochs, lr=None, batch_size=None, shuffle=True, seed=None,
+            progress=False, callback=None, optimizer=None):
+        """Minibatch training; returns each epoch's loss as a float64 array.
 
-        ``batch_size=None`` takes the whole set per step; the last batch of an
-        epoch may be smaller. With ``shuffle=False`` samples are taken in order;
-        with ``shuffle=True`` each epoch's order is a permutation drawn from
-        ``np.random.default_rng(seed)`` (a single full batch needs no order, so
-        none is drawn). An epoch's loss is the sum of its batches' losses measured
-        before each update (for "mse", divided by the number of samples).
+        Each step is plain gradient descent with step size ``lr``, or the update of
+        ``optimizer`` (``fastprop.SGD`` or ``fastprop.Adam``, whose lr it uses and whose
+        state continues from call to call); one of the two. ``batch_size=None`` takes the
+        whole set per step; the last batch of an epoch may be smaller. With
+        ``shuffle=False`` samples are taken in order; with ``shuffle=True`` each epoch's
+        order is a permutation drawn from ``np.random.default_rng(seed)`` (a single full
+        batch needs no order, so none is drawn). An epoch's loss is the sum of its
+        batches' losses measured before each update (but for "sse", divided by the
+        number of samples).
 
         ``progress=True`` shows a progress bar (tqdm when installed), updated
         between chunks of compiled work (``progress`` must be a bool). ``callback(epoch,
         loss)`` is called after every epoch (``epoch`` counts from 0; a callback that
         cannot take these two arguments is refused before training); returning ``False`` (or
         ``numpy.False_``) stops training, and the losses of the completed epochs
-        are returned. A callback costs a return to Python per epoch, a few
-        microseconds, which shows only when epochs are that short. Ctrl-C stops training within a fraction of
-        a second, leaving the network as it was after its last completed step.
+        are returned. A callback may change ``optimizer.lr`` for the epochs that follow
+        (a learning-rate schedule). A callback costs a return to Python per epoch, a few
+        microseconds, which shows only when epochs are that short. Ctrl-C stops training
+        within a fraction of a second, leaving the network as it was after its last
+        completed step.
+
+        Training that makes the loss or the weights NaN or infinite raises
+        ``TrainingDivergedError`` and leaves the network (and the optimizer's state) as
+        after the last epoch that ended finite. A fit that ends with its loss above its
+        first epoch's, or with a sigmoid output saturated on the whole training set,
+        warns with ``ConvergenceWarning``, naming the likely cause.
 
         The training set is not copied when X and Y are C-contiguous arrays of
-        the network's dtype.
+        the network's dtype (class labels: int64).
         """
         samples, targets, labels = self._samples_and_targets(X, Y, training=True)
         epochs = check_count(epochs, "epochs", 0)
-        lr = check_learning_rate(lr, dtype=self._dtype)
+        optimizer, state = self._update_rule(lr, optimizer, "fit")
+        self._learning_rate(lr, optimizer)
         n_samples = samples.shape[0]
         if batch_size is None:
             batch_size = n_samples
@@ -395,7 +443,8 @@ class Network:
                            f"epochs={epochs} (one float64 loss per epoch)")
         if epochs == 0:
             return history
-        workspace = _Workspace(self, samples, targets, labels, batch_size, shuffled)
+        workspace = _Workspace(self, samples, targets, labels, batch_size, shuffled,
+                               optimizer=optimizer, state=state)
         # Plan the chunks handed to the compiled loop: several epochs at a time
         # when an epoch is cheap, part of an epoch (whole batches) when it is not.
         samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
@@ -416,26 +465,30 @@ class Network:
         run = workspace.trainer.run
         chunk_starts = range(0, n_samples, positions_per_chunk)
 
-        def run_epochs(orders, losses):
+        def run_epochs(orders, losses, rate):
             for start in chunk_starts:
-                run(orders, start, min(n_samples, start + positions_per_chunk), lr, losses)
+                run(orders, start, min(n_samples, start + positions_per_chunk), rate, losses)
 
         # Divergence (a loss or a weight no longer finite) is looked for after each chunk
         # (the losses) and at the end (the weights: saturated sigmoids can keep the loss
-        # finite on infinite weights). Then the fit is replayed from these copies, epoch by
-        # epoch, to the last epoch that ended finite: the same bits, paid for only then.
-        initial = self._parameters_copy()
+        # finite on infinite weights). Then the fit is replayed from these copies (the
+        # optimizer's state included), epoch by epoch with each epoch's learning rate, to
+        # the last epoch that ended finite: the same bits, paid for only then.
+        initial = self._parameters_copy(state)
         replay_generator = copy.deepcopy(generator) if shuffled else None
+        rates = []                       # each epoch's learning rate
+        replay = (initial, replay_generator, workspace, run_epochs, rates, state)
         try:
             epoch = 0
             while epoch < epochs:
                 chunk_epochs = min(epochs_per_chunk, epochs - epoch)
+                rate = self._learning_rate(lr, optimizer)
+                rates += [rate] * chunk_epochs
                 losses = history[epoch:epoch + chunk_epochs]
                 orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
-                run_epochs(orders, losses)
+                run_epochs(orders, losses, rate)
                 if not np.isfinite(losses).all():
-                    self._diverged(initial, replay_generator, workspace, run_epochs, lr,
-                                   epoch + chunk_epochs)
+                    self._diverged(*replay, epoch + chunk_epochs)
                 if scale != 1.0:
                     losses *= scale
                 epoch += chunk_epochs
@@ -445,46 +498,86 @@ class Network:
                 if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
                     break
             if not self._parameters_finite():
-                self._diverged(initial, replay_generator, workspace, run_epochs, lr, epoch)
+                self._diverged(*replay, epoch)
         finally:
             workspace.trainer.stop_threads()
             if bar is not None:
                 bar.close()
-        return history if epoch == epochs else history[:epoch].copy()
+        trained = history if epoch == epochs else history[:epoch].copy()
+        self._warn_if_not_converging(trained, workspace, samples, batch_size)
+        return trained
 
-    def _parameters_copy(self):
-        return [array.copy() for array in self._weights + self._biases]
+    def _warn_if_not_converging(self, history, workspace, samples, batch_size):
+        """ConvergenceWarning when the loss ended above the first epoch's, or when a sigmoid
+        output is saturated (a (1 - a) below the dtype's resolution) on every training
+        sample, a state in which its gradient vanishes. The whole set is only looked at
+        when the last batch's outputs were all saturated (they are in the workspace)."""
+        hint = ""
+        if self._loss == "sse" and batch_size > 1:
+            hint = (f" With loss='sse' the gradient is summed over each batch of {batch_size} "
+                    "samples, so lr acts that many times larger: use loss='mse', or divide lr "
+                    "by the batch size.")
+        if self._output == "sigmoid":
+            resolution = np.finfo(self._dtype).eps
+            last_rows = samples.shape[0] % batch_size or batch_size
+            last = workspace.activations[-1][:last_rows]
+            if np.all(last * (1 - last) < resolution):
+                try:
+                    outputs = self._activations(samples)[-1]
+                except FloatingPointError:     # sums beyond the dtype: no outputs to judge
+                    outputs = np.full(1, 0.5)
+                if np.all(outputs * (1 - outputs) < resolution):
+                    warnings.warn(
+                        "every output of the network is saturated on the whole training set "
+                        "(its sigmoid at 0 or 1 to working precision), where its gradient "
+                        "vanishes and training cannot go on: the learning rate is probably "
+                        "too large, or the inputs are not scaled." + hint,
+                        ConvergenceWarning, stacklevel=4)
+                    return
+        if len(history) >= 2 and history[-1] > history[0]:
+            warnings.warn(
+                f"the loss after the last epoch ({history[-1]:.6g}) is above the first "
+                f"epoch's ({history[0]:.6g}): training is not converging; the learning rate "
+                "is probably too large." + hint, ConvergenceWarning, stacklevel=4)
+
+    def _state_arrays(self, state):
+        """The arrays a fit or step changes: the parameters, and the optimizer's state."""
+        return self._weights + self._biases + ([] if state is None else state.arrays())
+
+    def _parameters_copy(self, state=None):
+        return [array.copy() for array in self._state_arrays(state)]
 
     def _parameters_finite(self):
         return all(_kernels.all_finite(array) for array in self._weights + self._biases)
 
-    def _restore(self, saved):
-        """Write saved parameters back in place (a trainer holds pointers to the arrays)."""
-        for array, values in zip(self._weights + self._biases, saved):
+    def _restore(self, saved, state=None):
+        """Write saved arrays back in place (a trainer holds pointers to the arrays)."""
+        for array, values in zip(self._state_arrays(state), saved):
             array[...] = values
 
-    def _diverged(self, initial, replay_generator, workspace, run_epochs, lr, epochs_run):
+    def _diverged(self, initial, replay_generator, workspace, run_epochs, rates, state,
+                  epochs_run):
         """Replay the fit from its start, an epoch at a time, to the first epoch whose loss or
         weights are not finite; leave the network as it was before that epoch and raise."""
-        self._restore(initial)
+        self._restore(initial, state)
         for epoch in range(epochs_run):
-            before = self._parameters_copy()
+            before = self._parameters_copy(state)
             orders = (workspace.draw_orders(replay_generator, 1)
                       if replay_generator is not None else None)
             loss = np.zeros(1)
-            run_epochs(orders, loss)
+            run_epochs(orders, loss, rates[epoch])
             loss_finite = bool(np.isfinite(loss[0]))
             if not (loss_finite and self._parameters_finite()):
-                self._restore(before)
+                self._restore(before, state)
                 after = f"after epoch {epoch - 1}" if epoch else "before training"
                 raise TrainingDivergedError(
                     f"training diverged in epoch {epoch} (counting from 0): "
                     f"{'the loss' if not loss_finite else 'the weights'} became NaN or infinite "
-                    f"with lr={lr:g}; the network is as it was {after}. Try a smaller "
-                    "learning rate", epoch)
-        self._restore(initial)      # not reproduced: cannot happen with the same routes
-        raise TrainingDivergedError(f"training diverged with lr={lr:g} (the replay did not "
-                                    "find where); the network is as it was before training")
+                    f"with lr={rates[epoch]:g}; the network is as it was {after}. Try a "
+                    "smaller learning rate", epoch)
+        self._restore(initial, state)      # not reproduced: cannot happen with the same routes
+        raise TrainingDivergedError(f"training diverged with lr={rates[-1]:g} (the replay did "
+                                    "not find where); the network is as it was before training")
 
     def _multiply_adds_per_sample(self):
         """Rough cost of one sample's step: three products per layer plus the elementwise work."""
@@ -521,7 +614,8 @@ class _Workspace:
     """Buffers for the compiled training loop, allocated once per fit or step,
     and the compiled trainer that checked them (once) together with the data."""
 
-    def __init__(self, network, samples, targets, labels, batch_size, shuffled):
+    def __init__(self, network, samples, targets, labels, batch_size, shuffled, optimizer=None,
+                 state=None):
         dtype, sizes = network.dtype, network.sizes
         n_samples = samples.shape[0]
         # Activations and deltas of every layer for one batch (and the batch's inputs and
@@ -539,8 +633,14 @@ class _Workspace:
             warnings.warn(f"{what} needs {size_text(workspace_bytes)} of buffers, more than "
                           f"the training data's {size_text(data_bytes)}; a smaller "
                           "batch_size bounds it", RuntimeWarning, stacklevel=3)
+        if state is not None:
+            # the gradient buffers of an optimizer's update: one parameter set
+            parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+            check_fits_in_memory(parameters * dtype.itemsize,
+                                 f"the gradients of a network of sizes {list(sizes)}")
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        self.activations = activations
         batch_X = batch_Y = batch_labels = None
         if shuffled:
             batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
@@ -556,6 +656,11 @@ class _Workspace:
                                         batch_size, mean_loss, activations, deltas, batch_X,
                                         batch_Y, functions=network._functions, loss=kernel_loss,
                                         labels=labels, batch_labels=batch_labels)
+        if state is not None:
+            gradients = ([np.empty_like(w) for w in network._weights]
+                         + [np.empty_like(b) for b in network._biases])
+            self.trainer.set_optimizer(optimizer._settings(), gradients, state.first,
+                                       state.second, state.steps)
         self.plan = None
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,

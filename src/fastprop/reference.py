@@ -241,3 +241,40 @@ def step(weights, biases, X, Y, lr, loss="sse", activation="sigmoid", output="si
     new_weights = [sgd_update(W, g, lr) for W, g in zip(weights, grads_W, strict=True)]
     new_biases = [sgd_update(b, g, lr) for b, g in zip(biases, grads_b, strict=True)]
     return new_weights, new_biases, loss_before
+
+
+# --- optimizers: one update of a parameter θ (a vector or a matrix) from its gradient g -----
+
+def _elementwise(function, *arrays):
+    """function applied element by element to vectors or matrices (lists of rows)."""
+    if arrays[0] and isinstance(arrays[0][0], (list, tuple)):
+        return [_elementwise(function, *rows) for rows in zip(*arrays, strict=True)]
+    return [function(*values) for values in zip(*arrays, strict=True)]
+
+
+def sgd_update_with_momentum(param, grad, buffer, lr, momentum=0.0, nesterov=False,
+                             weight_decay=0.0):
+    """(θ, b) after one step of SGD as torch.optim.SGD (dampening 0):
+    g ← g + λθ;  b ← g on the first step (buffer None), μb + g after;
+    g ← g + μb with Nesterov momentum, b without;  θ ← θ − αg."""
+    grad = _elementwise(lambda g, p: g + weight_decay * p, grad, param)
+    if momentum == 0:
+        return _elementwise(lambda p, g: p - lr * g, param, grad), None
+    buffer = grad if buffer is None else _elementwise(lambda b, g: momentum * b + g, buffer, grad)
+    direction = (_elementwise(lambda g, b: g + momentum * b, grad, buffer) if nesterov
+                 else buffer)
+    return _elementwise(lambda p, d: p - lr * d, param, direction), buffer
+
+
+def adam_update(param, grad, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    """(θ, m, v) after step t (from 1) of Adam with decoupled weight decay, as
+    torch.optim.AdamW: θ ← θ(1 − αλ);  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+    θ ← θ − α/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)."""
+    param = _elementwise(lambda p: p * (1 - lr * weight_decay), param)
+    m = _elementwise(lambda m_, g: beta1 * m_ + (1 - beta1) * g, m, grad)
+    v = _elementwise(lambda v_, g: beta2 * v_ + (1 - beta2) * g * g, v, grad)
+    correction1, correction2 = 1 - beta1 ** t, 1 - beta2 ** t
+    param = _elementwise(
+        lambda p, m_, v_: p - lr / correction1 * m_ / (math.sqrt(v_) / math.sqrt(correction2)
+                                                       + eps), param, m, v)
+    return param, m, v

@@ -1,0 +1,187 @@
+"""``fastprop.SGD`` and ``fastprop.Adam``: the optimizers ``Network.fit`` and ``step`` take.
+
+An optimizer holds its settings and its state (momentum buffers, Adam's moments, the
+number of steps taken), which continues across ``fit`` and ``step`` calls: training a
+network in several calls with one optimizer is training it in one. The update itself
+runs in the compiled loop, after each layer's gradient (``_optimizers.h`` gives the
+formulas, those of ``torch.optim.SGD`` and ``torch.optim.AdamW``).
+
+The state is made for the first network the optimizer is used with, and fits networks
+of those very widths and dtype only (another: ``ValueError``); use one optimizer per
+network. ``lr`` may be changed between calls, or between epochs from a ``fit`` callback,
+which is how to schedule the learning rate::
+
+    opt = fastprop.Adam(lr=1e-3)
+    def decay(epoch, loss):
+        opt.lr = 1e-3 * 0.95 ** (epoch + 1)
+    net.fit(X, labels, epochs=50, batch_size=32, optimizer=opt, callback=decay)
+"""
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["SGD", "Adam"]
+
+
+def _real(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _learning_rate(lr):
+    lr = _real(lr, "lr")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    return lr
+
+
+def _non_negative(value, name):
+    value = _real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+class _State:
+    """An optimizer's state for a network of these sizes and dtype: per layer the weights'
+    then the biases' arrays of each moment kept (first: momentum buffers or Adam's m;
+    second: Adam's v), and the steps taken (a 1-element int64 array, the compiled loop's
+    counter)."""
+
+    def __init__(self, sizes, dtype, moments):
+        self.sizes = tuple(sizes)
+        self.dtype = np.dtype(dtype)
+        shapes = ([(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+                  + [(n_out,) for n_out in sizes[1:]])
+        self.first = [np.zeros(shape, self.dtype) for shape in shapes] if moments >= 1 else None
+        self.second = [np.zeros(shape, self.dtype) for shape in shapes] if moments >= 2 else None
+        self.steps = np.zeros(1, dtype=np.int64)
+
+    def arrays(self):
+        """Every array of the state, for a copy to restore."""
+        return [self.steps] + (self.first or []) + (self.second or [])
+
+
+class _Optimizer:
+    """What SGD and Adam share: lr, the state, and what fit needs of them."""
+
+    _moments = 0
+
+    def __init__(self, lr):
+        self.lr = lr
+        self._state = None
+
+    @property
+    def lr(self):
+        """The learning rate of the next step (may be changed between steps or epochs)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _learning_rate(value)
+
+    @property
+    def steps(self):
+        """The number of steps taken with this optimizer."""
+        return 0 if self._state is None else int(self._state.steps[0])
+
+    def _is_plain(self):
+        """Plain gradient descent, which fit fuses into the gradient product (no state)."""
+        return False
+
+    def _settings(self):
+        raise NotImplementedError
+
+    def _state_for(self, sizes, dtype):
+        """The state for a network of these sizes and dtype: made on first use, then
+        refused for any other widths or dtype (ValueError)."""
+        if self._state is None:
+            self._state = _State(sizes, dtype, self._moments)
+        elif self._state.sizes != tuple(sizes) or self._state.dtype != np.dtype(dtype):
+            raise ValueError(
+                f"this {type(self).__name__} holds the state of a network of sizes "
+                f"{list(self._state.sizes)} ({self._state.dtype.name}), not of "
+                f"{list(sizes)} ({np.dtype(dtype).name}): use one optimizer per network")
+        return self._state
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight
+    decay, as ``torch.optim.SGD`` (dampening 0)::
+
+        g := dL/dθ + weight_decay · θ
+        b := g on the first step, momentum · b + g after      (momentum > 0)
+        g := g + momentum · b (nesterov), or b                 (momentum > 0)
+        θ := θ − lr · g
+
+    ``SGD(lr)`` is the plain gradient descent of ``fit(..., lr=lr)``, with the same bits.
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        self._momentum = _non_negative(momentum, "momentum")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+        if nesterov and self._momentum == 0:
+            raise ValueError("nesterov=True needs a momentum > 0")
+        self._nesterov = bool(nesterov)
+        self._weight_decay = _non_negative(weight_decay, "weight_decay")
+        self._moments = 1 if self._momentum else 0
+
+    # Fixed once made (the state depends on them); only lr may change.
+    momentum = property(lambda self: self._momentum)
+    nesterov = property(lambda self: self._nesterov)
+    weight_decay = property(lambda self: self._weight_decay)
+
+    def __repr__(self):
+        return (f"SGD(lr={self.lr!r}, momentum={self.momentum!r}, nesterov={self.nesterov!r}, "
+                f"weight_decay={self.weight_decay!r})")
+
+    def _is_plain(self):
+        return self.momentum == 0 and self.weight_decay == 0
+
+    def _settings(self):
+        return {"kind": "sgd", "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+
+class Adam(_Optimizer):
+    """Adam with decoupled weight decay and bias correction, as ``torch.optim.AdamW``
+    (``weight_decay=0``: as ``torch.optim.Adam``), t counting the steps from 1::
+
+        θ := θ · (1 − lr · weight_decay)
+        m := β₁ m + (1 − β₁) g,   v := β₂ v + (1 − β₂) g²
+        θ := θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps)
+    """
+
+    _moments = 2
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        beta1, beta2 = (_real(beta, f"betas[{index}]") for index, beta in enumerate(betas))
+        for index, beta in enumerate((beta1, beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"betas[{index}] must be in [0, 1), got {beta!r}")
+        self._betas = (beta1, beta2)
+        self._eps = _non_negative(eps, "eps")
+        self._weight_decay = _non_negative(weight_decay, "weight_decay")
+
+    # Fixed once made; only lr may change.
+    betas = property(lambda self: self._betas)
+    eps = property(lambda self: self._eps)
+    weight_decay = property(lambda self: self._weight_decay)
+
+    def __repr__(self):
+        return (f"Adam(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
+                f"weight_decay={self.weight_decay!r})")
+
+    def _settings(self):
+        return {"kind": "adam", "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
+                "weight_decay": self.weight_decay}
