@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastprop
-from fastprop import reference
+from fastprop import cli, reference
 from fastprop.examples import (
     network_from_example,
     seed_000_example_1,
@@ -400,3 +400,94 @@ def test_targets_whose_squared_error_overflows_are_a_value_error(y):
     with pytest.raises(ValueError, match=r"y is too large to trace: the squared error overflows float64"):
         fastprop.explain(net, [0.5, 0.5], [y], 0.1)
     fastprop.explain(net, [0.5, 0.5], [1e150], 0.1)        # large, but its square is finite
+
+
+# --- other activations, outputs and losses ------------------------------------------
+
+EXPLAINED = [("tanh", "identity", "mse"), ("relu", "sigmoid", "bce"),
+             ("identity", "softmax", "cross_entropy"), (["relu", "tanh"], "softmax",
+                                                        "cross_entropy")]
+
+
+@pytest.mark.parametrize("activation, output, loss", EXPLAINED)
+def test_the_trace_of_other_functions_is_the_reference_step(activation, output, loss):
+    sizes = [3, 4, 4, 2] if isinstance(activation, list) else [3, 4, 2]
+    net = fastprop.Network(sizes, activation=activation, output=output, loss=loss, seed=4)
+    x = [0.3, -1.2, 0.8]
+    y = [0.0, 1.0] if output == "softmax" else ([0.2, 0.9] if output == "sigmoid" else [2.0, -1.0])
+    trace = fastprop.explain(net, x, y, 0.1)
+    weights = [w.tolist() for w in net.weights]
+    biases = [b.tolist() for b in net.biases]
+    expected_W, expected_b = reference.gradients(weights, biases, [x], [y], loss, activation,
+                                                 output)
+    got_W = [[[w.gradient for w in layer.weights[j * len(row):(j + 1) * len(row)]]
+              for j, row in enumerate(W)] for layer, W in zip(trace.layers, weights)]
+    for got, want in zip(got_W, expected_W):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    for layer, want in zip(trace.layers, expected_b):
+        np.testing.assert_allclose([b.gradient for b in layer.biases], want, rtol=1e-12,
+                                   atol=1e-15)
+    assert trace.loss == pytest.approx(reference.loss(weights, biases, [x], [y], loss,
+                                                      activation, output), rel=1e-12)
+    # Each gradient is the product of its chain's factors, as printed.
+    for parameter in trace.weights + trace.biases:
+        assert math.prod(f.value for f in parameter.factors) == pytest.approx(
+            parameter.gradient, rel=1e-12, abs=1e-300)
+
+
+def test_each_function_shows_its_own_derivative():
+    net = fastprop.Network([2, 3, 1], activation="tanh", output="identity", loss="mse", seed=1)
+    trace = fastprop.explain(net, [0.4, -0.3], [0.7], 0.1)
+    for neuron in trace.layers[0].neurons:
+        assert neuron.da_dz == 1 - neuron.a ** 2                 # tanh'(z) = 1 - a²
+    assert trace.layers[1].neurons[0].da_dz == 1.0                # the identity's
+    text = str(trace)
+    assert "a 2-3-1 network (tanh hidden layers, identity output)" in text
+    assert "∂a/∂z: tanh'(z) = 1 − a²; 1 for the identity." in text
+    relu = fastprop.Network.from_weights([np.array([[1.0, 0.0], [-1.0, 0.0]]), np.ones((1, 2))],
+                                         [np.zeros(2), np.zeros(1)], activation="relu")
+    trace = fastprop.explain(relu, [0.5, 0.2], [0.3], 0.1)
+    assert [n.da_dz for n in trace.layers[0].neurons] == [1.0, 0.0]   # on, off
+
+
+def test_softmax_with_cross_entropy_takes_the_output_delta_whole():
+    net = fastprop.Network([2, 3, 3], activation="relu", output="softmax",
+                           loss="cross_entropy", seed=2)
+    by_label = fastprop.explain(net, [0.5, -0.5], 2, 0.1)
+    by_row = fastprop.explain(net, [0.5, -0.5], [0.0, 0.0, 1.0], 0.1)
+    assert by_label == by_row
+    outs = by_label.layers[-1].neurons
+    assert [n.delta for n in outs] == [outs[0].a, outs[1].a, outs[2].a - 1.0]   # ŷ − y
+    assert all(n.dL_da is None and n.da_dz is None for n in outs)
+    assert sum(n.a for n in outs) == pytest.approx(1.0, rel=1e-15)
+    text = " ".join(str(by_label).split())       # paragraphs are wrapped
+    assert "the cross-entropy's −y/ŷ and the softmax's derivative cancel" in text
+    assert "δ = ŷ3 − y3 = " in text
+    assert "∂L/∂z_out3" in text                # the chains start from the whole δ
+    with pytest.raises(ValueError, match=r"a class label from 0 to 2, got 3\.0"):
+        fastprop.explain(net, [0.5, -0.5], 3, 0.1)
+
+
+def test_sigmoid_with_bce_takes_the_output_delta_whole():
+    net = fastprop.Network([2, 2, 1], output="sigmoid", loss="bce", seed=3)
+    trace = fastprop.explain(net, [1.0, 2.0], [1.0], 0.5)
+    out = trace.layers[-1].neurons[0]
+    assert out.delta == out.a - 1.0
+    assert trace.loss == pytest.approx(-math.log(out.a), rel=1e-12)
+    assert "(ŷ(1 − ŷ)) and ∂ŷ/∂z = σ'(z) = ŷ(1 − ŷ) cancel" in " ".join(str(trace).split())
+
+
+def test_cli_explain_takes_activation_output_and_loss(capsys):
+    arguments = ["explain", "--sizes", "2,3,2", "--weights",
+                 "0.1,0.2,0.3,-0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2", "--biases", "0,0,0,0,0",
+                 "--x", "0.5,1", "--lr", "0.1"]
+    assert cli.main(arguments + ["--y", "1", "--activation", "relu", "--output", "softmax",
+                                 "--loss", "cross_entropy"]) == 0
+    text = capsys.readouterr().out
+    assert "a 2-3-2 network (relu hidden layers, softmax output)" in text
+    # h2: z = 0.3·0.5 + (-0.4)·1 = -0.25, off: relu gives 0, and so does its derivative
+    assert "h2     | -0.25 | 0        |" in text
+    assert cli.main(arguments + ["--y", "1,0", "--activation", "swish"]) == 2
+    assert "--activation must be one of 'sigmoid', 'tanh'" in capsys.readouterr().err
+    assert cli.main(arguments + ["--y", "1", "--output", "softmax"]) == 2
+    assert "output='softmax' does not go with loss='sse'" in capsys.readouterr().err

@@ -207,14 +207,24 @@ def run_explain(args):
                           f"({' + '.join(map(str, sizes[1:]))}), got {len(args.biases)}")
     for option, values, width, what in (("--x", args.x, sizes[0], "inputs"),
                                         ("--y", args.y, sizes[-1], "outputs")):
+        if option == "--y" and args.output == "softmax" and len(values) == 1:
+            continue             # a class label
         if len(values) != width:
-            raise _UsageError(f"{option}: the network has {width} {what}, got {len(values)} numbers")
+            raise _UsageError(f"{option}: the network has {width} {what}, got {len(values)} numbers"
+                              + (" (or one class label)" if option == "--y"
+                                 and args.output == "softmax" else ""))
     weights, biases, w_start, b_start = [], [], 0, 0
     for (n_out, n_in), count in zip(shapes, expected):
         weights.append(np.array(args.weights[w_start:w_start + count]).reshape(n_out, n_in))
         biases.append(np.array(args.biases[b_start:b_start + n_out]))
         w_start, b_start = w_start + count, b_start + n_out
-    net = Network.from_weights(weights, biases, loss=args.loss)
+    activation = args.activation[0] if len(args.activation) == 1 else args.activation
+    try:
+        net = Network.from_weights(weights, biases, loss=args.loss, activation=activation,
+                                   output=args.output)
+    except ValueError as error:
+        raise _UsageError(str(error).replace("activation", "--activation", 1)
+                          if "activation" in str(error) else str(error)) from error
     trace = explain(net, args.x, args.y, args.lr)
     print(trace.to_markdown() if args.markdown else str(trace), end="")
     return 0
@@ -339,8 +349,14 @@ def build_parser():
     explain.add_argument("--x", type=_numbers, required=True, help="the input sample")
     explain.add_argument("--y", type=_numbers, required=True, help="its target")
     explain.add_argument("--lr", type=_positive_number, required=True, help="the learning rate")
-    explain.add_argument("--loss", choices=("sse", "mse"), default="sse",
-                         help="loss function (default sse; for one sample mse is the same)")
+    explain.add_argument("--loss", choices=("sse", "mse", "bce", "cross_entropy"), default="sse",
+                         help="loss function (default sse; for one sample mse is the same; bce "
+                              "takes --output sigmoid, cross_entropy --output softmax)")
+    explain.add_argument("--activation", type=_names, default=["sigmoid"],
+                         help="the hidden layers' function: sigmoid (default), tanh, relu or "
+                              "identity, or one per hidden layer, such as relu,tanh")
+    explain.add_argument("--output", choices=("sigmoid", "identity", "softmax"),
+                         default="sigmoid", help="the output layer's function (default sigmoid)")
     explain.add_argument("--markdown", action="store_true", help="print Markdown, not plain text")
     explain.set_defaults(run=run_explain)
 

@@ -1,5 +1,11 @@
 """``explain(net, x, y, lr)``: the tutorials' step-by-step tables for one sample.
 
+For the tutorials' network (sigmoid layers, ½ squared error) the tables are theirs;
+other activations, outputs and losses show their own derivatives: ∂a/∂z = 1 − a² for
+tanh, 1 or 0 for relu, 1 for the identity, and for a softmax output with the
+cross-entropy (or a sigmoid output with the binary cross-entropy) the output layer's
+δ = ∂L/∂z = ŷ − y, the output function's derivative and the loss's cancelling.
+
 The tutorials whose tables these reproduce are described in docs/worked-examples.md.
 
 The trace holds, layer by layer, every neuron's ``z`` and ``a``, the loss, every
@@ -25,7 +31,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_float_array, check_learning_rate
-from .reference import sigmoid
+from .reference import activation as hidden_function
+from .reference import derivative_from_output, softmax
+
+# How each function is written in the tables: a = f(z), and ∂a/∂z from a.
+_FORMULAS = {"sigmoid": ("σ(z)", "σ(z) = 1 / (1 + e^(−z))", "σ'(z) = a·(1 − a)"),
+             "tanh": ("tanh(z)", "tanh(z)", "tanh'(z) = 1 − a²"),
+             "relu": ("relu(z)", "relu(z) = max(z, 0)", "relu'(z) = 1 if a > 0, else 0"),
+             "identity": ("z", "the identity, a = z", "1"),
+             "softmax": ("softmax(z)", "softmax(z)ⱼ = e^(zⱼ) / Σₖ e^(zₖ)", None)}
+# The output and loss pairs whose output delta is ŷ − y, the output function's derivative
+# cancelling the loss's.
+_FUSED = {("sigmoid", "bce"), ("softmax", "cross_entropy")}
 
 # Figures are printed with this many significant digits: enough to check every
 # figure of the tutorials in docs/worked-examples.md (which print at most six).
@@ -64,8 +81,10 @@ class NeuronTrace:
     name: str            # "h1", "out", "out2", "h2.1"
     z: float
     a: float
-    dL_da: float         # ∂L/∂a (for an output neuron: ∂L/∂ŷ = ŷ − y)
-    da_dz: float         # σ'(z) = a·(1 − a)
+    dL_da: float | None  # ∂L/∂a (for an output neuron: ∂L/∂ŷ = ŷ − y); None where the
+                         # output's δ = ŷ − y is taken whole (softmax with cross-entropy,
+                         # sigmoid with bce)
+    da_dz: float | None  # f'(z) from a: σ'(z) = a·(1 − a), 1 − a² for tanh, …
     delta: float         # ∂L/∂z
 
 
@@ -134,6 +153,14 @@ class Trace:
     layers: tuple[LayerTrace, ...]
     loss: float
     network_dtype: str
+    activations: tuple[str, ...] = ()     # the hidden layers' functions
+    output: str = "sigmoid"
+
+    @property
+    def is_tutorial_network(self) -> bool:
+        """Sigmoid layers and the ½ squared error: the tutorials' network."""
+        return (all(name == "sigmoid" for name in self.activations)
+                and self.output == "sigmoid" and self.loss_name in ("sse", "mse"))
 
     @property
     def outputs(self) -> tuple[float, ...]:
@@ -185,38 +212,55 @@ def explain(net, x, y, lr) -> Trace:
     """Trace one forward pass, backward pass and gradient step of ``net`` on one sample.
 
     ``x`` has the network's ``n_in`` inputs (shape ``(n_in,)`` or ``(1, n_in)``;
-    a number when ``n_in == 1``), ``y`` its ``n_out`` targets likewise, ``lr``
-    the learning rate. ``net`` is not changed: the updated values are in the trace.
+    a number when ``n_in == 1``), ``y`` its ``n_out`` targets likewise (for a softmax
+    output, also a class label, a whole number), ``lr`` the learning rate. ``net`` is
+    not changed: the updated values are in the trace.
     """
-    sizes, weights, biases, loss_name, dtype = _read_network(net)
+    sizes, weights, biases, loss_name, dtype, hidden, output = _read_network(net)
     x = _one_sample(x, sizes[0], "x")
-    y = _one_sample(y, sizes[-1], "y")
+    y = _one_target(y, sizes[-1], output)
     lr = check_learning_rate(lr)
     names = _neuron_names(sizes)
     n_layers = len(sizes) - 1
+    functions = list(hidden) + [output]
+    fused = (output, loss_name) in _FUSED
 
     activations, pre_activations = [x], [None]
-    for W, b in zip(weights, biases):
+    for W, b, function in zip(weights, biases, functions):
         z = [sum(w * a for w, a in zip(row, activations[-1])) + bias for row, bias in zip(W, b)]
         pre_activations.append(z)
-        activations.append([sigmoid(value) for value in z])
-    # One sample, so "mse" (divided by the number of samples) equals "sse".
-    # d * d, not d ** 2: Python's float power raises OverflowError where a product is inf.
-    loss = 0.5 * sum((target - output) * (target - output)
-                     for target, output in zip(y, activations[-1]))
-    if not math.isfinite(loss):
-        raise ValueError("y is too large to trace: the squared error overflows float64 "
-                         f"(|y - output| must stay below about 1e154), got y = {list(y)!r}")
+        activations.append(softmax(z) if function == "softmax"
+                           else [hidden_function(function, value) for value in z])
+    loss = _loss(loss_name, pre_activations[-1], activations[-1], y)
+
+    def derivative(layer, a):
+        return derivative_from_output(functions[layer - 1], a)
 
     dL_da = [None] * (n_layers + 1)
     deltas = [None] * (n_layers + 1)
-    dL_da[n_layers] = [output - target for output, target in zip(activations[-1], y)]
+    if fused:
+        deltas[n_layers] = [output_value - target
+                            for output_value, target in zip(activations[-1], y)]
+    else:
+        dL_da[n_layers] = [output_value - target
+                           for output_value, target in zip(activations[-1], y)]
     for layer in range(n_layers, 0, -1):
         if layer < n_layers:
             W_next, delta_next = weights[layer], deltas[layer + 1]
             dL_da[layer] = [sum(W_next[k][j] * delta_next[k] for k in range(len(delta_next)))
                             for j in range(sizes[layer])]
-        deltas[layer] = [g * a * (1.0 - a) for g, a in zip(dL_da[layer], activations[layer])]
+        if deltas[layer] is None:
+            deltas[layer] = [g * derivative(layer, a)
+                             for g, a in zip(dL_da[layer], activations[layer])]
+
+    def own_factors(layer, j):
+        """Factors whose product is δ of neuron j (0-based) of layer: ∂L/∂a · ∂a/∂z, or
+        for a fused output ∂L/∂z = ŷ − y alone."""
+        if layer == n_layers and fused:
+            return [Factor(f"∂L/∂z_{names[layer][j]}", deltas[layer][j])]
+        return upstream(layer, j) + [
+            Factor(f"∂{_activation_symbol(names, layer, j, n_layers)}/∂z_{names[layer][j]}",
+                   derivative(layer, activations[layer][j]))]
 
     def upstream(layer, j):
         """Factors whose product is ∂L/∂a of neuron j (0-based) of layer."""
@@ -224,9 +268,7 @@ def explain(net, x, y, lr) -> Trace:
             return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}",
                            dL_da[layer][j])]
         if sizes[layer + 1] == 1:  # a single path: write out the whole chain, as the tutorials do
-            return upstream(layer + 1, 0) + [
-                Factor(f"∂{_activation_symbol(names, layer + 1, 0, n_layers)}/∂z_"
-                       f"{names[layer + 1][0]}", activations[layer + 1][0] * (1 - activations[layer + 1][0])),
+            return own_factors(layer + 1, 0) + [
                 Factor(f"∂z_{names[layer + 1][0]}/∂{_activation_symbol(names, layer, j, n_layers)}",
                        weights[layer][0][j]),
             ]
@@ -238,10 +280,12 @@ def explain(net, x, y, lr) -> Trace:
         for j in range(sizes[layer]):
             name = names[layer][j]
             a = activations[layer][j]
+            neuron_fused = layer == n_layers and fused
             neurons.append(NeuronTrace(layer, j + 1, name, pre_activations[layer][j], a,
-                                       dL_da[layer][j], a * (1.0 - a), deltas[layer][j]))
-            chain = upstream(layer, j) + [
-                Factor(f"∂{_activation_symbol(names, layer, j, n_layers)}/∂z_{name}", a * (1.0 - a))]
+                                       None if neuron_fused else dL_da[layer][j],
+                                       None if neuron_fused else derivative(layer, a),
+                                       deltas[layer][j]))
+            chain = own_factors(layer, j)
             for i in range(sizes[layer - 1]):
                 flat_number += 1
                 weight_name = f"w{flat_number}"
@@ -259,18 +303,57 @@ def explain(net, x, y, lr) -> Trace:
                 tuple(chain + [Factor(f"∂z_{name}/∂{bias_name}", 1.0)]),
                 deltas[layer][j], old, old - lr * deltas[layer][j]))
         layers.append(LayerTrace(layer, tuple(neurons), tuple(layer_weights), tuple(layer_biases)))
-    return Trace(tuple(sizes), loss_name, tuple(x), tuple(y), lr, tuple(layers), loss, dtype)
+    return Trace(tuple(sizes), loss_name, tuple(x), tuple(y), lr, tuple(layers), loss, dtype,
+                 tuple(hidden), output)
+
+
+def _loss(loss_name, z, outputs, y):
+    """The loss of one sample ("mse" is "sse" for one sample), in float64."""
+    if loss_name in ("sse", "mse"):
+        # d * d, not d ** 2: Python's float power raises OverflowError where a product is inf.
+        loss = 0.5 * sum((target - output) * (target - output)
+                         for target, output in zip(y, outputs))
+        if not math.isfinite(loss):
+            raise ValueError("y is too large to trace: the squared error overflows float64 "
+                             f"(|y - output| must stay below about 1e154), got y = {list(y)!r}")
+        return loss
+    if loss_name == "bce":
+        # -[y log ŷ + (1 - y) log(1 - ŷ)] written without log 0: max(z, 0) - z y + log(1 + e^-|z|)
+        return math.fsum(max(value, 0.0) - value * target + math.log1p(math.exp(-abs(value)))
+                         for value, target in zip(z, y))
+    largest = max(z)
+    log_total = math.log(math.fsum(math.exp(value - largest) for value in z))
+    return math.fsum(target * (log_total - (value - largest)) for value, target in zip(z, y)
+                     if target)
 
 
 def _read_network(net):
     try:
         sizes, weights, biases = tuple(net.sizes), net.weights, net.biases
         loss_name, dtype = net.loss, np.dtype(net.dtype).name
+        output = getattr(net, "output", "sigmoid")
+        activation = getattr(net, "activation", "sigmoid")
     except AttributeError as error:
         raise TypeError(f"net must be a fastprop.Network, got {type(net).__name__}") from error
+    hidden = ((activation,) * (len(sizes) - 2) if isinstance(activation, str)
+              else tuple(activation))
     # float32 values convert to Python floats exactly; the trace is computed in float64.
     return (sizes, [np.asarray(W, dtype=np.float64).tolist() for W in weights],
-            [np.asarray(b, dtype=np.float64).tolist() for b in biases], loss_name, dtype)
+            [np.asarray(b, dtype=np.float64).tolist() for b in biases], loss_name, dtype,
+            hidden, output)
+
+
+def _one_target(values, width, output):
+    """The sample's targets: as _one_sample, or for a softmax output a class label (a whole
+    number from 0 to width - 1) as its one-hot row."""
+    array = np.asarray(values)
+    if output == "softmax" and width > 1 and array.size == 1 and array.dtype.kind in "iuf":
+        label = float(array.reshape(-1)[0])
+        if not (label.is_integer() and 0 <= label < width):
+            raise ValueError(f"y for a softmax output must be {width} probabilities or a class "
+                             f"label from 0 to {width - 1}, got {label!r}")
+        return [1.0 if j == int(label) else 0.0 for j in range(width)]
+    return _one_sample(values, width, "y")
 
 
 def _one_sample(values, width, name):
@@ -312,9 +395,24 @@ def _render(trace: Trace, markdown: bool) -> str:
     n_layers = len(trace.layers)
     single_output = trace.sizes[-1] == 1
 
-    out.title(f"One training step of a {sizes} sigmoid network, explained")
-    loss_formula = "L = ½ (y − ŷ)²" if single_output else "L = ½ Σ (y − ŷ)²"
-    mse_note = " (for one sample the same as sse)" if trace.loss_name == "mse" else ""
+    tutorial = trace.is_tutorial_network
+    fused = (trace.output, trace.loss_name) in _FUSED
+    functions = list(trace.activations) + [trace.output]
+    if tutorial:
+        out.title(f"One training step of a {sizes} sigmoid network, explained")
+    else:
+        hidden = ", ".join(dict.fromkeys(trace.activations))
+        described = (f"{hidden} hidden layers, {trace.output} output" if hidden
+                     else f"{trace.output} output")
+        out.title(f"One training step of a {sizes} network ({described}), explained")
+    loss_formula = {
+        "bce": "L = −[y log ŷ + (1 − y) log(1 − ŷ)]" if single_output
+               else "L = −Σ [y log ŷ + (1 − y) log(1 − ŷ)]",
+        "cross_entropy": "L = −Σ y log ŷ"}.get(
+            trace.loss_name, "L = ½ (y − ŷ)²" if single_output else "L = ½ Σ (y − ŷ)²")
+    mse_note = {"mse": " (for one sample the same as sse)",
+                "bce": " (binary cross-entropy)", "cross_entropy": " (with the softmax's ŷ)"}.get(
+                    trace.loss_name, "")
     out.line(f"Loss {trace.loss_name}{mse_note}: {loss_formula}; learning rate lr = {_number(trace.lr)}.")
     out.line("Input: " + ", ".join(f"{n} = {_number(v)}" for n, v in zip(names[0], trace.x))
              + ". Target: " + ", ".join(f"{'y' if single_output else f'y{j + 1}'} = {_number(v)}"
@@ -324,7 +422,12 @@ def _render(trace: Trace, markdown: bool) -> str:
     if trace.network_dtype != "float64":
         out.line(f"The network holds {trace.network_dtype} values; this trace computes in float64.")
 
-    out.heading("Forward pass: z = Σ w·a + b, a = σ(z) = 1 / (1 + e^(−z))")
+    if tutorial:
+        out.heading("Forward pass: z = Σ w·a + b, a = σ(z) = 1 / (1 + e^(−z))")
+    else:
+        out.heading("Forward pass: z = Σ w·a + b, a = f(z)")
+        out.line("f: " + "; ".join(f"layer {layer} {_FORMULAS[name][1]}"
+                                   for layer, name in enumerate(functions, start=1)) + ".")
     rows = []
     for layer in trace.layers:
         inputs = [_activation_symbol(names, layer.index - 1, i, n_layers)
@@ -342,20 +445,54 @@ def _render(trace: Trace, markdown: bool) -> str:
                 formula = f"Σ of {len(inputs)} weighted inputs + {bias.name}"
             rows.append([neuron.name, _number(neuron.z), _number(neuron.a),
                          f"z_{neuron.name} = {formula}"])
-    out.table(["Neuron", "z", "a = σ(z)", "z computed as"], rows)
+    out.table(["Neuron", "z", "a = σ(z)" if tutorial else "a = f(z)", "z computed as"], rows)
 
     terms = [(f"y{j + 1}" if not single_output else "y", f"ŷ{j + 1}" if not single_output else "ŷ",
               target, output) for j, (target, output) in enumerate(zip(trace.y, trace.outputs))]
-    symbolic = " + ".join(f"({t} − {o})²" for t, o, _, _ in terms)
-    numeric = " + ".join(f"({_operand(t)} − {_operand(o)})²" for _, _, t, o in terms)
     bracket = (lambda s: s) if single_output else (lambda s: f"[{s}]")
     out.heading("Loss")
-    out.formula(f"L = ½ {bracket(symbolic)} = ½ {bracket(numeric)} = {_number(trace.loss)}")
+    if trace.loss_name == "bce":
+        symbolic = " + ".join(f"{t} log {o} + (1 − {t}) log(1 − {o})" for t, o, _, _ in terms)
+        numeric = " + ".join(f"{_operand(t)} log {_operand(o)} + (1 − {_operand(t)}) log(1 − "
+                             f"{_operand(o)})" for _, _, t, o in terms)
+        out.formula(f"L = −[{symbolic}] = −[{numeric}] = {_number(trace.loss)}")
+    elif trace.loss_name == "cross_entropy":
+        symbolic = " + ".join(f"{t} log {o}" for t, o, _, _ in terms)
+        numeric = " + ".join(f"{_operand(t)} log {_operand(o)}" for _, _, t, o in terms)
+        out.formula(f"L = −[{symbolic}] = −[{numeric}] = {_number(trace.loss)}")
+    else:
+        symbolic = " + ".join(f"({t} − {o})²" for t, o, _, _ in terms)
+        numeric = " + ".join(f"({_operand(t)} − {_operand(o)})²" for _, _, t, o in terms)
+        out.formula(f"L = ½ {bracket(symbolic)} = ½ {bracket(numeric)} = {_number(trace.loss)}")
 
-    out.heading("Backward pass: δ = ∂L/∂z = ∂L/∂a · ∂a/∂z, with ∂a/∂z = σ'(z) = a·(1 − a)")
+    if tutorial:
+        out.heading("Backward pass: δ = ∂L/∂z = ∂L/∂a · ∂a/∂z, with ∂a/∂z = σ'(z) = a·(1 − a)")
+    else:
+        out.heading("Backward pass: δ = ∂L/∂z = ∂L/∂a · ∂a/∂z, with ∂a/∂z = f'(z) taken from a")
+        derivatives = dict.fromkeys(functions[:-1] if fused else functions)
+        if derivatives:
+            out.line("∂a/∂z: " + "; ".join(_FORMULAS[name][2] if name != "identity"
+                                            else "1 for the identity"
+                                            for name in derivatives) + ".")
+        if trace.output == "softmax":
+            out.line("The output layer's δ = ∂L/∂z = ŷ − y, whole: with the softmax, every ŷₖ "
+                     "depends on every z, and ∂L/∂zⱼ = Σₖ (−yₖ/ŷₖ)·ŷₖ(1[k = j] − ŷⱼ) = "
+                     "ŷⱼ Σₖ yₖ − yⱼ = ŷⱼ − yⱼ (the targets sum to 1): the cross-entropy's "
+                     "−y/ŷ and the softmax's derivative cancel.")
+        elif fused:
+            out.line("The output layer's δ = ∂L/∂z = ŷ − y, whole: ∂L/∂ŷ = (ŷ − y) / "
+                     "(ŷ(1 − ŷ)) and ∂ŷ/∂z = σ'(z) = ŷ(1 − ŷ) cancel, which also keeps δ exact "
+                     "where ŷ is 0 or 1 to working precision.")
     rows = []
     for layer in reversed(trace.layers):
         for neuron in layer.neurons:
+            if layer.index == n_layers and fused:
+                target = "y" if single_output else f"y{neuron.index}"
+                symbol = _activation_symbol(names, n_layers, neuron.index - 1, n_layers)
+                rows.append([neuron.name, "—", "—", _number(neuron.delta),
+                             f"δ = {symbol} − {target} = {_operand(neuron.a)} − "
+                             f"{_operand(trace.y[neuron.index - 1])}"])
+                continue
             if layer.index == n_layers:
                 target = "y" if single_output else f"y{neuron.index}"
                 source = (f"{_activation_symbol(names, n_layers, neuron.index - 1, n_layers)} − "
