@@ -54,7 +54,7 @@ class BenchmarkCase:
     batch_size: int
     epochs: int
     learning_rate: float
-    loss: str  # "sse" or "mse", as in fastprop
+    loss: str  # "sse", "mse" or "cross_entropy", as in fastprop
     data_seed: int
     goals: tuple[Goal, ...]
     quick_n_samples: int | None = None  # quick mode: fewer samples ...
@@ -63,6 +63,19 @@ class BenchmarkCase:
     # "The default never loses" times fastprop's routes on this many samples (None: all); plain
     # loops take ~40x longer than the other routes on the large cases.
     route_comparison_n_samples: int | None = None
+    # The network and its training: the hidden layers' and the output's functions, and the
+    # optimizer ("sgd": plain gradient descent; "adam": Adam with torch's defaults but lr).
+    activation: str = "sigmoid"
+    output: str = "sigmoid"
+    optimizer: str = "sgd"
+    # Whether "the default never loses" compares fastprop's routes on this case (the speed
+    # issue's cases A-D; the training issue's cases are about the peers).
+    compare_routes: bool = True
+
+    @property
+    def is_classification(self) -> bool:
+        """Softmax and cross-entropy, trained on integer class labels."""
+        return self.output == "softmax"
 
     @property
     def description(self) -> str:
@@ -71,8 +84,11 @@ class BenchmarkCase:
         samples = f"{self.n_samples:,} samples".replace(",", " ")
         batch = "full batch" if self.batch_size >= self.n_samples else f"batch {self.batch_size}"
         epochs = f"{self.epochs:,} epoch{'s' if self.epochs > 1 else ''}".replace(",", " ")
-        return (f"{'XOR ' if self.is_xor else ''}{sizes} {self.dtype_name}, {samples}, {batch}, "
-                f"{epochs}, lr {self.learning_rate:g}, {self.loss}")
+        functions = ("" if self.activation == self.output == "sigmoid"
+                     else f" {self.activation}/{self.output}")
+        optimizer = "" if self.optimizer == "sgd" else f", {self.optimizer.capitalize()}"
+        return (f"{'XOR ' if self.is_xor else ''}{sizes}{functions} {self.dtype_name}, {samples}, "
+                f"{batch}, {epochs}, lr {self.learning_rate:g}, {self.loss}{optimizer}")
 
     @property
     def label(self) -> str:
@@ -180,6 +196,41 @@ FULL_CASES = (
         repeats=5,
         route_comparison_n_samples=20 * 128 + 96,
     ),
+    # The training issue's: classification with relu, softmax, cross-entropy and Adam.
+    BenchmarkCase(
+        name="E",
+        layer_sizes=(64, 128, 10),
+        dtype=np.float32,
+        n_samples=60_000,
+        batch_size=32,
+        epochs=1,
+        learning_rate=1e-3,
+        loss="cross_entropy",
+        data_seed=14,
+        goals=(Goal("speedup_vs_torch", 10), Goal("speedup_vs_jax", 1.5)),
+        quick_n_samples=2_048,
+        activation="relu",
+        output="softmax",
+        optimizer="adam",
+        compare_routes=False,
+    ),
+    BenchmarkCase(
+        name="F",
+        layer_sizes=(784, 256, 10),
+        dtype=np.float32,
+        n_samples=60_000,
+        batch_size=128,
+        epochs=1,
+        learning_rate=1e-3,
+        loss="cross_entropy",
+        data_seed=15,
+        goals=(Goal("speedup_vs_torch", 2),),
+        quick_n_samples=1_000,
+        activation="relu",
+        output="softmax",
+        optimizer="adam",
+        compare_routes=False,
+    ),
 )
 
 # "The default never loses": in every case, dtype and CPU path, fastprop's default
@@ -201,11 +252,14 @@ def benchmark_cases(quick: bool | None = None) -> tuple[BenchmarkCase, ...]:
 
 
 def make_training_data(case: BenchmarkCase) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``X`` (n_samples, n_in) and targets ``Y`` (n_samples, n_out) in [0, 1), C-contiguous."""
+    """Inputs ``X`` (n_samples, n_in) and targets ``Y`` (n_samples, n_out) in [0, 1), C-contiguous;
+    for a classification case, ``Y`` holds class labels (n_samples,), int64."""
     if case.is_xor:
         return XOR_INPUTS.astype(case.dtype), XOR_TARGETS.astype(case.dtype)
     rng = np.random.default_rng(case.data_seed)
     X = rng.random((case.n_samples, case.layer_sizes[0]), dtype=case.dtype)
+    if case.is_classification:
+        return X, rng.integers(0, case.layer_sizes[-1], case.n_samples)
     Y = rng.random((case.n_samples, case.layer_sizes[-1]), dtype=case.dtype)
     return X, Y
 

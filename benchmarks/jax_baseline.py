@@ -1,4 +1,6 @@
-"""The JAX baseline: the same dense sigmoid network, plain SGD, compiled by XLA.
+"""The JAX baseline: the same dense sigmoid network, plain SGD, compiled by XLA; for the
+classification cases relu layers, the cross-entropy of the softmax (``jax.nn.log_softmax``)
+on integer labels and Adam (torch's formulas, written out: no optax needed).
 
 JAX is optional (``pip install '.[bench]'``): this module imports it only when a
 network is built, so importing the module never needs jax.
@@ -44,41 +46,63 @@ def _import_jax():
     return jax
 
 
-def _batch_loss(parameters, X, Y, loss):
+def _batch_loss(parameters, X, Y, loss, activation="sigmoid"):
     import jax
     import jax.numpy as jnp
 
     weights, biases = parameters
-    activation = X
-    for W, b in zip(weights, biases):
-        activation = jax.nn.sigmoid(activation @ W.T + b)
-    half_sse = 0.5 * jnp.sum((activation - Y) ** 2)
+    hidden = jax.nn.relu if activation == "relu" else jax.nn.sigmoid
+    a = X
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        z = a @ W.T + b
+        a = hidden(z) if layer < len(weights) - 1 else z
+    if loss == "cross_entropy":         # Y: labels
+        log_probabilities = jax.nn.log_softmax(a, axis=1)
+        return -jnp.mean(jnp.take_along_axis(log_probabilities, Y[:, None], axis=1))
+    half_sse = 0.5 * jnp.sum((jax.nn.sigmoid(a) - Y) ** 2)
     return half_sse / X.shape[0] if loss == "mse" else half_sse
 
 
-def _sgd_step(parameters, X, Y, learning_rate, loss):
+def _sgd_step(state, X, Y, learning_rate, loss, activation, optimizer):
+    """One step on the carried state: the parameters, or for Adam (parameters, m, v, t)."""
     import jax
+    import jax.numpy as jnp
 
-    gradients = jax.grad(_batch_loss)(parameters, X, Y, loss)
-    return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, parameters, gradients)
+    if optimizer != "adam":
+        gradients = jax.grad(_batch_loss)(state, X, Y, loss, activation)
+        return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, state, gradients)
+    parameters, m, v, t = state
+    gradients = jax.grad(_batch_loss)(parameters, X, Y, loss, activation)
+    t = t + 1
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    m = jax.tree_util.tree_map(lambda m_, g: m_ + (1 - beta1) * (g - m_), m, gradients)
+    v = jax.tree_util.tree_map(lambda v_, g: v_ * beta2 + (1 - beta2) * g * g, v, gradients)
+    # the bias corrections in float64, as Python computes them for PyTorch, then the dtype's
+    steps = t.astype(jnp.float64)
+    step_size = (learning_rate / (1 - beta1 ** steps)).astype(learning_rate.dtype)
+    correction = jnp.sqrt(1 - beta2 ** steps).astype(learning_rate.dtype)
+    parameters = jax.tree_util.tree_map(
+        lambda p, m_, v_: p - step_size * m_ / (jnp.sqrt(v_) / correction + eps), parameters, m, v)
+    return parameters, m, v, t
 
 
-def _training(parameters, X_batches, Y_batches, X_last, Y_last, learning_rate, *, epochs, loss):
+def _training(state, X_batches, Y_batches, X_last, Y_last, learning_rate, *, epochs, loss,
+              activation="sigmoid", optimizer="sgd"):
     """``epochs`` epochs: a scan over the full batches, then the short last batch (if it has rows)."""
     import jax
 
-    def full_batch_step(parameters, batch):
+    def full_batch_step(state, batch):
         X, Y = batch
-        return _sgd_step(parameters, X, Y, learning_rate, loss), None
+        return _sgd_step(state, X, Y, learning_rate, loss, activation, optimizer), None
 
-    def epoch(_, parameters):
+    def epoch(_, state):
         if X_batches.shape[0]:
-            parameters, _ = jax.lax.scan(full_batch_step, parameters, (X_batches, Y_batches))
+            state, _ = jax.lax.scan(full_batch_step, state, (X_batches, Y_batches))
         if X_last.shape[0]:
-            parameters = _sgd_step(parameters, X_last, Y_last, learning_rate, loss)
-        return parameters
+            state = _sgd_step(state, X_last, Y_last, learning_rate, loss, activation, optimizer)
+        return state
 
-    return jax.lax.fori_loop(0, epochs, epoch, parameters)
+    return jax.lax.fori_loop(0, epochs, epoch, state)
 
 
 def split_into_batches(n_samples: int, batch_size: int) -> tuple[int, int]:
@@ -88,40 +112,52 @@ def split_into_batches(n_samples: int, batch_size: int) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=None)
 def _compiled_training(layer_sizes: tuple[int, ...], dtype_name: str, n_samples: int, batch_size: int,
-                       epochs: int, loss: str):
+                       epochs: int, loss: str, activation: str = "sigmoid", optimizer: str = "sgd"):
     """The XLA executable of a whole training, and the seconds its compilation took."""
     jax = _import_jax()
     dtype = np.dtype(dtype_name)
     full_batches, last_rows = split_into_batches(n_samples, batch_size)
     n_in, n_out = layer_sizes[0], layer_sizes[-1]
 
-    def shape(*dims):
-        return jax.ShapeDtypeStruct(dims, dtype)
+    def shape(*dims, of=dtype):
+        return jax.ShapeDtypeStruct(dims, of)
 
     parameters = ([shape(o, i) for i, o in zip(layer_sizes[:-1], layer_sizes[1:])],
                   [shape(o) for o in layer_sizes[1:]])
-    training = jax.jit(functools.partial(_training, epochs=epochs, loss=loss))
+    state = (parameters, parameters, parameters, shape(of=np.int32)) if optimizer == "adam" \
+        else parameters
+    if loss == "cross_entropy":       # labels
+        targets = shape(full_batches, batch_size, of=np.int32), shape(last_rows, of=np.int32)
+    else:
+        targets = shape(full_batches, batch_size, n_out), shape(last_rows, n_out)
+    training = jax.jit(functools.partial(_training, epochs=epochs, loss=loss,
+                                         activation=activation, optimizer=optimizer))
     start = time.perf_counter()
-    compiled = training.lower(parameters, shape(full_batches, batch_size, n_in),
-                              shape(full_batches, batch_size, n_out), shape(last_rows, n_in),
-                              shape(last_rows, n_out), shape()).compile()
+    compiled = training.lower(state, shape(full_batches, batch_size, n_in), targets[0],
+                              shape(last_rows, n_in), targets[1], shape()).compile()
     return compiled, time.perf_counter() - start
 
 
 class JaxScanNetwork:
     def __init__(self, weights, biases, loss="sse", dtype=np.float64, *, n_samples: int, batch_size: int,
-                 epochs: int):
-        if loss not in ("sse", "mse"):
-            raise ValueError(f"loss must be 'sse' or 'mse', not {loss!r}")
+                 epochs: int, activation: str = "sigmoid", optimizer: str = "sgd"):
+        if loss not in ("sse", "mse", "cross_entropy"):
+            raise ValueError(f"loss must be 'sse', 'mse' or 'cross_entropy', not {loss!r}")
         jax = _import_jax()
         self._jax = jax
         self.dtype = np.dtype(dtype)
+        self.labels = loss == "cross_entropy"
         self.n_samples, self.batch_size, self.epochs = n_samples, min(batch_size or n_samples, n_samples), epochs
         layer_sizes = (weights[0].shape[1],) + tuple(W.shape[0] for W in weights)
         self._compiled, self.compile_seconds = _compiled_training(
-            layer_sizes, self.dtype.name, n_samples, self.batch_size, epochs, loss)
+            layer_sizes, self.dtype.name, n_samples, self.batch_size, epochs, loss, activation,
+            optimizer)
         self._parameters = ([jax.numpy.asarray(W, dtype=self.dtype) for W in weights],
                             [jax.numpy.asarray(b, dtype=self.dtype) for b in biases])
+        self._adam = optimizer == "adam"
+        if self._adam:
+            zeros = jax.tree_util.tree_map(jax.numpy.zeros_like, self._parameters)
+            self._parameters = (self._parameters, zeros, zeros, jax.numpy.asarray(0, np.int32))
 
     def device_data(self, X, Y):
         """``X``, ``Y`` (NumPy, ``n_samples`` rows) on JAX's device, cut into the full batches and the
@@ -131,7 +167,11 @@ class JaxScanNetwork:
         full_batches, _ = split_into_batches(self.n_samples, self.batch_size)
         split = full_batches * self.batch_size
         X_batches = X[:split].reshape(full_batches, self.batch_size, X.shape[1])
-        Y_batches = Y[:split].reshape(full_batches, self.batch_size, Y.shape[1])
+        if self.labels:
+            Y = Y.astype(np.int32)
+            Y_batches = Y[:split].reshape(full_batches, self.batch_size)
+        else:
+            Y_batches = Y[:split].reshape(full_batches, self.batch_size, Y.shape[1])
         return self._jax.block_until_ready(self._jax.device_put((X_batches, Y_batches, X[split:], Y[split:])))
 
     def train(self, X_batches, Y_batches, X_last, Y_last, learning_rate):
@@ -141,5 +181,5 @@ class JaxScanNetwork:
         self._parameters = self._jax.block_until_ready(trained)
 
     def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        weights, biases = self._parameters
+        weights, biases = self._parameters[0] if self._adam else self._parameters
         return [np.array(W) for W in weights], [np.array(b) for b in biases]

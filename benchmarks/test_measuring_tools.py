@@ -36,10 +36,15 @@ def test_flop_count_of_case_d_by_hand():
 def test_data_and_weights_are_deterministic_and_of_the_case_dtype(case):
     X1, Y1 = make_training_data(case)
     X2, Y2 = make_training_data(case)
-    assert X1.dtype == Y1.dtype == case.dtype and X1.flags.c_contiguous and Y1.flags.c_contiguous
-    assert X1.shape == (case.n_samples, case.layer_sizes[0]) and Y1.shape == (case.n_samples, case.layer_sizes[-1])
+    assert X1.dtype == case.dtype and X1.flags.c_contiguous and Y1.flags.c_contiguous
+    assert X1.shape == (case.n_samples, case.layer_sizes[0])
     assert np.array_equal(X1, X2) and np.array_equal(Y1, Y2)
-    assert 0 <= Y1.min() and Y1.max() <= 1
+    if case.is_classification:     # class labels, every class present
+        assert Y1.dtype == np.int64 and Y1.shape == (case.n_samples,)
+        assert set(np.unique(Y1)) == set(range(case.layer_sizes[-1]))
+    else:
+        assert Y1.dtype == case.dtype and Y1.shape == (case.n_samples, case.layer_sizes[-1])
+        assert 0 <= Y1.min() and Y1.max() <= 1
     (W1, b1), (W2, b2) = make_initial_parameters(case), make_initial_parameters(case)
     assert all(np.array_equal(p, q) and p.dtype == case.dtype for p, q in zip(W1 + b1, W2 + b2))
 

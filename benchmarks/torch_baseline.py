@@ -1,4 +1,6 @@
-"""The PyTorch baseline: eager mode, ``nn.Linear`` + ``nn.Sigmoid``, ``torch.optim.SGD``.
+"""The PyTorch baseline: eager mode, ``nn.Linear`` + ``nn.Sigmoid``, ``torch.optim.SGD``;
+for the classification cases ``nn.ReLU``, ``F.cross_entropy`` on the logits and
+``torch.optim.Adam``.
 
 Torch is optional (``pip install '.[bench]'``): this module imports it only
 when a network is built, so importing the module never needs torch.
@@ -23,11 +25,13 @@ def torch_is_available() -> bool:
 
 
 class TorchEagerNetwork:
-    def __init__(self, weights, biases, loss="sse", dtype=np.float64, threads=TORCH_THREADS):
+    def __init__(self, weights, biases, loss="sse", dtype=np.float64, threads=TORCH_THREADS,
+                 activation="sigmoid", optimizer="sgd"):
         import torch
 
-        if loss not in ("sse", "mse"):
-            raise ValueError(f"loss must be 'sse' or 'mse', not {loss!r}")
+        if loss not in ("sse", "mse", "cross_entropy"):
+            raise ValueError(f"loss must be 'sse', 'mse' or 'cross_entropy', not {loss!r}")
+        self.optimizer_name = optimizer
         torch.set_num_threads(threads)
         self._torch = torch
         self.loss = loss
@@ -39,19 +43,28 @@ class TorchEagerNetwork:
             with torch.no_grad():
                 linear.weight.copy_(torch.from_numpy(np.asarray(W)))
                 linear.bias.copy_(torch.from_numpy(np.asarray(b)))
-            layers += [linear, torch.nn.Sigmoid()]
+            hidden = torch.nn.ReLU() if activation == "relu" else torch.nn.Sigmoid()
+            layers += [linear, hidden]
+        if loss == "cross_entropy":
+            layers = layers[:-1]             # logits: the loss takes the softmax
         self.model = torch.nn.Sequential(*layers)
 
     def train(self, X, y, epochs, learning_rate, batch_size=None):
         torch = self._torch
         X_all, y_all = torch.from_numpy(X), torch.from_numpy(y)  # no copies
         batch_size = batch_size or len(X)
-        optimizer = torch.optim.SGD(self.model.parameters(), lr=learning_rate)
+        if self.optimizer_name == "adam":
+            optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate)
+        else:
+            optimizer = torch.optim.SGD(self.model.parameters(), lr=learning_rate)
         for _ in range(epochs):
             for start in range(0, len(X), batch_size):
                 X_batch = X_all[start : start + batch_size]
                 y_batch = y_all[start : start + batch_size]
-                loss = 0.5 * (self.model(X_batch) - y_batch).pow(2).sum()
+                if self.loss == "cross_entropy":
+                    loss = torch.nn.functional.cross_entropy(self.model(X_batch), y_batch)
+                else:
+                    loss = 0.5 * (self.model(X_batch) - y_batch).pow(2).sum()
                 if self.loss == "mse":
                     loss = loss / X_batch.shape[0]
                 optimizer.zero_grad(set_to_none=True)
