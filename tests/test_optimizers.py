@@ -308,3 +308,17 @@ def test_a_converging_fit_does_not_warn():
         warnings.simplefilter("error")
         history = net.fit(X, labels, epochs=20, batch_size=16, optimizer=fastprop.Adam(1e-2))
     assert history[-1] < 0.5 * history[0]
+
+
+def test_the_measured_plan_of_a_fit_with_an_optimizer_includes_its_update():
+    # The optimizer's update runs between the products, so the steps a plan is chosen by
+    # include it, and the plan is stored under its own key.
+    from fastprop import _planning
+
+    weights, biases, X, labels = problem(11)
+    _planning.forget_loaded_plans()
+    with fastprop.config_context(plan="measured"):
+        relu_softmax(weights, biases).fit(X, labels, epochs=1, optimizer=fastprop.Adam())
+        relu_softmax(weights, biases).fit(X, labels, epochs=1, lr=0.1)
+    keys = [plan.key for plan in _planning.plans_in_use()]
+    assert len(keys) == 2 and keys[0].endswith(" adam") and keys[0][:-len(" adam")] == keys[1]

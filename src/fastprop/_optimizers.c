@@ -74,7 +74,7 @@ void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step
 }
 
 /* Elements per task when an update is shared out over a team. */
-#define FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK 32768
+#define FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK 4096
 
 #define FASTPROP_DEFINE_UPDATE(type)                                                            \
     static void update_on_path_##type(fastprop_cpu_path cpu, const fastprop_optimizer* optimizer, \

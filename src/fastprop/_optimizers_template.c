@@ -38,7 +38,7 @@ PATH_TARGET static void TYPED(adam)(const fastprop_optimizer* optimizer, ptrdiff
     const REAL weight = (REAL) (1.0 - optimizer->beta1);
     const REAL beta2 = (REAL) optimizer->beta2, one_minus_beta2 = (REAL) (1.0 - optimizer->beta2);
     const REAL step_size = (REAL) optimizer->step_size;
-    const REAL correction = (REAL) optimizer->bias_correction2_sqrt;
+    const REAL inverse_correction = (REAL) (1.0 / optimizer->bias_correction2_sqrt);
     const REAL eps = (REAL) optimizer->eps;
     const int decays = optimizer->weight_decay != 0;
     /* torch's lerp towards g with weight w = 1 - beta1: m + w * (g - m) for |w| < 0.5,
@@ -53,7 +53,7 @@ PATH_TARGET static void TYPED(adam)(const fastprop_optimizer* optimizer, ptrdiff
         const REAL new_v = v[i] * beta2 + (one_minus_beta2 * g) * g;
         m[i] = new_m;
         v[i] = new_v;
-        param[i] = p + (step_size * new_m) / (SQRT(new_v) / correction + eps);
+        param[i] = p + (step_size * new_m) / (SQRT(new_v) * inverse_correction + eps);
     }
 }
 

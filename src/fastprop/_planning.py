@@ -129,28 +129,33 @@ class Plan:
                 f"planned in {self.planning_seconds * 1e3:.0f} ms)")
 
 
-def entry_key(sizes, dtype, batch_rows, config):
+def entry_key(sizes, dtype, batch_rows, config, optimizer=None):
     """The name of a plan in the cache: what it was measured for (config: as
-    _kernels.read_config gives it, the CPU path resolved)."""
+    _kernels.read_config gives it, the CPU path resolved; optimizer: the kind of the
+    optimizer whose update the steps include, None for plain gradient descent)."""
     widths = "-".join(map(str, sizes))
     name = "float32" if dtype == np.float32 else "float64"
-    return f"{name} {widths} batch {batch_rows} cpu {config['cpu']} threads {config['threads']}"
+    return (f"{name} {widths} batch {batch_rows} cpu {config['cpu']} threads {config['threads']}"
+            + (f" {optimizer}" if optimizer else ""))
 
 
 def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-             functions=None, loss="squared", labels=None):
+             functions=None, loss="squared", labels=None, optimizer=None):
     """The plan of a fit under the configuration in use: read from the cache, or measured
     now (on copies) and stored. A plan is keyed by the network's widths, not its functions
     or loss: every route computes the same function, and what decides between routes is
-    the products."""
+    the products; but by the optimizer (its settings, as Trainer.set_optimizer takes
+    them), whose update after every layer's gradient changes what the team and BLAS's
+    threads do between products (64-128-10 with Adam: a plan timed at 13 us a step
+    without the update took 21 us with it, the one-thread plan 19)."""
     config = _kernels.path_and_threads()
-    key = entry_key(sizes, dtype, batch_rows, config)
+    key = entry_key(sizes, dtype, batch_rows, config, optimizer and optimizer["kind"])
     path = _plan_cache.cache_file()
     plans = _plans_in(path)
     plan = _checked_plan(trainer, plans.get(key), key, path)
     if plan is None:
         plan = measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-                       functions, loss, labels)
+                       functions, loss, labels, optimizer)
         plans[key] = _entry_of(plan)
         _plan_cache.write_plans(path, _plan_cache.machine_key(), {key: plans[key]})
         trainer.set_plan(plan.decisions())
@@ -160,9 +165,11 @@ def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_row
 
 
 def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-            functions=None, loss="squared", labels=None):
+            functions=None, loss="squared", labels=None, optimizer=None):
     """Measure the plan of a fit (see the module's docstring); the arrays are not changed.
-    functions, loss and labels as _kernels.Trainer takes them (the fit's)."""
+    functions, loss and labels as _kernels.Trainer takes them (the fit's); optimizer: the
+    settings of the optimizer whose update the fit's steps include (None: plain gradient
+    descent), which the timed steps include too, on a state of zeros."""
     started = time.perf_counter()
     config = _kernels.read_config()
     rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
@@ -172,6 +179,8 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
         functions=functions, loss=loss, labels=None if labels is None else labels[:rows])
+    if optimizer is not None:
+        _give_optimizer(scratch, sizes, dtype, optimizer)
     try:
         fixed = _kernels.threshold_decisions(list(sizes), batch_rows,
                                              np.dtype(dtype) == np.float32)
@@ -267,8 +276,23 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                        in zip(PRODUCT_KINDS, decisions)
                        if not (kind == "hidden_delta" and layer == 0)})
     measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return Plan(entry_key(sizes, dtype, batch_rows, config), tuple(layers), seconds,
+    return Plan(entry_key(sizes, dtype, batch_rows, config, optimizer and optimizer["kind"]),
+                tuple(layers), seconds,
                 time.perf_counter() - started, measured, str(_plan_cache.cache_file()), timed)
+
+
+def _give_optimizer(scratch, sizes, dtype, settings):
+    """The optimizer of settings on the scratch trainer, with gradient buffers and a state of
+    zeros of the network's shapes."""
+    shapes = ([(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+              + [(n_out,) for n_out in sizes[1:]])
+
+    def arrays():
+        return [np.zeros(shape, dtype) for shape in shapes]
+    adam = settings["kind"] == "adam"
+    first = arrays() if adam or settings.get("momentum", 0) else None
+    scratch.set_optimizer(settings, arrays(), first, arrays() if adam else None,
+                          np.zeros(1, dtype=np.int64))
 
 
 def _code(decisions):

@@ -665,7 +665,8 @@ class _Workspace:
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
                                  samples, targets, batch_size, mean_loss,
-                                 functions=network._functions, loss=kernel_loss, labels=labels)
+                                 functions=network._functions, loss=kernel_loss, labels=labels,
+                                 optimizer=optimizer._settings() if state is not None else None)
 
     def draw_orders(self, generator, n_epochs):
         """One permutation of the samples per epoch, drawn in sequence from generator."""
