@@ -1,0 +1,30 @@
+"""The README's examples run as written and print what it says."""
+import contextlib
+import io
+import pathlib
+import re
+
+import pytest
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+
+
+def python_blocks(section_heading):
+    """The ```python blocks of the README section under section_heading."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(section_heading)
+    end = text.find("\n## ", start + len(section_heading))
+    return re.findall(r"```python\n(.*?)```", text[start:end if end != -1 else None], re.S)
+
+
+def test_the_minimal_examples_run(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)                       # xor.npz is written here
+    xor, digits = python_blocks("## A minimal example")
+    exec(compile(xor, "README: XOR", "exec"), {})
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(digits, "README: digits", "exec"), {})
+    # The comment in the README gives the accuracy the example prints.
+    stated = re.search(r"# (0\.\d+)", digits).group(1)
+    assert float(printed.getvalue()) == pytest.approx(float(stated), abs=5e-4)
