@@ -25,6 +25,8 @@ def test_the_minimal_examples_run(tmp_path, monkeypatch):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(digits, "README: digits", "exec"), {})
-    # The comment in the README gives the accuracy the example prints.
+    # The comment in the README gives the accuracy the example prints with the default plan
+    # on the machine of the benchmarks; other routes (FASTPROP_PLAN, FASTPROP_CPU) round
+    # differently and may land a test sample or two (0.0022 each) away.
     stated = re.search(r"# (0\.\d+)", digits).group(1)
-    assert float(printed.getvalue()) == pytest.approx(float(stated), abs=5e-4)
+    assert float(printed.getvalue()) == pytest.approx(float(stated), abs=5e-3)
