@@ -378,3 +378,39 @@ def test_a_sigmoid_network_writes_the_files_of_before(tmp_path):
     fastprop.Network([2, 2, 1], seed=0, activation="tanh").save(tmp_path / "tanh.npz")
     with np.load(tmp_path / "tanh.npz", allow_pickle=False) as archive:
         assert list(archive["activations"]) == ["tanh"] and str(archive["output"]) == "sigmoid"
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "identity"])
+@pytest.mark.parametrize("output, loss", PAIRS)
+@given(data=st.data())
+def test_float32_gradients_match_float32_central_differences(activation, output, loss, data):
+    # As test_finite_differences.py's float32 test: h = 1e-2 (rounding of the two float32
+    # losses about 6e-8 |L| / 1e-2, truncation h^2/6 |L'''|), tolerance 1e-3 max(1, |L|).
+    # relu is left to the float64 differences (h = 1e-6): at h = 1e-2 a pre-activation
+    # within a step of 0 crosses the kink, where a difference quotient is no derivative.
+    weights, biases, X, Y = data.draw(problems(output))
+    weights = [w.astype(np.float32) for w in weights]
+    biases = [b.astype(np.float32) for b in biases]
+    X = X.astype(np.float32)
+    if np.asarray(Y).dtype.kind == "f":
+        Y = np.asarray(Y).astype(np.float32)
+        if output == "softmax":
+            Y = (Y / Y.sum(axis=1, keepdims=True)).astype(np.float32)
+    net = build(weights, biases, activation, output, loss, np.float32)
+    L = net.compute_loss(X, Y)
+    grads_W, grads_b = net.gradients(X, Y)
+    parameters = [w.copy() for w in weights] + [b.copy() for b in biases]
+    n_layers = len(weights)
+    for array, gradient in zip(parameters, grads_W + grads_b):
+        for index in np.ndindex(array.shape):
+            original = array[index]
+            values = []
+            for sign in (1, -1):
+                array[index] = original + np.float32(sign * 1e-2)
+                step = float(array[index]) - float(original)
+                values.append((build(parameters[:n_layers], parameters[n_layers:], activation,
+                                     output, loss, np.float32).compute_loss(X, Y), step))
+            array[index] = original
+            (up, step_up), (down, step_down) = values
+            difference = (up - down) / (step_up - step_down)
+            assert abs(float(gradient[index]) - difference) <= 1e-3 * max(1.0, abs(L))

@@ -322,3 +322,29 @@ def test_the_measured_plan_of_a_fit_with_an_optimizer_includes_its_update():
         relu_softmax(weights, biases).fit(X, labels, epochs=1, lr=0.1)
     keys = [plan.key for plan in _planning.plans_in_use()]
     assert len(keys) == 2 and keys[0].endswith(" adam") and keys[0][:-len(" adam")] == keys[1]
+
+
+def test_an_optimizer_costs_its_state_and_one_layers_gradient():
+    # Beyond what fit(lr=...) allocates, a fit with an optimizer whose state exists already
+    # allocates a buffer for the largest layer's gradient (and the state's copy that a
+    # divergence would restore), not one gradient per parameter.
+    import tracemalloc
+
+    sizes = [300, 200, 100, 10]
+    rng = np.random.default_rng(0)
+    X, labels = rng.standard_normal((64, 300)), rng.integers(0, 10, 64)
+    net = fastprop.Network(sizes, activation="relu", output="softmax", loss="cross_entropy",
+                           seed=0)
+    opt = fastprop.SGD(0.01, momentum=0.9)
+    net.fit(X, labels, epochs=1, batch_size=16, optimizer=opt)      # the state is made here
+    peaks = {}
+    for name, arguments in (("lr", dict(lr=0.01)), ("optimizer", dict(optimizer=opt))):
+        tracemalloc.start()
+        net.fit(X, labels, epochs=1, batch_size=16, shuffle=False, **arguments)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    parameters = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+    largest_layer = (300 * 200 + 200) * 8
+    state_copy = parameters * 8 + 8                 # momentum buffers, steps
+    extra = peaks["optimizer"] - peaks["lr"]
+    assert largest_layer <= extra <= largest_layer + state_copy + 64 * 1024

@@ -291,7 +291,14 @@ def _give_optimizer(scratch, sizes, dtype, settings):
         return [np.zeros(shape, dtype) for shape in shapes]
     adam = settings["kind"] == "adam"
     first = arrays() if adam or settings.get("momentum", 0) else None
-    scratch.set_optimizer(settings, arrays(), first, arrays() if adam else None,
+    # One gradient buffer for every layer, as fit has (network._Workspace).
+    weight_gradient = np.zeros(max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])),
+                               dtype)
+    bias_gradient = np.zeros(max(sizes[1:]), dtype)
+    gradients = ([weight_gradient[:n_out * n_in].reshape(n_out, n_in)
+                  for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+                 + [bias_gradient[:n_out] for n_out in sizes[1:]])
+    scratch.set_optimizer(settings, gradients, first, arrays() if adam else None,
                           np.zeros(1, dtype=np.int64))
 
 

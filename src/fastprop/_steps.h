@@ -73,9 +73,10 @@ typedef struct {
 } fastprop_training_set_double;
 
 /* An optimizer other than plain SGD (_optimizers.h) and its state for one network:
- * per layer, gradient buffers (the workspace) and the state arrays the update keeps
- * (first: SGD's momentum buffer or Adam's m, NULL where unused; second: Adam's v).
- * *steps counts the steps taken with it; each step adds one. */
+ * per layer, gradient buffers (the workspace; they may all be one buffer, as each layer's
+ * gradient is used by its update before the next layer's is computed) and the state
+ * arrays the update keeps (first: SGD's momentum buffer or Adam's m, NULL where unused;
+ * second: Adam's v). *steps counts the steps taken with it; each step adds one. */
 typedef struct {
     fastprop_optimizer settings;
     float* const* grad_weights;

@@ -634,10 +634,10 @@ class _Workspace:
                           f"the training data's {size_text(data_bytes)}; a smaller "
                           "batch_size bounds it", RuntimeWarning, stacklevel=3)
         if state is not None:
-            # the gradient buffers of an optimizer's update: one parameter set
-            parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-            check_fits_in_memory(parameters * dtype.itemsize,
-                                 f"the gradients of a network of sizes {list(sizes)}")
+            # the gradient buffer of an optimizer's update: the largest layer's parameters
+            largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+            check_fits_in_memory((largest + max(sizes[1:])) * dtype.itemsize,
+                                 f"the gradients of a layer of a network of sizes {list(sizes)}")
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         self.activations = activations
@@ -657,8 +657,12 @@ class _Workspace:
                                         batch_Y, functions=network._functions, loss=kernel_loss,
                                         labels=labels, batch_labels=batch_labels)
         if state is not None:
-            gradients = ([np.empty_like(w) for w in network._weights]
-                         + [np.empty_like(b) for b in network._biases])
+            # One buffer serves every layer: each layer's gradient is used by the update
+            # before the next layer's is computed (_steps_template.c, train_batch).
+            weight_gradient = np.empty(max(w.size for w in network._weights), dtype=dtype)
+            bias_gradient = np.empty(max(sizes[1:]), dtype=dtype)
+            gradients = ([weight_gradient[:w.size].reshape(w.shape) for w in network._weights]
+                         + [bias_gradient[:b.size] for b in network._biases])
             self.trainer.set_optimizer(optimizer._settings(), gradients, state.first,
                                        state.second, state.steps)
         self.plan = None
