@@ -56,20 +56,25 @@ def build(weights, biases, activation, output, loss, dtype=np.float64):
                                          activation=activation, output=output)
 
 
-def central_differences(weights, biases, X, Y, activation, output, loss, h=1e-6):
-    weights = [w.copy() for w in weights]
-    biases = [b.copy() for b in biases]
+def central_differences(weights, biases, X, Y, activation, output, loss, h=1e-6,
+                        dtype=np.float64):
+    """(L(θ + h) − L(θ − h)) / (the step actually taken) for every weight and bias, the
+    losses computed by networks of dtype."""
+    weights = [w.astype(dtype) for w in weights]
+    biases = [b.astype(dtype) for b in biases]
     gradients = []
     for array in weights + biases:
         gradient = np.zeros(array.shape)
         for index in np.ndindex(array.shape):
             original = array[index]
-            array[index] = original + h
-            up = build(weights, biases, activation, output, loss).compute_loss(X, Y)
-            array[index] = original - h
-            down = build(weights, biases, activation, output, loss).compute_loss(X, Y)
+            losses, steps = [], []
+            for sign in (1, -1):
+                array[index] = original + array.dtype.type(sign * h)
+                steps.append(float(array[index]) - float(original))
+                losses.append(build(weights, biases, activation, output, loss,
+                                    dtype).compute_loss(X, Y))
             array[index] = original
-            gradient[index] = (up - down) / (2 * h)
+            gradient[index] = (losses[0] - losses[1]) / (steps[0] - steps[1])
         gradients.append(gradient)
     return gradients[:len(weights)], gradients[len(weights):]
 
@@ -399,18 +404,7 @@ def test_float32_gradients_match_float32_central_differences(activation, output,
     net = build(weights, biases, activation, output, loss, np.float32)
     L = net.compute_loss(X, Y)
     grads_W, grads_b = net.gradients(X, Y)
-    parameters = [w.copy() for w in weights] + [b.copy() for b in biases]
-    n_layers = len(weights)
-    for array, gradient in zip(parameters, grads_W + grads_b):
-        for index in np.ndindex(array.shape):
-            original = array[index]
-            values = []
-            for sign in (1, -1):
-                array[index] = original + np.float32(sign * 1e-2)
-                step = float(array[index]) - float(original)
-                values.append((build(parameters[:n_layers], parameters[n_layers:], activation,
-                                     output, loss, np.float32).compute_loss(X, Y), step))
-            array[index] = original
-            (up, step_up), (down, step_down) = values
-            difference = (up - down) / (step_up - step_down)
-            assert abs(float(gradient[index]) - difference) <= 1e-3 * max(1.0, abs(L))
+    fd_W, fd_b = central_differences(weights, biases, X, Y, activation, output, loss, h=1e-2,
+                                     dtype=np.float32)
+    for got, want in zip(grads_W + grads_b, fd_W + fd_b):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-3 * max(1.0, abs(L)))

@@ -393,8 +393,12 @@ def output_delta(A, Y, delta, loss="squared", output="sigmoid", labels=None):
         if Y is not None:
             raise ValueError("give Y or labels, not both")
         _require_labels("labels", labels, A.shape[0], A.shape[1])
-    cdef const long long* label_data = NULL if labels is None else <const long long*> _data_pointer(labels)
-    cdef void* target_data = NULL if labels is not None else _data_pointer(Y)
+    cdef const long long* label_data = NULL
+    cdef void* target_data = NULL
+    if labels is None:
+        target_data = _data_pointer(Y)
+    else:
+        label_data = <const long long*> _data_pointer(labels)
     cdef cnp.ndarray outputs = A, deltas = delta
     cdef double total
     cdef fastprop_cpu_path cpu = CONFIG.cpu

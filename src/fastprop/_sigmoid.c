@@ -132,113 +132,29 @@ void fastprop_exp_nonpositive_avx512_double(const double* x, double* out, ptrdif
 
 #else  /* never called: the avx2 and avx512 paths do not exist in this build */
 
-void fastprop_sigmoid_avx2_float(const float* z, float* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_float(z, out, size);
-}
-
-void fastprop_sigmoid_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_sigmoid_avx2_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_double(z, out, size);
-}
-
-void fastprop_sigmoid_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_sigmoid_avx512_float(const float* z, float* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_float(z, out, size);
-}
-
-void fastprop_sigmoid_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_sigmoid_baseline_float(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_sigmoid_avx512_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_sigmoid_baseline_double(z, out, size);
-}
-
-void fastprop_sigmoid_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_sigmoid_baseline_double(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_tanh_avx2_float(const float* z, float* out, ptrdiff_t size)
-{
-    fastprop_tanh_baseline_float(z, out, size);
-}
-
-void fastprop_tanh_panel_avx2_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_tanh_baseline_float(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_tanh_avx2_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_tanh_baseline_double(z, out, size);
-}
-
-void fastprop_tanh_panel_avx2_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_tanh_baseline_double(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_tanh_avx512_float(const float* z, float* out, ptrdiff_t size)
-{
-    fastprop_tanh_baseline_float(z, out, size);
-}
-
-void fastprop_tanh_panel_avx512_float(float* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_tanh_baseline_float(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_tanh_avx512_double(const double* z, double* out, ptrdiff_t size)
-{
-    fastprop_tanh_baseline_double(z, out, size);
-}
-
-void fastprop_tanh_panel_avx512_double(double* C, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t width)
-{
-    for (ptrdiff_t i = 0; i < rows; ++i)
-        fastprop_tanh_baseline_double(C + i * ldc, C + i * ldc, width);
-}
-
-void fastprop_exp_nonpositive_avx2_float(const float* x, float* out, ptrdiff_t size)
-{
-    fastprop_exp_nonpositive_baseline_float(x, out, size);
-}
-
-void fastprop_exp_nonpositive_avx2_double(const double* x, double* out, ptrdiff_t size)
-{
-    fastprop_exp_nonpositive_baseline_double(x, out, size);
-}
-
-void fastprop_exp_nonpositive_avx512_float(const float* x, float* out, ptrdiff_t size)
-{
-    fastprop_exp_nonpositive_baseline_float(x, out, size);
-}
-
-void fastprop_exp_nonpositive_avx512_double(const double* x, double* out, ptrdiff_t size)
-{
-    fastprop_exp_nonpositive_baseline_double(x, out, size);
-}
+/* A path's array function (and panel function, for the sigmoid and tanh) as the baseline's. */
+#define FASTPROP_BASELINE_STANDS_IN(name, path, type)                                           \
+    void fastprop_##name##_##path##_##type(const type* z, type* out, ptrdiff_t size)            \
+    {                                                                                           \
+        fastprop_##name##_baseline_##type(z, out, size);                                        \
+    }
+#define FASTPROP_BASELINE_PANEL_STANDS_IN(name, path, type)                                     \
+    void fastprop_##name##_panel_##path##_##type(type* C, ptrdiff_t ldc, ptrdiff_t rows,       \
+                                                 ptrdiff_t width)                               \
+    {                                                                                           \
+        for (ptrdiff_t i = 0; i < rows; ++i)                                                    \
+            fastprop_##name##_baseline_##type(C + i * ldc, C + i * ldc, width);                 \
+    }
+#define FASTPROP_STAND_INS(path, type)                                                          \
+    FASTPROP_BASELINE_STANDS_IN(sigmoid, path, type)                                            \
+    FASTPROP_BASELINE_STANDS_IN(tanh, path, type)                                               \
+    FASTPROP_BASELINE_STANDS_IN(exp_nonpositive, path, type)                                    \
+    FASTPROP_BASELINE_PANEL_STANDS_IN(sigmoid, path, type)                                      \
+    FASTPROP_BASELINE_PANEL_STANDS_IN(tanh, path, type)
+FASTPROP_STAND_INS(avx2, float)
+FASTPROP_STAND_INS(avx2, double)
+FASTPROP_STAND_INS(avx512, float)
+FASTPROP_STAND_INS(avx512, double)
 
 #endif
 
@@ -248,63 +164,21 @@ void fastprop_exp_nonpositive_avx512_double(const double* x, double* out, ptrdif
  * on the Xeon of benchmarks/RESULTS.md). The bits are the same either way. */
 #define FASTPROP_SIGMOID_AVX512_MIN_SIZE 64
 
-void fastprop_sigmoid_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_sigmoid_avx512_float(z, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_sigmoid_avx2_float(z, out, size);
-    else
-        fastprop_sigmoid_baseline_float(z, out, size);
-}
-
-void fastprop_sigmoid_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_sigmoid_avx512_double(z, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_sigmoid_avx2_double(z, out, size);
-    else
-        fastprop_sigmoid_baseline_double(z, out, size);
-}
-
-void fastprop_tanh_float(fastprop_cpu_path cpu, const float* z, float* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_tanh_avx512_float(z, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_tanh_avx2_float(z, out, size);
-    else
-        fastprop_tanh_baseline_float(z, out, size);
-}
-
-void fastprop_tanh_double(fastprop_cpu_path cpu, const double* z, double* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_tanh_avx512_double(z, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_tanh_avx2_double(z, out, size);
-    else
-        fastprop_tanh_baseline_double(z, out, size);
-}
-
-void fastprop_exp_nonpositive_float(fastprop_cpu_path cpu, const float* x, float* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_exp_nonpositive_avx512_float(x, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_exp_nonpositive_avx2_float(x, out, size);
-    else
-        fastprop_exp_nonpositive_baseline_float(x, out, size);
-}
-
-void fastprop_exp_nonpositive_double(fastprop_cpu_path cpu, const double* x, double* out, ptrdiff_t size)
-{
-    if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)
-        fastprop_exp_nonpositive_avx512_double(x, out, size);
-    else if (cpu >= FASTPROP_CPU_AVX2)
-        fastprop_exp_nonpositive_avx2_double(x, out, size);
-    else
-        fastprop_exp_nonpositive_baseline_double(x, out, size);
-}
-
+/* The function on the path cpu (or the one below it, for short arrays on avx512). */
+#define FASTPROP_DISPATCH(name, type)                                                           \
+    void fastprop_##name##_##type(fastprop_cpu_path cpu, const type* z, type* out,              \
+                                  ptrdiff_t size)                                               \
+    {                                                                                           \
+        if (cpu >= FASTPROP_CPU_AVX512 && size >= FASTPROP_SIGMOID_AVX512_MIN_SIZE)             \
+            fastprop_##name##_avx512_##type(z, out, size);                                      \
+        else if (cpu >= FASTPROP_CPU_AVX2)                                                      \
+            fastprop_##name##_avx2_##type(z, out, size);                                        \
+        else                                                                                    \
+            fastprop_##name##_baseline_##type(z, out, size);                                    \
+    }
+FASTPROP_DISPATCH(sigmoid, float)
+FASTPROP_DISPATCH(sigmoid, double)
+FASTPROP_DISPATCH(tanh, float)
+FASTPROP_DISPATCH(tanh, double)
+FASTPROP_DISPATCH(exp_nonpositive, float)
+FASTPROP_DISPATCH(exp_nonpositive, double)
