@@ -348,3 +348,25 @@ def test_an_optimizer_costs_its_state_and_one_layers_gradient():
     state_copy = parameters * 8 + 8                 # momentum buffers, steps
     extra = peaks["optimizer"] - peaks["lr"]
     assert largest_layer <= extra <= largest_layer + state_copy + 64 * 1024
+
+
+def test_one_optimizer_is_not_updated_by_two_trainings_at_once():
+    # From a callback of a fit with it, another network's step with it is refused; so is a
+    # fit in another thread while one runs. The refused call changes nothing.
+    weights, biases, X, labels = problem(12)
+    first, second = relu_softmax(weights, biases), relu_softmax(weights, biases)
+    opt = fastprop.Adam()
+    refused = []
+
+    def train_the_other(epoch, loss):
+        before = second.weights
+        with pytest.raises(RuntimeError, match=r"cannot step with this Adam: a fit is updating "
+                                               r"its state .* use one optimizer per network"):
+            second.step(X, labels, optimizer=opt)
+        refused.append(all(np.array_equal(a, b) for a, b in zip(second.weights, before)))
+    first.fit(X, labels, epochs=2, optimizer=opt, callback=train_the_other)
+    assert refused == [True, True] and opt.steps == 2
+    # Plain SGD keeps no state: it may serve both at once.
+    plain = fastprop.SGD(0.1)
+    first.fit(X, labels, epochs=1, optimizer=plain,
+              callback=lambda epoch, loss: second.step(X, labels, optimizer=plain))

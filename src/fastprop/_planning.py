@@ -291,7 +291,7 @@ def _give_optimizer(scratch, sizes, dtype, settings):
         return [np.zeros(shape, dtype) for shape in shapes]
     adam = settings["kind"] == "adam"
     first = arrays() if adam or settings.get("momentum", 0) else None
-    # One gradient buffer for every layer, as fit has (network._Workspace).
+    # One gradient buffer for every layer, as fit has (_workspace.Workspace).
     weight_gradient = np.zeros(max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])),
                                dtype)
     bias_gradient = np.zeros(max(sizes[1:]), dtype)

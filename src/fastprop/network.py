@@ -6,6 +6,7 @@ buffers the kernels write into, and calls the compiled kernels of
 ``fastprop._kernels``, which run without the GIL. All checks happen before any
 state changes, so a call that raises leaves the network exactly as it was.
 """
+import contextlib
 import copy
 import functools
 import warnings
@@ -13,7 +14,6 @@ import warnings
 import numpy as np
 
 from . import _kernels
-from ._planning import plan_for
 from ._validation import (
     allocate,
     as_float_array,
@@ -24,13 +24,13 @@ from ._validation import (
     check_count,
     check_dtype,
     check_fits_in_memory,
-    size_text,
     check_functions,
     check_learning_rate,
     check_loss,
     check_sizes,
 )
 from ._usage import UsageGuard
+from ._workspace import KERNEL_LOSS, Workspace
 from .optimizers import _Optimizer
 from .persistence import ModelFileError, read_model, write_model
 
@@ -40,8 +40,6 @@ from .persistence import ModelFileError, read_model, write_model
 _CHUNK_MULTIPLY_ADDS = 50_000_000
 # Cap on the sample orders drawn ahead for one chunk of shuffled epochs.
 _MAX_ORDER_ENTRIES = 1 << 20
-# fit warns when its batch buffers take more than the training data and more than this.
-_WORKSPACE_WARNING_BYTES = 64 << 20
 
 
 class ConvergenceWarning(UserWarning):
@@ -76,12 +74,6 @@ def _writes(method):
         with self._usage.writing(method.__name__):
             return method(self, *args, **kwargs)
     return writing
-
-
-# The kernels' name of each loss (_kernels.LOSS_KINDS): sse and mse are one loss, mse's
-# divided by the batch's rows.
-_KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
-                "cross_entropy": "cross_entropy"}
 
 
 class Network:
@@ -298,7 +290,7 @@ class Network:
 
     def _output_delta(self, samples, targets, labels):
         """(every layer's activations, the output delta, the summed loss) on a batch."""
-        kernel_loss = _KERNEL_LOSS[self._loss]
+        kernel_loss = KERNEL_LOSS[self._loss]
         activations = self._activations(samples, output_z=kernel_loss != "squared")
         delta = np.empty_like(activations[-1])
         summed = _kernels.output_delta(activations[-1], targets, delta, kernel_loss,
@@ -368,21 +360,22 @@ class Network:
         samples, targets, labels = self._samples_and_targets(X, Y)
         optimizer, state = self._update_rule(lr, optimizer, "step")
         lr = self._learning_rate(lr, optimizer)
-        workspace = _Workspace(self, samples, targets, labels, samples.shape[0], shuffled=False,
-                               optimizer=optimizer, state=state)
-        losses = np.zeros(1)
-        before = self._parameters_copy(state)
-        try:
-            workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
-        finally:
-            workspace.trainer.stop_threads()
-        if not (np.isfinite(losses[0]) and self._parameters_finite()):
-            self._restore(before, state)
-            raise TrainingDivergedError(
-                f"the step diverged ({'the loss' if not np.isfinite(losses[0]) else 'the weights'}"
-                f" became NaN or infinite) with lr={lr:g}: the network is as it was before it; "
-                "try a smaller learning rate")
-        return float(losses[0]) * self._scale(samples.shape[0])
+        with _optimizer_in_use(optimizer, state, "step"):
+            workspace = Workspace(self, samples, targets, labels, samples.shape[0],
+                                   shuffled=False, optimizer=optimizer, state=state)
+            losses = np.zeros(1)
+            before = self._parameters_copy(state)
+            try:
+                workspace.trainer.run(None, 0, samples.shape[0], lr, losses)
+            finally:
+                workspace.trainer.stop_threads()
+            if not (np.isfinite(losses[0]) and self._parameters_finite()):
+                self._restore(before, state)
+                raise TrainingDivergedError(
+                    f"the step diverged ({'the loss' if not np.isfinite(losses[0]) else 'the weights'}"
+                    f" became NaN or infinite) with lr={lr:g}: the network is as it was before "
+                    "it; try a smaller learning rate")
+            return float(losses[0]) * self._scale(samples.shape[0])
 
     @_writes
     def fit(self, X, Y, epochs, lr=None, batch_size=None, shuffle=True, seed=None,
@@ -439,73 +432,74 @@ class Network:
             raise TypeError(f"seed must be None, a non-negative integer or a numpy Generator, "
                             f"got {seed!r}") from error
 
-        history = allocate(lambda: np.zeros(epochs), 8 * epochs,
-                           f"epochs={epochs} (one float64 loss per epoch)")
-        if epochs == 0:
-            return history
-        workspace = _Workspace(self, samples, targets, labels, batch_size, shuffled,
-                               optimizer=optimizer, state=state)
-        # Plan the chunks handed to the compiled loop: several epochs at a time
-        # when an epoch is cheap, part of an epoch (whole batches) when it is not.
-        samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
-        if callback is not None or samples_per_chunk < n_samples:
-            epochs_per_chunk = 1
-        else:
-            epochs_per_chunk = samples_per_chunk // n_samples
-            if shuffled:
-                epochs_per_chunk = min(epochs_per_chunk, max(1, _MAX_ORDER_ENTRIES // n_samples))
-        positions_per_chunk = n_samples if epochs_per_chunk > 1 else max(
-            batch_size, samples_per_chunk // batch_size * batch_size)
+        with _optimizer_in_use(optimizer, state, "fit"):
+            history = allocate(lambda: np.zeros(epochs), 8 * epochs,
+                               f"epochs={epochs} (one float64 loss per epoch)")
+            if epochs == 0:
+                return history
+            workspace = Workspace(self, samples, targets, labels, batch_size, shuffled,
+                                   optimizer=optimizer, state=state)
+            # Plan the chunks handed to the compiled loop: several epochs at a time
+            # when an epoch is cheap, part of an epoch (whole batches) when it is not.
+            samples_per_chunk = max(1, _CHUNK_MULTIPLY_ADDS // self._multiply_adds_per_sample())
+            if callback is not None or samples_per_chunk < n_samples:
+                epochs_per_chunk = 1
+            else:
+                epochs_per_chunk = samples_per_chunk // n_samples
+                if shuffled:
+                    epochs_per_chunk = min(epochs_per_chunk, max(1, _MAX_ORDER_ENTRIES // n_samples))
+            positions_per_chunk = n_samples if epochs_per_chunk > 1 else max(
+                batch_size, samples_per_chunk // batch_size * batch_size)
 
-        bar = None
-        if progress:
-            from .progress import EpochProgress
-            bar = EpochProgress(epochs)
-        scale = self._scale(n_samples)
-        run = workspace.trainer.run
-        chunk_starts = range(0, n_samples, positions_per_chunk)
+            bar = None
+            if progress:
+                from .progress import EpochProgress
+                bar = EpochProgress(epochs)
+            scale = self._scale(n_samples)
+            run = workspace.trainer.run
+            chunk_starts = range(0, n_samples, positions_per_chunk)
 
-        def run_epochs(orders, losses, rate):
-            for start in chunk_starts:
-                run(orders, start, min(n_samples, start + positions_per_chunk), rate, losses)
+            def run_epochs(orders, losses, rate):
+                for start in chunk_starts:
+                    run(orders, start, min(n_samples, start + positions_per_chunk), rate, losses)
 
-        # Divergence (a loss or a weight no longer finite) is looked for after each chunk
-        # (the losses) and at the end (the weights: saturated sigmoids can keep the loss
-        # finite on infinite weights). Then the fit is replayed from these copies (the
-        # optimizer's state included), epoch by epoch with each epoch's learning rate, to
-        # the last epoch that ended finite: the same bits, paid for only then.
-        initial = self._parameters_copy(state)
-        replay_generator = copy.deepcopy(generator) if shuffled else None
-        rates = []                       # each epoch's learning rate
-        replay = (initial, replay_generator, workspace, run_epochs, rates, state)
-        try:
-            epoch = 0
-            while epoch < epochs:
-                chunk_epochs = min(epochs_per_chunk, epochs - epoch)
-                rate = self._learning_rate(lr, optimizer)
-                rates += [rate] * chunk_epochs
-                losses = history[epoch:epoch + chunk_epochs]
-                orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
-                run_epochs(orders, losses, rate)
-                if not np.isfinite(losses).all():
-                    self._diverged(*replay, epoch + chunk_epochs)
-                if scale != 1.0:
-                    losses *= scale
-                epoch += chunk_epochs
-                last_loss = float(history[epoch - 1])
+            # Divergence (a loss or a weight no longer finite) is looked for after each chunk
+            # (the losses) and at the end (the weights: saturated sigmoids can keep the loss
+            # finite on infinite weights). Then the fit is replayed from these copies (the
+            # optimizer's state included), epoch by epoch with each epoch's learning rate, to
+            # the last epoch that ended finite: the same bits, paid for only then.
+            initial = self._parameters_copy(state)
+            replay_generator = copy.deepcopy(generator) if shuffled else None
+            rates = []                       # each epoch's learning rate
+            replay = (initial, replay_generator, workspace, run_epochs, rates, state)
+            try:
+                epoch = 0
+                while epoch < epochs:
+                    chunk_epochs = min(epochs_per_chunk, epochs - epoch)
+                    rate = self._learning_rate(lr, optimizer)
+                    rates += [rate] * chunk_epochs
+                    losses = history[epoch:epoch + chunk_epochs]
+                    orders = workspace.draw_orders(generator, chunk_epochs) if shuffled else None
+                    run_epochs(orders, losses, rate)
+                    if not np.isfinite(losses).all():
+                        self._diverged(*replay, epoch + chunk_epochs)
+                    if scale != 1.0:
+                        losses *= scale
+                    epoch += chunk_epochs
+                    last_loss = float(history[epoch - 1])
+                    if bar is not None:
+                        bar.update(epoch, last_loss)
+                    if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
+                        break
+                if not self._parameters_finite():
+                    self._diverged(*replay, epoch)
+            finally:
+                workspace.trainer.stop_threads()
                 if bar is not None:
-                    bar.update(epoch, last_loss)
-                if callback is not None and _means_stop(callback(epoch - 1, last_loss)):
-                    break
-            if not self._parameters_finite():
-                self._diverged(*replay, epoch)
-        finally:
-            workspace.trainer.stop_threads()
-            if bar is not None:
-                bar.close()
-        trained = history if epoch == epochs else history[:epoch].copy()
-        self._warn_if_not_converging(trained, workspace, samples, batch_size)
-        return trained
+                    bar.close()
+            trained = history if epoch == epochs else history[:epoch].copy()
+            self._warn_if_not_converging(trained, workspace, samples, batch_size)
+            return trained
 
     def _warn_if_not_converging(self, history, workspace, samples, batch_size):
         """ConvergenceWarning when the loss ended above the first epoch's, or when a sigmoid
@@ -610,76 +604,13 @@ class Network:
             raise ModelFileError(f"{path}: {error}") from error
 
 
-class _Workspace:
-    """Buffers for the compiled training loop, allocated once per fit or step,
-    and the compiled trainer that checked them (once) together with the data."""
-
-    def __init__(self, network, samples, targets, labels, batch_size, shuffled, optimizer=None,
-                 state=None):
-        dtype, sizes = network.dtype, network.sizes
-        n_samples = samples.shape[0]
-        # Activations and deltas of every layer for one batch (and the batch's inputs and
-        # targets or labels when shuffled): a full batch over a large set can need far more
-        # than the set itself ([100, 1000, 1] on 193 MB of data: 3.9 GB).
-        widths = 2 * sum(sizes[1:]) + (sizes[0] if shuffled else 0)
-        workspace_bytes = batch_size * widths * dtype.itemsize
-        if shuffled:
-            workspace_bytes += batch_size * (8 if labels is not None else sizes[-1] * dtype.itemsize)
-        data_bytes = samples.nbytes + (targets.nbytes if labels is None else labels.nbytes)
-        what = (f"training in batches of {batch_size} rows (activations and deltas of every "
-                f"layer for a batch)")
-        check_fits_in_memory(workspace_bytes, what)
-        if workspace_bytes > max(data_bytes, _WORKSPACE_WARNING_BYTES):
-            warnings.warn(f"{what} needs {size_text(workspace_bytes)} of buffers, more than "
-                          f"the training data's {size_text(data_bytes)}; a smaller "
-                          "batch_size bounds it", RuntimeWarning, stacklevel=3)
-        if state is not None:
-            # the gradient buffer of an optimizer's update: the largest layer's parameters
-            largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-            check_fits_in_memory((largest + max(sizes[1:])) * dtype.itemsize,
-                                 f"the gradients of a layer of a network of sizes {list(sizes)}")
-        activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
-        deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
-        self.activations = activations
-        batch_X = batch_Y = batch_labels = None
-        if shuffled:
-            batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
-            if labels is None:
-                batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
-            else:
-                batch_labels = np.empty(batch_size, dtype=np.int64)
-            self.identity_order = np.arange(n_samples, dtype=np.int64)
-            self.orders = np.empty((0, n_samples), dtype=np.int64)
-        kernel_loss = _KERNEL_LOSS[network.loss]
-        mean_loss = network.loss != "sse"
-        self.trainer = _kernels.Trainer(sizes, network._weights, network._biases, samples, targets,
-                                        batch_size, mean_loss, activations, deltas, batch_X,
-                                        batch_Y, functions=network._functions, loss=kernel_loss,
-                                        labels=labels, batch_labels=batch_labels)
-        if state is not None:
-            # One buffer serves every layer: each layer's gradient is used by the update
-            # before the next layer's is computed (_steps_template.c, train_batch).
-            weight_gradient = np.empty(max(w.size for w in network._weights), dtype=dtype)
-            bias_gradient = np.empty(max(sizes[1:]), dtype=dtype)
-            gradients = ([weight_gradient[:w.size].reshape(w.shape) for w in network._weights]
-                         + [bias_gradient[:b.size] for b in network._biases])
-            self.trainer.set_optimizer(optimizer._settings(), gradients, state.first,
-                                       state.second, state.steps)
-        self.plan = None
-        if _kernels.plan_in_use() == "measured":
-            self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
-                                 samples, targets, batch_size, mean_loss,
-                                 functions=network._functions, loss=kernel_loss, labels=labels,
-                                 optimizer=optimizer._settings() if state is not None else None)
-
-    def draw_orders(self, generator, n_epochs):
-        """One permutation of the samples per epoch, drawn in sequence from generator."""
-        if self.orders.shape[0] != n_epochs:
-            self.orders = np.empty((n_epochs, self.identity_order.shape[0]), dtype=np.int64)
-        for row in self.orders:
-            row[:] = self.identity_order
-            generator.shuffle(row)
-        return self.orders
+def _optimizer_in_use(optimizer, state, call):
+    """The optimizer held by this call while it updates the optimizer's state (a second
+    network training with it meanwhile, in another thread or from a callback, is refused);
+    nothing to hold without state."""
+    if state is None:
+        return contextlib.nullcontext()
+    return optimizer._in_use(call)
 
 
 def _means_stop(callback_result):

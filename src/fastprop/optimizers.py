@@ -16,8 +16,10 @@ which is how to schedule the learning rate::
         opt.lr = 1e-3 * 0.95 ** (epoch + 1)
     net.fit(X, labels, epochs=50, batch_size=32, optimizer=opt, callback=decay)
 """
+import contextlib
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -75,6 +77,24 @@ class _Optimizer:
     def __init__(self, lr):
         self.lr = lr
         self._state = None
+        self._mutex = threading.Lock()
+        self._user = None           # the call updating the state now, if any
+
+    @contextlib.contextmanager
+    def _in_use(self, call):
+        """Hold the state for call (a fit or step of some network), or raise RuntimeError:
+        two trainings updating one state at once would interleave their moments."""
+        with self._mutex:
+            if self._user is not None:
+                raise RuntimeError(f"cannot {call} with this {type(self).__name__}: a "
+                                   f"{self._user} is updating its state (in another thread, "
+                                   "or from a callback); use one optimizer per network")
+            self._user = call
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._user = None
 
     @property
     def lr(self):
@@ -100,9 +120,10 @@ class _Optimizer:
     def _state_for(self, sizes, dtype):
         """The state for a network of these sizes and dtype: made on first use, then
         refused for any other widths or dtype (ValueError)."""
-        if self._state is None:
-            self._state = _State(sizes, dtype, self._moments)
-        elif self._state.sizes != tuple(sizes) or self._state.dtype != np.dtype(dtype):
+        with self._mutex:
+            if self._state is None:
+                self._state = _State(sizes, dtype, self._moments)
+        if self._state.sizes != tuple(sizes) or self._state.dtype != np.dtype(dtype):
             raise ValueError(
                 f"this {type(self).__name__} holds the state of a network of sizes "
                 f"{list(self._state.sizes)} ({self._state.dtype.name}), not of "

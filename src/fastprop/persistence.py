@@ -198,20 +198,26 @@ def _write_unnamed_then_link(target, arrays):
         os.fchmod(stream.fileno(), _new_file_mode(target))
         temporary = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
         try:
+            proc = os.open("/proc/self/fd", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return False
+        try:
             # linkat(/proc/self/fd, "N", ..., AT_SYMLINK_FOLLOW): os.link takes that route
             # only when given a directory descriptor (plain link() fails with EXDEV).
-            proc = os.open("/proc/self/fd", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             try:
                 os.link(str(stream.fileno()), temporary, src_dir_fd=proc, follow_symlinks=True)
-            finally:
-                os.close(proc)
-        except (OSError, NotImplementedError):
-            return False        # written for nothing; the named way starts again
-    try:
-        os.replace(temporary, target)
-    except BaseException:
-        _remove(temporary)
-        raise
+            except (OSError, NotImplementedError):
+                return False    # written for nothing; the named way starts again
+            # Renamed at once: the name exists only between these two system calls (a
+            # SIGKILL in CI once landed between the link and a rename that waited for two
+            # closes).
+            try:
+                os.replace(temporary, target)
+            except BaseException:
+                _remove(temporary)
+                raise
+        finally:
+            os.close(proc)
     return True
 
 

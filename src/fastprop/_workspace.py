@@ -1,0 +1,94 @@
+"""The buffers of one fit or step and the compiled trainer that uses them.
+
+``Network.fit`` and ``Network.step`` make a ``Workspace`` once per call: every layer's
+activations and deltas for a batch, the batch's inputs and targets (or labels) when the
+samples are shuffled, the optimizer's gradient buffer, and the ``_kernels.Trainer`` that
+checked them with the data, with its measured plan. Memory is checked before anything is
+allocated.
+"""
+import warnings
+
+import numpy as np
+
+from . import _kernels
+from ._planning import plan_for
+from ._validation import check_fits_in_memory, size_text
+
+# The kernels' name of each loss (_kernels.LOSS_KINDS): sse and mse are one loss, mse's
+# divided by the batch's rows.
+KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
+               "cross_entropy": "cross_entropy"}
+# A warning when the batch buffers take more than the training data and more than this.
+WORKSPACE_WARNING_BYTES = 64 << 20
+
+
+class Workspace:
+    """Buffers for the compiled training loop, allocated once per fit or step,
+    and the compiled trainer that checked them (once) together with the data."""
+
+    def __init__(self, network, samples, targets, labels, batch_size, shuffled, optimizer=None,
+                 state=None):
+        dtype, sizes = network.dtype, network.sizes
+        n_samples = samples.shape[0]
+        # Activations and deltas of every layer for one batch (and the batch's inputs and
+        # targets or labels when shuffled): a full batch over a large set can need far more
+        # than the set itself ([100, 1000, 1] on 193 MB of data: 3.9 GB).
+        widths = 2 * sum(sizes[1:]) + (sizes[0] if shuffled else 0)
+        workspace_bytes = batch_size * widths * dtype.itemsize
+        if shuffled:
+            workspace_bytes += batch_size * (8 if labels is not None else sizes[-1] * dtype.itemsize)
+        data_bytes = samples.nbytes + (targets.nbytes if labels is None else labels.nbytes)
+        what = (f"training in batches of {batch_size} rows (activations and deltas of every "
+                f"layer for a batch)")
+        check_fits_in_memory(workspace_bytes, what)
+        if workspace_bytes > max(data_bytes, WORKSPACE_WARNING_BYTES):
+            warnings.warn(f"{what} needs {size_text(workspace_bytes)} of buffers, more than "
+                          f"the training data's {size_text(data_bytes)}; a smaller "
+                          "batch_size bounds it", RuntimeWarning, stacklevel=3)
+        if state is not None:
+            # the gradient buffer of an optimizer's update: the largest layer's parameters
+            largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+            check_fits_in_memory((largest + max(sizes[1:])) * dtype.itemsize,
+                                 f"the gradients of a layer of a network of sizes {list(sizes)}")
+        activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
+        self.activations = activations
+        batch_X = batch_Y = batch_labels = None
+        if shuffled:
+            batch_X = np.empty((batch_size, sizes[0]), dtype=dtype)
+            if labels is None:
+                batch_Y = np.empty((batch_size, sizes[-1]), dtype=dtype)
+            else:
+                batch_labels = np.empty(batch_size, dtype=np.int64)
+            self.identity_order = np.arange(n_samples, dtype=np.int64)
+            self.orders = np.empty((0, n_samples), dtype=np.int64)
+        kernel_loss = KERNEL_LOSS[network.loss]
+        mean_loss = network.loss != "sse"
+        self.trainer = _kernels.Trainer(sizes, network._weights, network._biases, samples, targets,
+                                        batch_size, mean_loss, activations, deltas, batch_X,
+                                        batch_Y, functions=network._functions, loss=kernel_loss,
+                                        labels=labels, batch_labels=batch_labels)
+        if state is not None:
+            # One buffer serves every layer: each layer's gradient is used by the update
+            # before the next layer's is computed (_steps_template.c, train_batch).
+            weight_gradient = np.empty(max(w.size for w in network._weights), dtype=dtype)
+            bias_gradient = np.empty(max(sizes[1:]), dtype=dtype)
+            gradients = ([weight_gradient[:w.size].reshape(w.shape) for w in network._weights]
+                         + [bias_gradient[:b.size] for b in network._biases])
+            self.trainer.set_optimizer(optimizer._settings(), gradients, state.first,
+                                       state.second, state.steps)
+        self.plan = None
+        if _kernels.plan_in_use() == "measured":
+            self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
+                                 samples, targets, batch_size, mean_loss,
+                                 functions=network._functions, loss=kernel_loss, labels=labels,
+                                 optimizer=optimizer._settings() if state is not None else None)
+
+    def draw_orders(self, generator, n_epochs):
+        """One permutation of the samples per epoch, drawn in sequence from generator."""
+        if self.orders.shape[0] != n_epochs:
+            self.orders = np.empty((n_epochs, self.identity_order.shape[0]), dtype=np.int64)
+        for row in self.orders:
+            row[:] = self.identity_order
+            generator.shuffle(row)
+        return self.orders
