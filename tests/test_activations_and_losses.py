@@ -79,6 +79,18 @@ def central_differences(weights, biases, X, Y, activation, output, loss, h=1e-6,
     return gradients[:len(weights)], gradients[len(weights):]
 
 
+def in_float32(weights, biases, X, Y, output):
+    """A problem's numbers rounded to float32 (labels kept; probability rows renormalised
+    so that they still sum to 1 in float32)."""
+    weights = [w.astype(np.float32) for w in weights]
+    biases = [b.astype(np.float32) for b in biases]
+    if np.asarray(Y).dtype.kind == "f":
+        Y = np.asarray(Y).astype(np.float32)
+        if output == "softmax":
+            Y = (Y / Y.sum(axis=1, keepdims=True)).astype(np.float32)
+    return weights, biases, X.astype(np.float32), Y
+
+
 def one_hot(labels, n_out):
     return np.eye(n_out)[labels] if labels.ndim == 1 else labels
 
@@ -274,15 +286,8 @@ def test_forward_loss_and_gradients_match_the_reference_on_every_route(
 @pytest.mark.parametrize("output, loss", PAIRS)
 @given(data=st.data())
 def test_float32_gradients_match_float64_gradients(activation, output, loss, data):
-    weights, biases, X, Y = data.draw(problems(output))
     # The very same numbers in both dtypes: float32 weights and data, widened.
-    weights = [w.astype(np.float32) for w in weights]
-    biases = [b.astype(np.float32) for b in biases]
-    X = X.astype(np.float32)
-    if np.asarray(Y).dtype.kind == "f":
-        Y = np.asarray(Y).astype(np.float32)
-        if output == "softmax":      # rows that still sum to 1 in float32
-            Y = (Y / Y.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights, biases, X, Y = in_float32(*data.draw(problems(output)), output)
     grads32 = build(weights, biases, activation, output, loss, np.float32).gradients(X, Y)
     grads64 = build(weights, biases, activation, output, loss, np.float64).gradients(
         X.astype(np.float64), np.asarray(Y).astype(np.float64) if np.asarray(Y).dtype.kind == "f"
@@ -393,14 +398,7 @@ def test_float32_gradients_match_float32_central_differences(activation, output,
     # losses about 6e-8 |L| / 1e-2, truncation h^2/6 |L'''|), tolerance 1e-3 max(1, |L|).
     # relu is left to the float64 differences (h = 1e-6): at h = 1e-2 a pre-activation
     # within a step of 0 crosses the kink, where a difference quotient is no derivative.
-    weights, biases, X, Y = data.draw(problems(output))
-    weights = [w.astype(np.float32) for w in weights]
-    biases = [b.astype(np.float32) for b in biases]
-    X = X.astype(np.float32)
-    if np.asarray(Y).dtype.kind == "f":
-        Y = np.asarray(Y).astype(np.float32)
-        if output == "softmax":
-            Y = (Y / Y.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights, biases, X, Y = in_float32(*data.draw(problems(output)), output)
     net = build(weights, biases, activation, output, loss, np.float32)
     L = net.compute_loss(X, Y)
     grads_W, grads_b = net.gradients(X, Y)
