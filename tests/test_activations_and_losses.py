@@ -9,6 +9,8 @@ gradients within 1e-7 * max(1, |L|) absolutely and 1e-6 relatively of the centra
 difference with h = 1e-6; float32 gradients within 1e-5 of the largest float64 gradient
 of the same weights and data.
 """
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -301,15 +303,18 @@ def test_float32_gradients_match_float64_gradients(activation, output, loss, dat
 @pytest.mark.parametrize("activation", HIDDEN)
 @pytest.mark.parametrize("output, loss", PAIRS)
 def test_a_step_and_a_fit_follow_the_reference(matmul_path, activation, output, loss):
-    rng = np.random.default_rng(hash((activation, output, loss)) % 2 ** 32)
+    # A seed fixed per case (Python's str hash changes from one process to the next).
+    rng = np.random.default_rng(zlib.crc32(f"{activation} {output} {loss}".encode()))
     sizes = [3, 5, 4, 3]
     weights = [rng.uniform(-1, 1, (n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     biases = [rng.uniform(-0.5, 0.5, n_out) for n_out in sizes[1:]]
     X = rng.uniform(-2, 2, (8, 3))
     Y = targets_for(rng, output, 8, 3)
     net = build(weights, biases, activation, output, loss)
-    # A step size that converges: an unbounded output with the summed loss takes a small one.
-    lr = 0.02 if output == "identity" else 0.3
+    # A step size that converges: an unbounded output takes a small one (with 0.02, 56 of
+    # 1000 seeds of an all-identity network with the summed loss diverged in two epochs;
+    # with 0.005, none).
+    lr = 0.005 if output == "identity" else 0.3
     loss_before = net.step(X, Y, lr)
     new_W, new_b, expected_before = reference.step([w.tolist() for w in weights],
                                                    [b.tolist() for b in biases], X.tolist(),
