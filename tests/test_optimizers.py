@@ -324,15 +324,19 @@ def test_the_measured_plan_of_a_fit_with_an_optimizer_includes_its_update():
     assert len(keys) == 2 and keys[0].endswith(" adam") and keys[0][:-len(" adam")] == keys[1]
 
 
-def test_an_optimizer_costs_its_state_and_one_layers_gradient():
+def test_an_optimizer_costs_its_state_and_one_gradient_block():
     # Beyond what fit(lr=...) allocates, a fit with an optimizer whose state exists already
-    # allocates a buffer for the largest layer's gradient (and the state's copy that a
-    # divergence would restore), not one gradient per parameter.
+    # allocates the fused update's buffers (a block of GRADIENT_BLOCK_ELEMENTS of a layer's
+    # weight gradient, and a layer's bias gradient) and the state's copy that a divergence
+    # would restore: not a gradient per parameter, nor the largest layer's (600 x 400: 1.9 MB
+    # against a block's 1 MB).
     import tracemalloc
 
-    sizes = [300, 200, 100, 10]
+    from fastprop.optimizers import GRADIENT_BLOCK_ELEMENTS
+
+    sizes = [600, 400, 100, 10]
     rng = np.random.default_rng(0)
-    X, labels = rng.standard_normal((64, 300)), rng.integers(0, 10, 64)
+    X, labels = rng.standard_normal((64, 600)), rng.integers(0, 10, 64)
     net = fastprop.Network(sizes, activation="relu", output="softmax", loss="cross_entropy",
                            seed=0)
     opt = fastprop.SGD(0.01, momentum=0.9)
@@ -344,10 +348,40 @@ def test_an_optimizer_costs_its_state_and_one_layers_gradient():
         peaks[name] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     parameters = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
-    largest_layer = (300 * 200 + 200) * 8
     state_copy = parameters * 8 + 8                 # momentum buffers, steps
+    buffers = (GRADIENT_BLOCK_ELEMENTS + 400) * 8
+    assert GRADIENT_BLOCK_ELEMENTS < 600 * 400
     extra = peaks["optimizer"] - peaks["lr"]
-    assert largest_layer <= extra <= largest_layer + state_copy + 64 * 1024
+    assert state_copy <= extra <= state_copy + buffers + 64 * 1024
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [lambda: fastprop.Adam(lr=0.01, weight_decay=0.01),
+                                  lambda: fastprop.SGD(0.05, momentum=0.9, nesterov=True)])
+def test_a_gradient_in_blocks_gives_the_bits_of_the_whole(matmul_path, monkeypatch, threads,
+                                                          dtype, make):
+    # The fused update computes a layer's weight gradient a block of rows at a time, as
+    # many as GRADIENT_BLOCK_ELEMENTS hold (rounded down to whole strips of 16 rows per
+    # thread where that leaves any): here all rows; one row; 7 rows of the 70-wide layer
+    # (and 16 of the 20-wide one's 70); or 32 rows of the 70-wide layer's 33. The blocks
+    # change no bit: each element is summed over the batch in the same order whatever rows
+    # surround it.
+    from fastprop import optimizers
+
+    weights, biases, X, labels = problem(8, sizes=(20, 70, 33, 9), n=96)
+    runs = []
+    for elements in (10 ** 9, 1, 7 * 70, 40 * 70):
+        monkeypatch.setattr(optimizers, "GRADIENT_BLOCK_ELEMENTS", elements)
+        net = relu_softmax(weights, biases, dtype)
+        # With 2 threads, every product that can be is shared out over the team.
+        with fastprop.config_context(threads=threads, parallel_min_multiply_adds=0,
+                                     parallel_min_batch_rows=1):
+            net.fit(X, labels, epochs=2, batch_size=32, seed=3, optimizer=make())
+        runs.append(net.weights + net.biases)
+    for run in runs[1:]:
+        for first, second in zip(runs[0], run):
+            np.testing.assert_array_equal(first, second)
 
 
 def test_one_optimizer_is_not_updated_by_two_trainings_at_once():

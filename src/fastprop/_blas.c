@@ -56,15 +56,16 @@ void fastprop_blas_a_b_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const doubl
 
 /* Column-major C.T (n, m) := alpha * B.T @ A + beta * C.T */
 void fastprop_blas_at_b_float(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float* A,
-                              const float* B, float beta, float* C)
+                              ptrdiff_t lda, const float* B, float beta, float* C)
 {
-    gemm_float('N', 'T', (int) n, (int) m, (int) k, alpha, B, (int) n, A, (int) m, beta, C,
+    gemm_float('N', 'T', (int) n, (int) m, (int) k, alpha, B, (int) n, A, (int) lda, beta, C,
                (int) n);
 }
 
 void fastprop_blas_at_b_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
-                               const double* A, const double* B, double beta, double* C)
+                               const double* A, ptrdiff_t lda, const double* B, double beta,
+                               double* C)
 {
-    gemm_double('N', 'T', (int) n, (int) m, (int) k, alpha, B, (int) n, A, (int) m, beta, C,
+    gemm_double('N', 'T', (int) n, (int) m, (int) k, alpha, B, (int) n, A, (int) lda, beta, C,
                 (int) n);
 }

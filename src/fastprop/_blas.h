@@ -32,10 +32,11 @@ void fastprop_blas_a_b_float(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float*
 void fastprop_blas_a_b_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double* A,
                               const double* B, double* C);
 
-/* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C */
+/* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, A's rows lda >= m apart */
 void fastprop_blas_at_b_float(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float* A,
-                              const float* B, float beta, float* C);
+                              ptrdiff_t lda, const float* B, float beta, float* C);
 void fastprop_blas_at_b_double(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
-                               const double* A, const double* B, double beta, double* C);
+                               const double* A, ptrdiff_t lda, const double* B, double beta,
+                               double* C);
 
 #endif  /* FASTPROP_BLAS_H */

@@ -176,21 +176,23 @@ cdef extern from "_steps.h" nogil:
         long long* batch_labels
     ctypedef struct fastprop_optimizer_state_float:
         fastprop_optimizer settings
-        float** grad_weights
-        float** grad_biases
         float** first_weights
         float** first_biases
         float** second_weights
         float** second_biases
+        float* weight_gradient
+        ptrdiff_t gradient_capacity
+        float* bias_gradient
         long long* steps
     ctypedef struct fastprop_optimizer_state_double:
         fastprop_optimizer settings
-        double** grad_weights
-        double** grad_biases
         double** first_weights
         double** first_biases
         double** second_weights
         double** second_biases
+        double* weight_gradient
+        ptrdiff_t gradient_capacity
+        double* bias_gradient
         long long* steps
     void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                      ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,

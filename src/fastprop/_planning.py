@@ -282,8 +282,9 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
 
 
 def _give_optimizer(scratch, sizes, dtype, settings):
-    """The optimizer of settings on the scratch trainer, with gradient buffers and a state of
-    zeros of the network's shapes."""
+    """The optimizer of settings on the scratch trainer, with fit's gradient buffers and a
+    state of zeros of the network's shapes."""
+    from .optimizers import gradient_buffers
     shapes = ([(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
               + [(n_out,) for n_out in sizes[1:]])
 
@@ -291,15 +292,8 @@ def _give_optimizer(scratch, sizes, dtype, settings):
         return [np.zeros(shape, dtype) for shape in shapes]
     adam = settings["kind"] == "adam"
     first = arrays() if adam or settings.get("momentum", 0) else None
-    # One gradient buffer for every layer, as fit has (_workspace.Workspace).
-    weight_gradient = np.zeros(max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])),
-                               dtype)
-    bias_gradient = np.zeros(max(sizes[1:]), dtype)
-    gradients = ([weight_gradient[:n_out * n_in].reshape(n_out, n_in)
-                  for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-                 + [bias_gradient[:n_out] for n_out in sizes[1:]])
-    scratch.set_optimizer(settings, gradients, first, arrays() if adam else None,
-                          np.zeros(1, dtype=np.int64))
+    scratch.set_optimizer(settings, gradient_buffers(sizes, dtype), first,
+                          arrays() if adam else None, np.zeros(1, dtype=np.int64))
 
 
 def _code(decisions):

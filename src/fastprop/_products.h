@@ -37,16 +37,17 @@ void fastprop_product_a_b_double(const fastprop_config* config, const fastprop_d
                                  const double* A, const double* B, double* C,
                                  const double* outputs, fastprop_activation function);
 
-/* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1; and, unless
- * column_sums is NULL, column_sums (m) := alpha * A.sum(0) + beta * column_sums */
+/* C (m, n) := alpha * A (k, m).T @ B (k, n) + beta * C, beta 0 or 1, A's rows lda >= m
+ * apart (A may be the first m columns of a wider matrix); and, unless column_sums is NULL
+ * (which it must be where lda > m), column_sums (m) := alpha * A.sum(0) + beta * column_sums */
 void fastprop_product_at_b_float(const fastprop_config* config, const fastprop_decision* decision,
                                  fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                 float alpha, const float* A, const float* B, float beta,
-                                 float* C, float* column_sums);
+                                 float alpha, const float* A, ptrdiff_t lda, const float* B,
+                                 float beta, float* C, float* column_sums);
 void fastprop_product_at_b_double(const fastprop_config* config,
                                   const fastprop_decision* decision, fastprop_team* team,
                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
-                                  const double* A, const double* B, double beta, double* C,
-                                  double* column_sums);
+                                  const double* A, ptrdiff_t lda, const double* B, double beta,
+                                  double* C, double* column_sums);
 
 #endif  /* FASTPROP_PRODUCTS_H */

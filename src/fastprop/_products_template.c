@@ -41,13 +41,13 @@ static void TYPED(a_b_loops)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const REAL* 
  * sum over the batch first, then scaled and added, the same order of operations as
  * the textbook's W := W - lr * (delta.T @ A_prev). */
 static void TYPED(at_b_loops)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, REAL alpha, const REAL* A,
-                              const REAL* B, REAL beta, REAL* C)
+                              ptrdiff_t lda, const REAL* B, REAL beta, REAL* C)
 {
     for (ptrdiff_t i = 0; i < m; ++i)
         for (ptrdiff_t j = 0; j < n; ++j) {
             REAL total = 0;
             for (ptrdiff_t p = 0; p < k; ++p)
-                total = total + A[p * m + i] * B[p * n + j];
+                total = total + A[p * lda + i] * B[p * n + j];
             if (beta == 0)
                 C[i * n + j] = alpha * total;
             else
@@ -119,7 +119,8 @@ void TYPED(fastprop_product_a_b)(const fastprop_config* config, const fastprop_d
 void TYPED(fastprop_product_at_b)(const fastprop_config* config,
                                   const fastprop_decision* decision, fastprop_team* team,
                                   ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, REAL alpha, const REAL* A,
-                                  const REAL* B, REAL beta, REAL* C, REAL* column_sums)
+                                  ptrdiff_t lda, const REAL* B, REAL beta, REAL* C,
+                                  REAL* column_sums)
 {
     const ptrdiff_t multiply_adds = m * n * k;
     fastprop_team* shared;
@@ -128,16 +129,16 @@ void TYPED(fastprop_product_at_b)(const fastprop_config* config,
     switch (fastprop_route_product(config, decision, team, k, multiply_adds,
                                    fastprop_fills_vectors(n, IS_FLOAT), IS_FLOAT, &shared)) {
     case FASTPROP_ROUTE_BLAS:
-        TYPED(fastprop_blas_at_b)(m, n, k, alpha, A, B, beta, C);
+        TYPED(fastprop_blas_at_b)(m, n, k, alpha, A, lda, B, beta, C);
         break;
     case FASTPROP_ROUTE_VECTOR:
-        /* A.T read in place: A.T (i, p) = A[p * m + i]. In row strips, the kernels
+        /* A.T read in place: A.T (i, p) = A[p * lda + i]. In row strips, the kernels
          * also sum the strip's columns of A, in the same order as the column sums. */
-        summed = TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, 1, m, B, alpha, beta,
+        summed = TYPED(fastprop_products)(config->cpu, shared, m, n, k, A, 1, lda, B, alpha, beta,
                                           C, NULL, FASTPROP_ACTIVATION_IDENTITY, column_sums);
         break;
     case FASTPROP_ROUTE_LOOPS:
-        TYPED(at_b_loops)(m, n, k, alpha, A, B, beta, C);
+        TYPED(at_b_loops)(m, n, k, alpha, A, lda, B, beta, C);
         break;
     }
     if (column_sums != NULL && !summed)

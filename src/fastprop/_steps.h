@@ -72,32 +72,27 @@ typedef struct {
     long long* batch_labels;
 } fastprop_training_set_double;
 
-/* An optimizer other than plain SGD (_optimizers.h) and its state for one network:
- * per layer, gradient buffers (the workspace; they may all be one buffer, as each layer's
- * gradient is used by its update before the next layer's is computed) and the state
- * arrays the update keeps (first: SGD's momentum buffer or Adam's m, NULL where unused;
- * second: Adam's v). *steps counts the steps taken with it; each step adds one. */
-typedef struct {
-    fastprop_optimizer settings;
-    float* const* grad_weights;
-    float* const* grad_biases;
-    float* const* first_weights;
-    float* const* first_biases;
-    float* const* second_weights;
-    float* const* second_biases;
-    long long* steps;
-} fastprop_optimizer_state_float;
-
-typedef struct {
-    fastprop_optimizer settings;
-    double* const* grad_weights;
-    double* const* grad_biases;
-    double* const* first_weights;
-    double* const* first_biases;
-    double* const* second_weights;
-    double* const* second_biases;
-    long long* steps;
-} fastprop_optimizer_state_double;
+/* An optimizer other than plain SGD (_optimizers.h) and its state for one network: the
+ * state arrays the update keeps, per layer (first: SGD's momentum buffer or Adam's m, NULL
+ * where unused; second: Adam's v), and the workspace of the fused gradient pass: one
+ * buffer of gradient_capacity elements (at least the widest layer input) for a block of
+ * rows of a layer's weight gradient, and one for a layer's bias gradient (the widest
+ * layer). *steps counts the steps taken with it; each step adds one. */
+#define FASTPROP_STATE_STRUCT(type)                                                        \
+    typedef struct {                                                                       \
+        fastprop_optimizer settings;                                                       \
+        type* const* first_weights;                                                        \
+        type* const* first_biases;                                                         \
+        type* const* second_weights;                                                       \
+        type* const* second_biases;                                                        \
+        type* weight_gradient;                                                             \
+        ptrdiff_t gradient_capacity;                                                       \
+        type* bias_gradient;                                                               \
+        long long* steps;                                                                  \
+    } fastprop_optimizer_state_##type;
+FASTPROP_STATE_STRUCT(float)
+FASTPROP_STATE_STRUCT(double)
+#undef FASTPROP_STATE_STRUCT
 
 /* delta := (delta_next @ W_next) * f'(z), from A = f(z) */
 void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,

@@ -14,16 +14,16 @@ void TYPED(fastprop_weight_gradient)(const fastprop_config* config, ptrdiff_t ro
                                      ptrdiff_t n_in, ptrdiff_t n_out, const REAL* delta,
                                      const REAL* A_prev, REAL* grad_W, REAL* grad_b)
 {
-    TYPED(fastprop_product_at_b)(config, NULL, NULL, n_out, n_in, rows, 1, delta, A_prev, 0,
-                                 grad_W, grad_b);
+    TYPED(fastprop_product_at_b)(config, NULL, NULL, n_out, n_in, rows, 1, delta, n_out, A_prev,
+                                 0, grad_W, grad_b);
 }
 
 void TYPED(fastprop_gradient_step)(const fastprop_config* config, fastprop_team* team,
                                    ptrdiff_t rows, ptrdiff_t n_in, ptrdiff_t n_out, REAL lr,
                                    const REAL* delta, const REAL* A_prev, REAL* W, REAL* b)
 {
-    TYPED(fastprop_product_at_b)(config, NULL, team, n_out, n_in, rows, -lr, delta, A_prev, 1, W,
-                                 b);
+    TYPED(fastprop_product_at_b)(config, NULL, team, n_out, n_in, rows, -lr, delta, n_out, A_prev,
+                                 1, W, b);
 }
 
 /* A plan's decision for one product of a layer, or NULL without a plan */
@@ -92,47 +92,60 @@ static inline void TYPED(update_layer)(const fastprop_config* config,
     TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
                                                              FASTPROP_PRODUCT_GRADIENT_STEP),
                                  team, sizes[layer + 1], sizes[layer], rows, -lr, deltas[layer],
-                                 layer_input, 1, weights[layer], biases[layer]);
+                                 sizes[layer + 1], layer_input, 1, weights[layer], biases[layer]);
 }
 
-/* grad_W[layer] := scale * delta[layer].T @ input, grad_b[layer] := scale * its column
- * sums: the product the plan calls the gradient step, into the gradient buffers. */
-static inline void TYPED(layer_gradient)(const fastprop_config* config,
+/* The optimizer's update of layer's weights and biases from their gradients (scale *
+ * delta[layer].T @ input, and scale * delta[layer]'s column sums), fused: the weight
+ * gradient in blocks of rows that fit the gradient buffer (a block's rows of W, of the
+ * optimizer's state and of the gradient updated while in cache), each by the product the
+ * plan calls the gradient step. The block does not change a gradient's bits: each element
+ * is summed over the batch in the same order whatever the rows around it. */
+static inline void TYPED(optimize_layer)(const fastprop_config* config,
                                          const fastprop_decision* plan, fastprop_team* team,
                                          const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
                                          REAL scale, const REAL* layer_input,
+                                         REAL* const* weights, REAL* const* biases,
                                          REAL* const* deltas,
                                          const TYPED(fastprop_optimizer_state)* optimizer)
 {
-    TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
-                                                             FASTPROP_PRODUCT_GRADIENT_STEP),
-                                 team, sizes[layer + 1], sizes[layer], rows, scale, deltas[layer],
-                                 layer_input, 0, optimizer->grad_weights[layer],
-                                 optimizer->grad_biases[layer]);
-}
-
-/* The optimizer's update of layer's weights and biases from their gradients. */
-static inline void TYPED(optimize_layer)(const fastprop_config* config, fastprop_team* team,
-                                         const ptrdiff_t* sizes, ptrdiff_t layer,
-                                         REAL* const* weights, REAL* const* biases,
-                                         const TYPED(fastprop_optimizer_state)* optimizer)
-{
     const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
-    const int has_first = optimizer->first_weights != NULL;
-    const int has_second = optimizer->second_weights != NULL;
-    TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, n_out * n_in,
-                                     weights[layer], optimizer->grad_weights[layer],
-                                     has_first ? optimizer->first_weights[layer] : NULL,
-                                     has_second ? optimizer->second_weights[layer] : NULL);
-    TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, n_out, biases[layer],
-                                     optimizer->grad_biases[layer],
-                                     has_first ? optimizer->first_biases[layer] : NULL,
-                                     has_second ? optimizer->second_biases[layer] : NULL);
+    /* Blocks of whole strips of the vector kernels (FASTPROP_STRIP_ROWS, 16) for each
+     * thread of the team, where the buffer holds that many rows: 784-256-10's 41 rows a
+     * block were 2 strips and one of 9 rows, shared unevenly by 2 threads (17% slower than
+     * the whole gradient at once; 32 rows a block, 4%). */
+    const ptrdiff_t fits = optimizer->gradient_capacity / n_in;
+    const ptrdiff_t multiple = 16 * (team != NULL ? (ptrdiff_t) team->n_helpers + 1 : 1);
+    const ptrdiff_t block = fits >= multiple ? fits - fits % multiple : fits;
+    const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
+                                                            FASTPROP_PRODUCT_GRADIENT_STEP);
+    REAL* first_weights = optimizer->first_weights != NULL ? optimizer->first_weights[layer]
+                                                           : NULL;
+    REAL* second_weights = optimizer->second_weights != NULL ? optimizer->second_weights[layer]
+                                                             : NULL;
+    for (ptrdiff_t row = 0; row < n_out; row += block) {
+        const ptrdiff_t count = n_out - row < block ? n_out - row : block;
+        const ptrdiff_t offset = row * n_in;
+        TYPED(fastprop_product_at_b)(config, decision, team, count, n_in, rows, scale,
+                                     deltas[layer] + row, n_out, layer_input, 0,
+                                     optimizer->weight_gradient, NULL);
+        TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, count * n_in,
+                                         weights[layer] + offset, optimizer->weight_gradient,
+                                         first_weights != NULL ? first_weights + offset : NULL,
+                                         second_weights != NULL ? second_weights + offset : NULL);
+    }
+    TYPED(fastprop_column_sums)(rows, n_out, scale, deltas[layer], 0, optimizer->bias_gradient);
+    TYPED(fastprop_optimizer_update)(config, NULL, &optimizer->settings, n_out, biases[layer],
+                                     optimizer->bias_gradient,
+                                     optimizer->first_biases != NULL
+                                     ? optimizer->first_biases[layer] : NULL,
+                                     optimizer->second_biases != NULL
+                                     ? optimizer->second_biases[layer] : NULL);
 }
 
 /* One step on a batch; returns the batch's summed loss (_losses.h). Without an optimizer,
- * plain gradient descent with step size lr, fused into the gradient product; with one, the
- * gradients (times gradient_scale) into its buffers, then its update. */
+ * plain gradient descent with step size lr, fused into the gradient product; with one, its
+ * update of each layer fused with the layer's gradient (times gradient_scale). */
 static double TYPED(train_batch)(const fastprop_config* config, const fastprop_decision* plan,
                                  fastprop_team* team, const TYPED(fastprop_network)* network,
                                  fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
@@ -154,15 +167,13 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
                                                      labels, deltas[last]);
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const REAL* layer_input = layer == 0 ? X : activations[layer - 1];
-        if (optimizer != NULL)
-            TYPED(layer_gradient)(config, plan, team, sizes, rows, layer, gradient_scale,
-                                  layer_input, deltas, optimizer);
         if (layer > 0)
             /* The delta of the layer below needs this layer's weights before they are updated. */
             TYPED(backward_delta)(config, plan, team, sizes, functions, rows, layer, weights,
                                   activations, deltas);
         if (optimizer != NULL)
-            TYPED(optimize_layer)(config, team, sizes, layer, weights, biases, optimizer);
+            TYPED(optimize_layer)(config, plan, team, sizes, rows, layer, gradient_scale,
+                                  layer_input, weights, biases, deltas, optimizer);
         else
             TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
                                 biases, deltas);
@@ -254,7 +265,7 @@ static void TYPED(run_product)(const fastprop_config* config, const fastprop_dec
                                     network->functions[layer - 1]);
     else
         TYPED(fastprop_product_at_b)(config, decision, team, sizes[layer + 1], sizes[layer], rows,
-                                     -lr, network->deltas[layer], layer_input, 1,
+                                     -lr, network->deltas[layer], sizes[layer + 1], layer_input, 1,
                                      network->weights[layer], network->biases[layer]);
 }
 

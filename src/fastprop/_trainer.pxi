@@ -232,6 +232,7 @@ cdef class Trainer:
     cdef bint has_optimizer
     cdef fastprop_optimizer optimizer_settings
     cdef list optimizer_pointers
+    cdef list optimizer_gradients
     cdef object optimizer_steps
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
@@ -297,14 +298,17 @@ cdef class Trainer:
         """The optimizer whose update follows each layer's gradient in the runs (None: plain
         gradient descent, fused into the gradient product). settings: {"kind": one of
         OPTIMIZER_KINDS, "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps"};
-        gradients: the weights' and biases' gradient buffers, a list of one array per layer
-        each (shaped as the weights, then as the biases); first and second: the state
-        arrays in the same layout (first: SGD's momentum buffers or Adam's m, None for SGD
-        without momentum; second: Adam's v, None for SGD); steps: a 1-element int64 array
-        counting the steps taken, which each step increases."""
+        gradients: the fused pass's two 1-D buffers, [weight_gradient, bias_gradient]: a
+        block of rows of a layer's weight gradient (at least the widest layer input; the
+        larger, the fewer blocks: gradient_buffer_size) and a layer's bias gradient (at
+        least the widest layer); first and second: the state arrays, a list of one array per
+        layer each (shaped as the weights, then as the biases; first: SGD's momentum buffers
+        or Adam's m, None for SGD without momentum; second: Adam's v, None for SGD); steps: a
+        1-element int64 array counting the steps taken, which each step increases."""
         if settings is None:
             self.has_optimizer = False
             self.optimizer_pointers = None
+            self.optimizer_gradients = None
             self.optimizer_steps = None
             return
         kind = settings["kind"]
@@ -320,10 +324,18 @@ cdef class Trainer:
                              "momentum is not 0")
         dtype = np.float32 if self.is_float32 else np.float64
         cdef Py_ssize_t n_layers = self.pointers.n_layers
-        for name, arrays in (("gradients", gradients), ("first", first), ("second", second)):
+        sizes = [self.pointers.sizes[i] for i in range(n_layers + 1)]
+        if not isinstance(gradients, (list, tuple)) or len(gradients) != 2:
+            raise ValueError("gradients must be a list of 2 arrays: a weight gradient block's "
+                             "and a layer's bias gradient's")
+        for name, array, least in (("gradients[0]", gradients[0], max(sizes[:-1])),
+                                   ("gradients[1]", gradients[1], max(sizes[1:]))):
+            _require_floating_c_array(name, array, 1, dtype, writable=True)
+            if array.shape[0] < least:
+                raise ValueError(f"{name} must have at least {least} elements, got "
+                                 f"{array.shape[0]}")
+        for name, arrays in (("first", first), ("second", second)):
             if arrays is None:
-                if name == "gradients":
-                    raise ValueError("gradients must be given")
                 continue
             if not isinstance(arrays, (list, tuple)) or len(arrays) != 2 * n_layers:
                 raise ValueError(f"{name} must be a list of {2 * n_layers} arrays: the weights' "
@@ -353,7 +365,8 @@ cdef class Trainer:
                                       list(arrays[:n_layers]) if part == 0 else
                                       list(arrays[n_layers:]))
         self.optimizer_pointers = [_ArrayPointers(split(arrays, part))
-                                   for arrays in (gradients, first, second) for part in (0, 1)]
+                                   for arrays in (first, second) for part in (0, 1)]
+        self.optimizer_gradients = list(gradients)
         self.optimizer_steps = steps
         self.has_optimizer = True
 
@@ -543,22 +556,25 @@ cdef class Trainer:
         cdef fastprop_optimizer_state_double optimizer_double
         cdef fastprop_optimizer_state_float* optimizer_float_pointer = NULL
         cdef fastprop_optimizer_state_double* optimizer_double_pointer = NULL
-        cdef _ArrayPointers gw, gb, fw, fb, sw, sb
+        cdef _ArrayPointers fw, fb, sw, sb
         cdef long long* steps = NULL
         if self.has_optimizer:
-            gw, gb, fw, fb, sw, sb = self.optimizer_pointers
+            fw, fb, sw, sb = self.optimizer_pointers
+            weight_gradient, bias_gradient = self.optimizer_gradients
             steps = <long long*> _data_pointer(self.optimizer_steps)
             optimizer_float.settings = self.optimizer_settings
-            optimizer_float.grad_weights = <float**> gw.data
-            optimizer_float.grad_biases = <float**> gb.data
+            optimizer_float.weight_gradient = <float*> _data_pointer(weight_gradient)
+            optimizer_float.gradient_capacity = weight_gradient.shape[0]
+            optimizer_float.bias_gradient = <float*> _data_pointer(bias_gradient)
             optimizer_float.first_weights = <float**> fw.data
             optimizer_float.first_biases = <float**> fb.data
             optimizer_float.second_weights = <float**> sw.data
             optimizer_float.second_biases = <float**> sb.data
             optimizer_float.steps = steps
             optimizer_double.settings = self.optimizer_settings
-            optimizer_double.grad_weights = <double**> gw.data
-            optimizer_double.grad_biases = <double**> gb.data
+            optimizer_double.weight_gradient = <double*> _data_pointer(weight_gradient)
+            optimizer_double.gradient_capacity = weight_gradient.shape[0]
+            optimizer_double.bias_gradient = <double*> _data_pointer(bias_gradient)
             optimizer_double.first_weights = <double**> fw.data
             optimizer_double.first_biases = <double**> fb.data
             optimizer_double.second_weights = <double**> sw.data

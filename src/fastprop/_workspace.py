@@ -2,7 +2,7 @@
 
 ``Network.fit`` and ``Network.step`` make a ``Workspace`` once per call: every layer's
 activations and deltas for a batch, the batch's inputs and targets (or labels) when the
-samples are shuffled, the optimizer's gradient buffer, and the ``_kernels.Trainer`` that
+samples are shuffled, the optimizer's gradient block, and the ``_kernels.Trainer`` that
 checked them with the data, with its measured plan. Memory is checked before anything is
 allocated.
 """
@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _kernels
 from ._planning import plan_for
+from .optimizers import gradient_buffers
 from ._validation import check_fits_in_memory, size_text
 
 # The kernels' name of each loss (_kernels.LOSS_KINDS): sse and mse are one loss, mse's
@@ -45,11 +46,6 @@ class Workspace:
             warnings.warn(f"{what} needs {size_text(workspace_bytes)} of buffers, more than "
                           f"the training data's {size_text(data_bytes)}; a smaller "
                           "batch_size bounds it", RuntimeWarning, stacklevel=3)
-        if state is not None:
-            # the gradient buffer of an optimizer's update: the largest layer's parameters
-            largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-            check_fits_in_memory((largest + max(sizes[1:])) * dtype.itemsize,
-                                 f"the gradients of a layer of a network of sizes {list(sizes)}")
         activations = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         deltas = [np.empty((batch_size, width), dtype=dtype) for width in sizes[1:]]
         self.activations = activations
@@ -69,13 +65,8 @@ class Workspace:
                                         batch_Y, functions=network._functions, loss=kernel_loss,
                                         labels=labels, batch_labels=batch_labels)
         if state is not None:
-            # One buffer serves every layer: each layer's gradient is used by the update
-            # before the next layer's is computed (_steps_template.c, train_batch).
-            weight_gradient = np.empty(max(w.size for w in network._weights), dtype=dtype)
-            bias_gradient = np.empty(max(sizes[1:]), dtype=dtype)
-            gradients = ([weight_gradient[:w.size].reshape(w.shape) for w in network._weights]
-                         + [bias_gradient[:b.size] for b in network._biases])
-            self.trainer.set_optimizer(optimizer._settings(), gradients, state.first,
+            self.trainer.set_optimizer(optimizer._settings(), gradient_buffers(sizes, dtype),
+                                       state.first,
                                        state.second, state.steps)
         self.plan = None
         if _kernels.plan_in_use() == "measured":

@@ -49,6 +49,24 @@ def _non_negative(value, name):
     return value
 
 
+# The elements of a block of a layer's weight gradient in the fused pass of an optimizer's
+# update (_steps_template.c, optimize_layer): rows of it are computed into one buffer and
+# applied while in cache, block after block, so that the memory a fit needs beyond plain
+# SGD's is the optimizer's state and this block. 131072 floats are 512 KiB, doubles 1 MiB:
+# about an L2 cache. Smaller blocks cost time in their products' and updates' setting out
+# (784-256-10 Adam, float32, batch 128, on an AMD EPYC Zen 4 with 1 MiB of L2: 32768
+# elements 4-5% slower than the whole gradient at once, 131072 within the noise, 1-2%).
+GRADIENT_BLOCK_ELEMENTS = 131072
+
+
+def gradient_buffers(sizes, dtype):
+    """The fused update's workspace (Trainer.set_optimizer): a block of rows of a weight
+    gradient (one row at least, the layer's whole gradient at most) and a bias gradient."""
+    largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    capacity = min(largest, max(GRADIENT_BLOCK_ELEMENTS, max(sizes[:-1])))
+    return [np.empty(capacity, dtype), np.empty(max(sizes[1:]), dtype)]
+
+
 class _State:
     """An optimizer's state for a network of these sizes and dtype: per layer the weights'
     then the biases' arrays of each moment kept (first: momentum buffers or Adam's m;
