@@ -81,6 +81,40 @@ def central_differences(weights, biases, X, Y, activation, output, loss, h=1e-6,
     return gradients[:len(weights)], gradients[len(weights):]
 
 
+def hidden_preactivations(weights, biases, X):
+    """Every hidden layer's z of a relu network, in float64."""
+    zs, layer_input = [], np.asarray(X, np.float64)
+    for W, b in zip(weights[:-1], biases[:-1]):
+        zs.append(layer_input @ np.asarray(W, np.float64).T + np.asarray(b, np.float64))
+        layer_input = np.maximum(zs[-1], 0)
+    return zs
+
+
+def away_from_the_kinks(weights, biases, X, h, margin=1e-4, dtype=np.float32):
+    """For every weight and bias (in central_differences' layout), whether the relu network's
+    loss is smooth over [θ - h, θ + h] in that parameter: no hidden pre-activation changes
+    sign between the two ends and θ, and none is within margin of 0 (where the kernel's
+    rounding and float64's could disagree on the side)."""
+    weights = [w.astype(dtype) for w in weights]
+    biases = [b.astype(dtype) for b in biases]
+    signs = [np.sign(z) for z in hidden_preactivations(weights, biases, X)]
+    masks = []
+    for array in weights + biases:
+        mask = np.ones(array.shape, dtype=bool)
+        for index in np.ndindex(array.shape):
+            original = array[index]
+            for value in (original, original + array.dtype.type(h),
+                          original - array.dtype.type(h)):
+                array[index] = value
+                zs = hidden_preactivations(weights, biases, X)
+                if any((np.abs(z) < margin).any() or (np.sign(z) != sign).any()
+                       for z, sign in zip(zs, signs)):
+                    mask[index] = False
+            array[index] = original
+        masks.append(mask)
+    return masks[:len(weights)], masks[len(weights):]
+
+
 def in_float32(weights, biases, X, Y, output):
     """A problem's numbers rounded to float32 (labels kept; probability rows renormalised
     so that they still sum to 1 in float32)."""
@@ -395,19 +429,27 @@ def test_a_sigmoid_network_writes_the_files_of_before(tmp_path):
         assert list(archive["activations"]) == ["tanh"] and str(archive["output"]) == "sigmoid"
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "identity"])
+@pytest.mark.parametrize("activation", HIDDEN)
 @pytest.mark.parametrize("output, loss", PAIRS)
 @given(data=st.data())
 def test_float32_gradients_match_float32_central_differences(activation, output, loss, data):
     # As test_finite_differences.py's float32 test: h = 1e-2 (rounding of the two float32
     # losses about 6e-8 |L| / 1e-2, truncation h^2/6 |L'''|), tolerance 1e-3 max(1, |L|).
-    # relu is left to the float64 differences (h = 1e-6): at h = 1e-2 a pre-activation
-    # within a step of 0 crosses the kink, where a difference quotient is no derivative.
+    # For relu, only the parameters whose step of h keeps every hidden pre-activation on
+    # its side of the kink (and 1e-4 away from it) are compared: across the kink a
+    # difference quotient is no derivative (on these problems, 99% of the parameters are
+    # compared: 3893 of 3927 over 200 drawn alike).
     weights, biases, X, Y = in_float32(*data.draw(problems(output)), output)
     net = build(weights, biases, activation, output, loss, np.float32)
     L = net.compute_loss(X, Y)
     grads_W, grads_b = net.gradients(X, Y)
     fd_W, fd_b = central_differences(weights, biases, X, Y, activation, output, loss, h=1e-2,
                                      dtype=np.float32)
-    for got, want in zip(grads_W + grads_b, fd_W + fd_b):
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-3 * max(1.0, abs(L)))
+    if activation == "relu":
+        smooth_W, smooth_b = away_from_the_kinks(weights, biases, X, h=1e-2)
+    else:
+        smooth_W = [np.ones(w.shape, bool) for w in weights]
+        smooth_b = [np.ones(b.shape, bool) for b in biases]
+    for got, want, smooth in zip(grads_W + grads_b, fd_W + fd_b, smooth_W + smooth_b):
+        np.testing.assert_allclose(got[smooth], want[smooth], rtol=0,
+                                   atol=1e-3 * max(1.0, abs(L)))
