@@ -294,8 +294,14 @@ def test_float64_gradients_match_central_differences(activation, output, loss, d
     L = net.compute_loss(X, Y)
     grads_W, grads_b = net.gradients(X, Y)
     fd_W, fd_b = central_differences(weights, biases, X, Y, activation, output, loss)
-    for got, want in zip(grads_W + grads_b, fd_W + fd_b):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7 * max(1.0, abs(L)))
+    # relu: as in the float32 test below, parameters whose step of h = 1e-6 crosses a kink
+    # (or comes within 1e-9 of one) are left out: rare at this h, but not impossible.
+    smooth = (sum(away_from_the_kinks(weights, biases, X, h=1e-6, margin=1e-9,
+                                      dtype=np.float64), [])
+              if activation == "relu" else [np.ones(g.shape, bool) for g in fd_W + fd_b])
+    for got, want, mask in zip(grads_W + grads_b, fd_W + fd_b, smooth):
+        np.testing.assert_allclose(got[mask], want[mask], rtol=1e-6,
+                                   atol=1e-7 * max(1.0, abs(L)))
 
 
 @pytest.mark.parametrize("activation", HIDDEN)
@@ -445,11 +451,7 @@ def test_float32_gradients_match_float32_central_differences(activation, output,
     grads_W, grads_b = net.gradients(X, Y)
     fd_W, fd_b = central_differences(weights, biases, X, Y, activation, output, loss, h=1e-2,
                                      dtype=np.float32)
-    if activation == "relu":
-        smooth_W, smooth_b = away_from_the_kinks(weights, biases, X, h=1e-2)
-    else:
-        smooth_W = [np.ones(w.shape, bool) for w in weights]
-        smooth_b = [np.ones(b.shape, bool) for b in biases]
-    for got, want, smooth in zip(grads_W + grads_b, fd_W + fd_b, smooth_W + smooth_b):
-        np.testing.assert_allclose(got[smooth], want[smooth], rtol=0,
-                                   atol=1e-3 * max(1.0, abs(L)))
+    smooth = (sum(away_from_the_kinks(weights, biases, X, h=1e-2), [])
+              if activation == "relu" else [np.ones(g.shape, bool) for g in fd_W + fd_b])
+    for got, want, mask in zip(grads_W + grads_b, fd_W + fd_b, smooth):
+        np.testing.assert_allclose(got[mask], want[mask], rtol=0, atol=1e-3 * max(1.0, abs(L)))
