@@ -88,6 +88,57 @@ def test_adam_steps_follow_the_reference(matmul_path, betas, eps, weight_decay):
         assert_parameters(net, params[:len(W)], params[len(W):])
 
 
+@pytest.mark.parametrize("make", [lambda: fastprop.SGD(0.3), lambda: fastprop.SGD(0.3, momentum=0.9),
+                                  lambda: fastprop.Adam(lr=0.05, weight_decay=0.01)])
+def test_the_sample_l2_penalty_is_added_to_the_weights_gradients_only(matmul_path, make):
+    # scikit-learn's alpha (what fastprop.sklearn sets): each step adds alpha / rows * W to
+    # the weights' gradients, not the biases', before the update. Here: the reference's
+    # update on the reference gradients with that term added; steps of 3 rows, then 2.
+    weights, biases, X, labels = problem(4)
+    Y = np.eye(3)[labels]
+    alpha = 0.7
+    net, opt, plain = relu_softmax(weights, biases), make(), make()
+    opt._sample_l2 = alpha
+    other = relu_softmax(weights, biases)
+    W, b = [w.tolist() for w in weights], [x.tolist() for x in biases]
+    for rows in (slice(0, 3), slice(3, 5)):
+        n = rows.stop - rows.start
+        net.step(X[rows], labels[rows], optimizer=opt)
+        grads_W, grads_b = reference_gradients(W, b, X[rows], Y[rows])
+        grads_W = [reference._elementwise(lambda g, w: g + alpha / n * w, g, w)
+                   for g, w in zip(grads_W, W)]
+        # The same update as a network trained without the penalty on these gradients:
+        # the reference's formulas through the optimizer without the term.
+        other.step(X[rows], labels[rows], optimizer=plain)
+        W, b = _updated_by_reference(opt, W, b, grads_W, grads_b)
+    assert_parameters(net, W, b)
+    # ... and the penalty changed something (an alpha this large moves every weight).
+    assert not np.allclose(net.weights[0], other.weights[0], rtol=1e-6)
+
+
+def _updated_by_reference(opt, W, b, grads_W, grads_b):
+    """One update of the reference with opt's settings, its state kept on opt's side
+    (opt._reference_state: momentum buffers or Adam's moments, and the step count)."""
+    params, grads = W + b, grads_W + grads_b
+    state = getattr(opt, "_reference_state", None)
+    if isinstance(opt, fastprop.Adam):
+        t, moments = state or (0, [(reference._elementwise(lambda _: 0.0, p),) * 2
+                                   for p in params])
+        t += 1
+        updated = [reference.adam_update(p, g, m, v, t, opt.lr, *opt.betas, opt.eps,
+                                         opt.weight_decay)
+                   for p, g, (m, v) in zip(params, grads, moments)]
+        params, state = [u[0] for u in updated], (t, [(u[1], u[2]) for u in updated])
+    else:
+        buffers = state or [None] * len(params)
+        updated = [reference.sgd_update_with_momentum(p, g, buffer, opt.lr, opt.momentum,
+                                                      opt.nesterov, opt.weight_decay)
+                   for p, g, buffer in zip(params, grads, buffers)]
+        params, state = [u[0] for u in updated], [u[1] for u in updated]
+    opt._reference_state = state
+    return params[:len(W)], params[len(W):]
+
+
 def test_plain_sgd_is_the_fused_gradient_descent_bit_for_bit():
     weights, biases, X, labels = problem(3)
     results = []

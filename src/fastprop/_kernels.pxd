@@ -114,9 +114,11 @@ cdef extern from "_optimizers.h" nogil:
         double momentum
         int nesterov
         double weight_decay
+        double sample_l2
         double beta1, beta2, eps
         long long step
         double lr
+        double weight_l2
         double decay_factor, step_size, bias_correction2_sqrt
 
 cdef extern from "_elementwise.h" nogil:

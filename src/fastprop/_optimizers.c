@@ -62,10 +62,12 @@
 #undef PATH_TARGET
 #endif
 
-void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step, double lr)
+void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step, double lr,
+                                   ptrdiff_t rows)
 {
     optimizer->step = step;
     optimizer->lr = lr;
+    optimizer->weight_l2 = optimizer->sample_l2 / (double) rows;
     optimizer->decay_factor = 1.0 - lr * optimizer->weight_decay;
     if (optimizer->kind == FASTPROP_OPTIMIZER_ADAM) {
         optimizer->step_size = -(lr / (1.0 - pow(optimizer->beta1, (double) step)));
@@ -78,14 +80,15 @@ void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step
 
 #define FASTPROP_DEFINE_UPDATE(type)                                                            \
     static void update_on_path_##type(fastprop_cpu_path cpu, const fastprop_optimizer* optimizer, \
-                                      ptrdiff_t size, type* param, const type* grad,            \
-                                      type* first, type* second)                                \
+                                      int weights, ptrdiff_t size, type* param,                 \
+                                      const type* grad, type* first, type* second)              \
     {                                                                                           \
-        FASTPROP_DISPATCH_##type(cpu, optimizer, size, param, grad, first, second);             \
+        FASTPROP_DISPATCH_##type(cpu, optimizer, weights, size, param, grad, first, second);    \
     }                                                                                           \
     typedef struct {                                                                            \
         fastprop_cpu_path cpu;                                                                  \
         const fastprop_optimizer* optimizer;                                                    \
+        int weights;                                                                            \
         ptrdiff_t size;                                                                         \
         type* param;                                                                            \
         const type* grad;                                                                       \
@@ -98,23 +101,26 @@ void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step
         const ptrdiff_t begin = task * FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK;                    \
         const ptrdiff_t count = work->size - begin < FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK       \
                                 ? work->size - begin : FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK;    \
-        update_on_path_##type(work->cpu, work->optimizer, count, work->param + begin,           \
+        update_on_path_##type(work->cpu, work->optimizer, work->weights, count,                 \
+                              work->param + begin,                                              \
                               work->grad + begin,                                               \
                               work->first == NULL ? NULL : work->first + begin,                 \
                               work->second == NULL ? NULL : work->second + begin);              \
     }                                                                                           \
     void fastprop_optimizer_update_##type(const fastprop_config* config, fastprop_team* team,   \
-                                          const fastprop_optimizer* optimizer, ptrdiff_t size,  \
-                                          type* param, const type* grad, type* first,           \
-                                          type* second)                                         \
+                                          const fastprop_optimizer* optimizer, int weights,     \
+                                          ptrdiff_t size, type* param, const type* grad,        \
+                                          type* first, type* second)                            \
     {                                                                                           \
         const ptrdiff_t tasks = (size + FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK - 1)               \
                                 / FASTPROP_OPTIMIZER_ELEMENTS_PER_TASK;                         \
         if (team == NULL || tasks < 2) {                                                        \
-            update_on_path_##type(config->cpu, optimizer, size, param, grad, first, second);    \
+            update_on_path_##type(config->cpu, optimizer, weights, size, param, grad, first,    \
+                                  second);                                                      \
             return;                                                                             \
         }                                                                                       \
-        update_work_##type work = {config->cpu, optimizer, size, param, grad, first, second};  \
+        update_work_##type work = {config->cpu, optimizer, weights, size, param, grad, first,   \
+                                   second};                                                     \
         fastprop_team_run(team, update_task_##type, &work, tasks);                              \
     }
 

@@ -3,6 +3,9 @@
  * correction (torch.optim.AdamW), applied elementwise to a parameter array from its
  * gradient, in the order of operations of PyTorch's single-tensor implementations:
  *
+ * First, for the weights only, the L2 penalty of scikit-learn's MLP (alpha):
+ *          g := g + l2 * p, l2 = alpha / (the step's rows)     (if alpha)
+ * then
  *   SGD    g := g + weight_decay * p                       (if weight_decay)
  *          buf := g on the first step, else momentum * buf + g   (if momentum)
  *          g := g + momentum * buf (nesterov), or buf      (if momentum)
@@ -45,26 +48,31 @@ typedef struct {
     double momentum;        /* SGD: 0 for none */
     int nesterov;           /* SGD */
     double weight_decay;    /* SGD: L2, added to the gradient; Adam: decoupled */
+    double sample_l2;       /* alpha: alpha / rows * W added to the weights' gradients */
     double beta1, beta2, eps;                     /* Adam */
     long long step;         /* the step being taken, from 1 */
     double lr;              /* this step's learning rate */
+    double weight_l2;       /* this step's sample_l2 / rows */
     /* This step's scalars: 1 - lr * weight_decay, -lr / (1 - beta1**t), sqrt(1 - beta2**t) */
     double decay_factor, step_size, bias_correction2_sqrt;
 } fastprop_optimizer;
 
-/* Start step number step (from 1) with learning rate lr: set the step's scalars. */
-void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step, double lr);
+/* Start step number step (from 1) on a batch of rows with learning rate lr: set the step's
+ * scalars. */
+void fastprop_optimizer_begin_step(fastprop_optimizer* optimizer, long long step, double lr,
+                                   ptrdiff_t rows);
 
 /* param := its update from grad (size elements), with first (SGD's momentum buffer or
  * Adam's m; NULL for SGD without momentum) and second (Adam's v) updated in place; shared
- * out over team (NULL: this thread). */
+ * out over team (NULL: this thread). weights: param holds weights (the L2 term applies)
+ * rather than biases. */
 void fastprop_optimizer_update_float(const fastprop_config* config, fastprop_team* team,
-                                     const fastprop_optimizer* optimizer, ptrdiff_t size,
-                                     float* param, const float* grad, float* first,
-                                     float* second);
+                                     const fastprop_optimizer* optimizer, int weights,
+                                     ptrdiff_t size, float* param, const float* grad,
+                                     float* first, float* second);
 void fastprop_optimizer_update_double(const fastprop_config* config, fastprop_team* team,
-                                      const fastprop_optimizer* optimizer, ptrdiff_t size,
-                                      double* param, const double* grad, double* first,
-                                      double* second);
+                                      const fastprop_optimizer* optimizer, int weights,
+                                      ptrdiff_t size, double* param, const double* grad,
+                                      double* first, double* second);
 
 #endif  /* FASTPROP_OPTIMIZERS_H */

@@ -129,13 +129,13 @@ static inline void TYPED(optimize_layer)(const fastprop_config* config,
         TYPED(fastprop_product_at_b)(config, decision, team, count, n_in, rows, scale,
                                      deltas[layer] + row, n_out, layer_input, 0,
                                      optimizer->weight_gradient, NULL);
-        TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, count * n_in,
+        TYPED(fastprop_optimizer_update)(config, team, &optimizer->settings, 1, count * n_in,
                                          weights[layer] + offset, optimizer->weight_gradient,
                                          first_weights != NULL ? first_weights + offset : NULL,
                                          second_weights != NULL ? second_weights + offset : NULL);
     }
     TYPED(fastprop_column_sums)(rows, n_out, scale, deltas[layer], 0, optimizer->bias_gradient);
-    TYPED(fastprop_optimizer_update)(config, NULL, &optimizer->settings, n_out, biases[layer],
+    TYPED(fastprop_optimizer_update)(config, NULL, &optimizer->settings, 0, n_out, biases[layer],
                                      optimizer->bias_gradient,
                                      optimizer->first_biases != NULL
                                      ? optimizer->first_biases[layer] : NULL,
@@ -229,7 +229,8 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             const REAL step_size = data->mean_loss ? lr / rows : lr;
             const REAL gradient_scale = data->mean_loss ? (REAL) 1 / (REAL) rows : (REAL) 1;
             if (optimizer != NULL)
-                fastprop_optimizer_begin_step(&optimizer->settings, ++*optimizer->steps, lr);
+                fastprop_optimizer_begin_step(&optimizer->settings, ++*optimizer->steps, lr,
+                                              rows);
             if (rows == full_rows ? small_full : small_short) {
                 ++small_steps;
                 epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,

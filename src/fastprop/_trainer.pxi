@@ -297,7 +297,9 @@ cdef class Trainer:
     def set_optimizer(self, settings, gradients=None, first=None, second=None, steps=None):
         """The optimizer whose update follows each layer's gradient in the runs (None: plain
         gradient descent, fused into the gradient product). settings: {"kind": one of
-        OPTIMIZER_KINDS, "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps"};
+        OPTIMIZER_KINDS, "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
+        "sample_l2" (scikit-learn's alpha: alpha / rows * W added to the weights' gradients;
+        0 if absent)};
         gradients: the fused pass's two 1-D buffers, [weight_gradient, bias_gradient]: a
         block of rows of a layer's weight gradient (at least the widest layer input; the
         larger, the fewer blocks: gradient_buffer_size) and a layer's bias gradient (at
@@ -350,7 +352,7 @@ cdef class Trainer:
                 _require_shape(f"{name}[{n_layers + layer}]", arrays[n_layers + layer], (n_out,))
         _require_floating_c_array("steps", steps, 1, np.int64, writable=True)
         _require_shape("steps", steps, (1,))
-        for name in ("momentum", "weight_decay", "beta1", "beta2", "eps"):
+        for name in ("momentum", "weight_decay", "sample_l2", "beta1", "beta2", "eps"):
             value = float(settings.get(name, 0.0))
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value}")
@@ -361,6 +363,7 @@ cdef class Trainer:
         self.optimizer_settings.beta1 = float(settings.get("beta1", 0.0))
         self.optimizer_settings.beta2 = float(settings.get("beta2", 0.0))
         self.optimizer_settings.eps = float(settings.get("eps", 0.0))
+        self.optimizer_settings.sample_l2 = float(settings.get("sample_l2", 0.0))
         split = lambda arrays, part: (None if arrays is None else
                                       list(arrays[:n_layers]) if part == 0 else
                                       list(arrays[n_layers:]))

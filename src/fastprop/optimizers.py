@@ -97,6 +97,9 @@ class _Optimizer:
         self._state = None
         self._mutex = threading.Lock()
         self._user = None           # the call updating the state now, if any
+        # scikit-learn's alpha (fastprop.sklearn): alpha / rows * W added to the weights'
+        # gradients of every step, before the update (not part of the public API).
+        self._sample_l2 = 0.0
 
     @contextlib.contextmanager
     def _in_use(self, call):
@@ -182,11 +185,11 @@ class SGD(_Optimizer):
                 f"weight_decay={self.weight_decay!r})")
 
     def _is_plain(self):
-        return self.momentum == 0 and self.weight_decay == 0
+        return self.momentum == 0 and self.weight_decay == 0 and self._sample_l2 == 0
 
     def _settings(self):
         return {"kind": "sgd", "momentum": self.momentum, "nesterov": self.nesterov,
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, "sample_l2": self._sample_l2}
 
 
 class Adam(_Optimizer):
@@ -223,4 +226,4 @@ class Adam(_Optimizer):
 
     def _settings(self):
         return {"kind": "adam", "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, "sample_l2": self._sample_l2}
