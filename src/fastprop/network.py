@@ -208,6 +208,15 @@ class Network:
         self._activation = activation if isinstance(activation, str) else list(hidden)
         self._functions = list(hidden) + [output]
 
+    def __setstate__(self, state):
+        """Unpickled (or copied) with parameters of its own: C-contiguous, writable arrays
+        with the pickled bits, whatever the pickle gave (joblib hands read-only memory maps
+        to its workers, and fit writes the weights in place)."""
+        self.__dict__.update(state)
+        for name in ("_weights", "_biases"):
+            setattr(self, name, [np.array(array, dtype=self._dtype, order="C", copy=True)
+                                 for array in state[name]])
+
     # ----------------------------------------------------------------- state
     @property
     def sizes(self):

@@ -101,6 +101,18 @@ class _Optimizer:
         # gradients of every step, before the update (not part of the public API).
         self._sample_l2 = 0.0
 
+    def __getstate__(self):
+        """Pickled and copied with its settings and state (bit for bit), not with its lock
+        or the call using it."""
+        state = self.__dict__.copy()
+        del state["_mutex"], state["_user"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._mutex = threading.Lock()
+        self._user = None
+
     @contextlib.contextmanager
     def _in_use(self, call):
         """Hold the state for call (a fit or step of some network), or raise RuntimeError:
