@@ -295,6 +295,7 @@ class NetworkEstimator(BaseEstimator):
             return True
 
         seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        self.n_iter_ = 0            # scikit-learn counts this call's epochs (t_ all samples)
         self.network_.fit(X, targets, epochs, batch_size=batch_size, shuffle=self.shuffle,
                           seed=seed, optimizer=optimizer, callback=end_of_epoch)
         if not incremental and not stopped and self.n_iter_ == self.max_iter:
