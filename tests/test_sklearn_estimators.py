@@ -297,3 +297,36 @@ def test_float32_trains_a_float32_network(digits):
         clf.fit(X_train, y_train)
     assert clf.network_.dtype == np.float32 and clf.coefs_[0].dtype == np.float32
     assert clf.score(X_test, y_test) > 0.95
+
+
+def test_a_grid_search_on_a_dask_cluster_scores_as_the_default_backend(digits, monkeypatch):
+    # A real LocalCluster (2 worker processes) under joblib's dask backend: the same
+    # cv_results_ scores as joblib's default backend. Routes fixed by the thresholds
+    # (FASTPROP_PLAN, inherited by the workers), so that every process computes the same
+    # bits whatever plan another process measured.
+    distributed = pytest.importorskip("distributed")
+    joblib = pytest.importorskip("joblib")
+    monkeypatch.setenv("FASTPROP_PLAN", "fixed")
+    X_train, _, y_train, _ = digits
+    grid = {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-3, 1e-2]}
+
+    def search():
+        estimator = NetworkClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return GridSearchCV(estimator, grid, cv=3, n_jobs=-1).fit(X_train, y_train)
+
+    with fastprop.config_context(plan="fixed"):
+        expected = search().cv_results_
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with joblib.parallel_config(backend="dask"), \
+                distributed.get_task_stream(client) as tasks:
+            got = search().cv_results_
+        # The fits ran in the workers: 4 candidates x 3 folds, and the refit, at least.
+        assert len(client.scheduler_info()["workers"]) == 2
+        assert len({task["worker"] for task in tasks.data}) >= 1 and len(tasks.data) >= 12
+    for key in ["mean_test_score"] + [f"split{i}_test_score" for i in range(3)]:
+        np.testing.assert_array_equal(got[key], expected[key])
+    assert got["mean_test_score"].max() > 0.9
