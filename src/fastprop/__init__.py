@@ -15,6 +15,7 @@ except ImportError as error:  # pragma: no cover - exercised only on broken inst
     ) from error
 
 from . import _configuration
+from . import _threadpool  # noqa: F401  (registers fit's threads with threadpoolctl)
 from ._configuration import (
     config_context,
     get_config,

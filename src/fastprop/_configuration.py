@@ -9,7 +9,8 @@ before it changes anything, so a bad call leaves the configuration as it was.
 Environment variables set the defaults at import:
 
 * ``FASTPROP_NUM_THREADS``: the number of threads (default: the cores this process may
-  run on, at most 8);
+  run on, at most 8, and at most ``OMP_NUM_THREADS`` where that is set: what joblib sets
+  to limit the inner threads of its worker processes, and what OpenMP code obeys);
 * ``FASTPROP_PIN_THREADS``: "1" (default) or "0", whether fit's helper threads are
   pinned to CPUs of their own;
 * ``FASTPROP_CPU``: the CPU path, "auto" (default), "avx512", "avx2" or "baseline";
@@ -142,6 +143,8 @@ def show_config(file=None):
 
 def config_report():
     """The text :func:`show_config` prints."""
+    from . import _threadpool
+
     capabilities = _kernels.cpu_capabilities()
     config = get_config()
     resolved = _kernels.read_config()["cpu"]
@@ -159,6 +162,7 @@ def config_report():
     lines += [f"BLAS: {entry}" for entry in _plan_cache.blas_descriptions()]
     lines.append(f"threads: {config['threads']} (of at most {MAX_THREADS}); helpers pinned to "
                  f"CPUs of their own: {yes[config['pin_threads']]}")
+    lines.append(f"  {_threadpool.status()}")
     lines += _plan_lines(config["plan"])
     lines.append("thresholds (multiply-adds; None: never), which route "
                  + {"fixed": "every product:", "measured": "the calls fit does not plan:",
@@ -258,10 +262,17 @@ def _available_cores():
 
 
 def configure_from_environment():
-    """The defaults at import: every core (at most 8), the best CPU path and the measured
-    plan, unless FASTPROP_NUM_THREADS, FASTPROP_CPU or FASTPROP_PLAN say otherwise."""
+    """The defaults at import: every core (at most 8, at most OMP_NUM_THREADS), the best
+    CPU path and the measured plan, unless FASTPROP_NUM_THREADS, FASTPROP_CPU or
+    FASTPROP_PLAN say otherwise."""
     threads = min(MAX_THREADS, _available_cores())
     cpu = "auto"
+    # joblib limits its workers' inner threads by OMP_NUM_THREADS (and the BLAS
+    # variables), not through threadpoolctl: fit's threads heed it as OpenMP's do.
+    # An unusable value is ignored here, as OpenMP runtimes ignore it.
+    openmp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if openmp.isdigit() and int(openmp) >= 1:
+        threads = min(threads, int(openmp))
     value = os.environ.get("FASTPROP_NUM_THREADS", "").strip()
     if value:
         try:
