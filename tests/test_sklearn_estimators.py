@@ -288,6 +288,14 @@ def test_bad_parameters_are_named_at_fit(name, value, exception, match):
     assert not hasattr(clf, "network_")
 
 
+def test_the_regressors_loss_is_squared_error_only():
+    X, y = make_regression(n_samples=20, n_features=3, random_state=0)
+    assert NetworkRegressor().get_params()["loss"] == "squared_error"
+    with pytest.raises(ValueError, match=r"loss must be 'squared_error' \(MLPRegressor's "
+                                         r"'poisson' is not supported\), got 'poisson'"):
+        NetworkRegressor(loss="poisson").fit(X, y)
+
+
 def test_float32_trains_a_float32_network(digits):
     X_train, X_test, y_train, y_test = digits
     clf = NetworkClassifier(hidden_layer_sizes=(64,), dtype=np.float32, random_state=0,
