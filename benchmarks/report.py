@@ -15,7 +15,7 @@ from default_never_loses import DEFAULT, ONE_THREAD, RouteComparison
 from measurements import CHEAP_RUN_SECONDS, GEMMS_ALONE, SQUARE_GEMM, CaseResult
 from trainers import DISPLAY_NAMES, FASTPROP, IMPLEMENTATIONS, JAX, PEERS, SHORT_NAMES
 
-REGENERATE_COMMAND = "pip install '.[bench]' && python benchmarks/run_all.py"
+REGENERATE_COMMAND = "pip install '.[bench,sklearn]' && python benchmarks/run_all.py"
 README_START = "<!-- benchmarks:start -->"
 README_END = "<!-- benchmarks:end -->"
 NOT_MEASURED = "—"
@@ -141,9 +141,11 @@ def default_never_loses_summary(comparisons: list[RouteComparison]) -> str:
             f" each{cheap}).")
 
 
-def goal_table(results: list[CaseResult]) -> str:
+def goal_table(results: list[CaseResult], sklearn_comparisons=None) -> str:
+    """The cases' goals, then those of the comparison with scikit-learn (if it ran)."""
+    outcomes = goal_outcomes(results) + sklearn_goal_outcomes(sklearn_comparisons or [])
     return markdown_table(["case", "goal", "measured", "verdict"],
-                          [[o.case_name, o.goal, o.measured, o.verdict] for o in goal_outcomes(results)])
+                          [[o.case_name, o.goal, o.measured, o.verdict] for o in outcomes])
 
 
 def spread_table(results: list[CaseResult]) -> str:
@@ -212,6 +214,129 @@ def case_sizes_table(results: list[CaseResult]) -> str:
     return markdown_table(header, rows)
 
 
+# ---------------------------------------------------------------- against scikit-learn
+# (``sklearn_comparison.py``'s SklearnComparison rows)
+
+SKLEARN_SECTION_TITLE = "## Against scikit-learn's MLP (fastprop.sklearn)"
+
+
+def format_accuracy(value: float | None) -> str:
+    return NOT_MEASURED if value is None else f"{value:.4f}"
+
+
+def format_difference(value: float | None) -> str:
+    return NOT_MEASURED if value is None else f"{value:+.4f}"
+
+
+def sklearn_goal_outcomes(comparisons) -> list[GoalOutcome]:
+    outcomes = []
+    for comparison in comparisons:
+        for goal, value, met in comparison.goals():
+            shown = format_difference(value) if "accuracy" in goal else format_ratio(value)
+            outcomes.append(GoalOutcome(f"scikit-learn: {comparison.case.name}", goal, shown, met))
+    return outcomes
+
+
+def _sklearn_goal_cell(comparison) -> str:
+    verdicts = {True: "met", False: "**not met**", None: "not measured"}
+    (_, _, accuracy_met), (_, _, speed_met) = comparison.goals()
+    return (f"accuracy ±{comparison.accuracy_tolerance:g}: {verdicts[accuracy_met]}; "
+            f"≥ {comparison.speed_goal:g}x: {verdicts[speed_met]}")
+
+
+def sklearn_table(comparisons) -> str:
+    header = ["case", "train / test rows", "parameters (both estimators)", "test accuracy: scikit-learn",
+              "fastprop", "difference", "CV best_score_ (grid): scikit-learn / fastprop",
+              "epochs (n_iter_): scikit-learn / fastprop", "time: scikit-learn", "fastprop", "speedup",
+              "fastprop's first run (measures new plans)", "goals"]
+    rows = []
+    for c in comparisons:
+        fastprop_accuracy = format_accuracy(c.accuracy.get("fastprop"))
+        if len(c.accuracies_seen.get("fastprop", ())) > 1:
+            fastprop_accuracy += " (varied over runs)"
+        cv = (f"{format_accuracy(c.cv_score.get('scikit-learn'))} / {format_accuracy(c.cv_score.get('fastprop'))}"
+              if c.is_grid else NOT_MEASURED)
+        rows.append([c.case.name, f"{c.n_train} / {c.n_test}", f"`{c.case.describe_parameters()}`",
+                     format_accuracy(c.accuracy.get("scikit-learn")), fastprop_accuracy,
+                     format_difference(c.accuracy_difference), cv,
+                     f"{c.epochs.get('scikit-learn', NOT_MEASURED)} / {c.epochs.get('fastprop', NOT_MEASURED)}"
+                     + (" (refit)" if c.is_grid else ""),
+                     format_seconds(c.best_seconds("scikit-learn")), format_seconds(c.best_seconds("fastprop")),
+                     format_ratio(c.speedup), format_seconds(c.first_seconds.get("fastprop")),
+                     _sklearn_goal_cell(c)])
+    return markdown_table(header, rows)
+
+
+def sklearn_goals_line(comparisons) -> str:
+    outcomes = sklearn_goal_outcomes(comparisons)
+    measured = [o for o in outcomes if o.met is not None]
+    if not measured:
+        return "Goals: not measured (quick mode)."
+    missed = [f"{o.case_name.removeprefix('scikit-learn: ')}: {o.goal} ({o.measured})"
+              for o in measured if not o.met]
+    goals = "; ".join(dict.fromkeys(o.goal for o in measured))
+    return (f"Goals ({goals}): met in {len(measured) - len(missed)} of {len(measured)}"
+            + (f"; not met: {'; '.join(missed)}." if missed else "."))
+
+
+def sklearn_notes(comparisons, wait_for_quiet_seconds: float = 0.0) -> list[str]:
+    """The run notes of the comparison: repeats, other processes' load, grid winners, plans."""
+    runs = ", ".join(f"{c.case.name}: {len(c.seconds.get('fastprop', []))}" for c in comparisons)
+    cores = [core for c in comparisons for per_run in c.background_cores.values() for core in per_run
+             if core is not None]
+    notes = [f"timed runs per estimator (best shown, interleaved): {runs}",
+             "cores kept busy by other processes during the timed runs: "
+             + (f"mean {sum(cores) / len(cores):.2f}, max {max(cores):.2f}" if cores else "unknown")
+             + f" (waited up to {wait_for_quiet_seconds:g} s before each run for fewer than 0.25)"]
+    for c in comparisons:
+        if c.is_grid:
+            notes.append(f"{c.case.name}: best parameters: scikit-learn {c.best_parameters.get('scikit-learn')}, "
+                         f"fastprop {c.best_parameters.get('fastprop')}")
+        first = c.first_seconds
+        notes.append(f"{c.case.name}: first runs (not in the best): scikit-learn "
+                     f"{format_seconds(first.get('scikit-learn'))}, fastprop {format_seconds(first.get('fastprop'))}"
+                     + (f", which measured the plans {'; '.join(f'`{p}`' for p in c.plans_measured)}"
+                        if c.plans_measured else ", plans read from the cache (measured by an earlier case)"))
+    return notes
+
+
+SKLEARN_TEXT = [
+    "`python benchmarks/sklearn_comparison.py` (run by run_all.py; `--no-sklearn` skips it):",
+    "`fastprop.sklearn.NetworkClassifier` against `sklearn.neural_network.MLPClassifier` with the same",
+    "parameters and `random_state=0` (the same initial weights), on the same `train_test_split(random_state=0)`,",
+    "the features scaled by a `StandardScaler` fitted on the training split (in the grid search, by the",
+    "pipeline's, per fold). Test accuracy is on the test split (grid: the refit best estimator's). Times are",
+    "`fit` (grid: `GridSearchCV.fit`, `n_jobs=1` for both, its 36 fits, scoring and refit), the best of",
+    "interleaved runs after a pause, float64. Each estimator fits each case once before its timed runs; that",
+    "first run of fastprop's (column \"first run\") measures the plans of the shapes this case is the first to",
+    "fit in this run's new plan cache (`FASTPROP_CACHE_DIR`), and the timed runs read them back, as a user's",
+    "later fits do. Both estimators run on the machine's default threads (fastprop's fit team; scikit-learn's",
+    "BLAS).",
+]
+
+
+def sklearn_section_lines(comparisons, machine: dict[str, object], notes: list[str]) -> list[str]:
+    """RESULTS.md's section on the comparison with scikit-learn (nothing when it did not run)."""
+    if not comparisons and not notes:
+        return []
+    lines = [SKLEARN_SECTION_TITLE, "", f"Measured on: **{machine['CPU']}** ({machine['cores']}), {machine['date']}.",
+             ""]
+    if comparisons:
+        lines += [*SKLEARN_TEXT, "", sklearn_table(comparisons), "", sklearn_goals_line(comparisons), ""]
+        if any(o.met is False for o in sklearn_goal_outcomes(comparisons)):
+            lines += [sklearn_goals_not_met_text(), ""]
+    lines += [f"- {note}" for note in notes]
+    return lines + [""]
+
+
+def sklearn_goals_not_met_text() -> str:
+    """goals_not_met.md's section on the comparison with scikit-learn (a "### scikit-learn"
+    heading), or nothing."""
+    text = GOALS_NOT_MET_TEXT.read_text(encoding="utf-8")
+    parts = re.split(r"(?m)^(?=### )", text)
+    return "\n\n".join(part.rstrip() for part in parts if part.startswith("### scikit-learn"))
+
+
 # ---------------------------------------------------------------- documents
 
 def _machine_lines(machine: dict[str, object]) -> list[str]:
@@ -248,11 +373,13 @@ GOALS_NOT_MET_TEXT = Path(__file__).with_name("goals_not_met.md")
 def goals_not_met_text(case_names: set[str]) -> str:
     """goals_not_met.md: its introduction and the "### Case X" sections of the named cases."""
     text = GOALS_NOT_MET_TEXT.read_text(encoding="utf-8")
-    parts = re.split(r"(?m)^(?=### Case )", text)
+    parts = re.split(r"(?m)^(?=### )", text)
     kept = [parts[0].rstrip()]
     for part in parts[1:]:
-        name = part[len("### Case "):].split(None, 1)[0]
-        if name in case_names:
+        if part.startswith("### Case "):
+            if part[len("### Case "):].split(None, 1)[0] in case_names:
+                kept.append(part.rstrip())
+        elif not part.startswith("### scikit-learn"):      # that one: the scikit-learn section's
             kept.append(part.rstrip())
     return "\n\n".join(kept)
 
@@ -296,7 +423,8 @@ ROUTES_TEXT = [
 
 def results_markdown(results: list[CaseResult], machine: dict[str, object], run_notes: list[str],
                      profiles: dict[str, str] | None = None,
-                     comparisons: list[RouteComparison] | None = None) -> str:
+                     comparisons: list[RouteComparison] | None = None,
+                     sklearn_comparisons=None, sklearn_run_notes: list[str] | None = None) -> str:
     repeats = ", ".join(f"{r.case.name}: {len(r.seconds.get(FASTPROP, []))}" for r in results)
     routes = ["## The default never loses", "", *ROUTES_TEXT, "", default_never_loses_summary(comparisons), "",
               default_never_loses_table(comparisons), ""] if comparisons else []
@@ -327,9 +455,10 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
         "",
         "## Goals",
         "",
-        goal_table(results),
+        goal_table(results, sklearn_comparisons),
         "",
         *routes,
+        *sklearn_section_lines(sklearn_comparisons or [], machine, sklearn_run_notes or []),
         "## The GEMM floor against the same products at the case's shapes",
         "",
         "The case's matrix products alone (`gemm_sequence.py`: the same shapes and transposes, batch by",
@@ -370,7 +499,7 @@ def results_markdown(results: list[CaseResult], machine: dict[str, object], run_
 
 
 def readme_section(results: list[CaseResult], machine: dict[str, object],
-                   comparisons: list[RouteComparison] | None = None) -> str:
+                   comparisons: list[RouteComparison] | None = None, sklearn_comparisons=None) -> str:
     routes = ["The default never loses (every case, float32 and float64, every CPU path; details in",
               "RESULTS.md): " + default_never_loses_summary(comparisons), ""] if comparisons else []
     return "\n".join([
@@ -381,9 +510,11 @@ def readme_section(results: list[CaseResult], machine: dict[str, object],
         "",
         ratio_table(results),
         "",
-        goal_table(results),
+        goal_table(results, sklearn_comparisons),
         "",
         *routes,
+        *(["Against scikit-learn's MLPClassifier (fastprop.sklearn's NetworkClassifier, the same parameters; "
+           "details in RESULTS.md): " + sklearn_goals_line(sklearn_comparisons), ""] if sklearn_comparisons else []),
         "Regenerate this table and RESULTS.md (needs the `bench` extra for PyTorch and JAX; takes a few minutes):",
         "",
         "```bash",
@@ -403,9 +534,13 @@ def replace_readme_section(readme: str, section: str) -> str:
 def write_reports(results_path: Path, readme_path: Path | None, results: list[CaseResult],
                   machine: dict[str, object], run_notes: list[str],
                   profiles: dict[str, str] | None = None,
-                  comparisons: list[RouteComparison] | None = None) -> None:
-    results_path.write_text(results_markdown(results, machine, run_notes, profiles, comparisons), encoding="utf-8")
+                  comparisons: list[RouteComparison] | None = None,
+                  sklearn_comparisons=None, sklearn_run_notes: list[str] | None = None) -> None:
+    """sklearn_comparisons: sklearn_comparison.py's rows (None: not run, no section);
+    sklearn_run_notes: its run notes (or why it was not measured)."""
+    results_path.write_text(results_markdown(results, machine, run_notes, profiles, comparisons,
+                                             sklearn_comparisons, sklearn_run_notes), encoding="utf-8")
     if readme_path is not None:
         readme = readme_path.read_text(encoding="utf-8")
-        section = readme_section(results, machine, comparisons)
+        section = readme_section(results, machine, comparisons, sklearn_comparisons)
         readme_path.write_text(replace_readme_section(readme, section), encoding="utf-8")

@@ -10,7 +10,9 @@ all implementations end with the same weights, and measures peak memory above
 the data of one extra fit per implementation. PyTorch and JAX are included
 when they are installed (``pip install '.[bench]'``). Then "the default never
 loses" (``default_never_loses.py``): fastprop's default configuration against
-one thread and every forced product route, per case, dtype and CPU path.
+one thread and every forced product route, per case, dtype and CPU path. Then, when
+scikit-learn is installed, fastprop.sklearn's NetworkClassifier against scikit-learn's
+MLPClassifier (``sklearn_comparison.py``).
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ from gemm_rate import FULL_SIZE, QUICK_SIZE, GemmRate, numpy_gemm_rate, scipy_ge
 from machine_description import describe_machine, load_average  # noqa: E402
 from measurements import measure_case  # noqa: E402
 from report import (default_never_loses_summary, default_never_loses_table, goal_outcomes,  # noqa: E402
-                    goal_table, ratio_table, write_reports)
+                    goal_table, ratio_table, sklearn_goals_line, sklearn_notes, sklearn_table, write_reports)
+from sklearn_comparison import compare_with_scikit_learn, scikit_learn_missing  # noqa: E402
 from trainers import DISPLAY_NAMES, FASTPROP, OPTIONAL_PACKAGES, TORCH, available_implementations  # noqa: E402
 
 # "The default never loses": timed runs per variant (a full run; quick mode: 1). Fits of
@@ -77,6 +80,8 @@ def _parse_arguments(argv):
                              "new user's first fits measure theirs)")
     parser.add_argument("--route-repeats", type=int, default=None,
                         help=f"timed runs per variant there (default {ROUTE_REPEATS}; quick mode 1)")
+    parser.add_argument("--no-sklearn", action="store_true",
+                        help="skip the comparison with scikit-learn's MLPClassifier (sklearn_comparison.py)")
     return parser.parse_args(argv)
 
 
@@ -164,7 +169,18 @@ def _run(args) -> int:
                                   both_dtypes=not args.quick,
                                   max_wait_for_quiet=args.wait_for_quiet,
                                   pause_seconds=0.0 if args.quick else None)
-
+    routes_seconds = time.perf_counter() - routes_started  # (before the scikit-learn comparison)
+    sklearn_comparisons, sklearn_run_notes = [], []
+    sklearn_started = time.perf_counter()
+    if not args.no_sklearn:
+        missing = scikit_learn_missing()
+        if missing:
+            sklearn_run_notes.append(f"not measured: scikit-learn or fastprop.sklearn cannot be imported ({missing})")
+        else:
+            print("against scikit-learn's MLPClassifier", file=sys.stderr)
+            sklearn_comparisons = compare_with_scikit_learn(args.repeats, args.quick, args.wait_for_quiet)
+            sklearn_run_notes = sklearn_notes(sklearn_comparisons, args.wait_for_quiet) + [
+                f"the comparison took {time.perf_counter() - sklearn_started:.0f} s"]
     rates = "; ".join(
         f"{key} " + ", ".join(f"{reading[key].flops_per_second / 1e9:.1f}" for reading in readings)
         for key in readings[0])
@@ -179,7 +195,7 @@ def _run(args) -> int:
         + (f"mean {sum(background) / len(background):.2f}, max {max(background):.2f}" if background else "unknown")
         + f" (waited up to {args.wait_for_quiet:g} s before each run for fewer than 0.25)",
         f"whole run: {time.perf_counter() - started:.0f} s"
-        + (f", of which the default-never-loses comparison {time.perf_counter() - routes_started:.0f} s "
+        + (f", of which the default-never-loses comparison {routes_seconds:.0f} s "
            f"({route_repeats} run{'s' if route_repeats > 1 else ''} per variant, "
            f"{route_repeats * CHEAP_REPEATS_FACTOR} where the default's fit takes under {CHEAP_RUN_SECONDS:g} s"
            + (f", {RUNS_BEFORE_DROPPING} for variants over {CONTENDER_FACTOR:g}x the default"
@@ -200,12 +216,18 @@ def _run(args) -> int:
 
     print(ratio_table(results))
     print()
-    print(goal_table(results))
+    print(goal_table(results, sklearn_comparisons))
     print()
     if comparisons:
         print(default_never_loses_table(comparisons))
         print(default_never_loses_summary(comparisons))
         print()
+    if sklearn_comparisons:
+        print(sklearn_table(sklearn_comparisons))
+        print(sklearn_goals_line(sklearn_comparisons))
+        print()
+    for note in sklearn_run_notes:
+        print(f"scikit-learn comparison: {note}")
     for note in run_notes:
         print(note)
 
@@ -216,7 +238,8 @@ def _run(args) -> int:
         results_path = results_path or DEFAULT_RESULTS
         readme_path = readme_path or DEFAULT_README
     if results_path is not None:
-        write_reports(results_path, readme_path, results, machine, run_notes, profiles, comparisons)
+        write_reports(results_path, readme_path, results, machine, run_notes, profiles, comparisons,
+                      sklearn_comparisons if not args.no_sklearn else None, sklearn_run_notes)
         print(f"wrote {results_path}" + (f" and the benchmark section of {readme_path}" if readme_path else ""),
               file=sys.stderr)
     agreements = [a for r in results for a in r.agreement.values()]

@@ -82,6 +82,9 @@ def test_run_all_writes_results_and_readme_section(tmp_path, capsys):
     assert "CPU vector extensions: " in written.split("## Ratios")[0]
     assert "| fastprop vs JAX |" in written and "## The default never loses" in written
     assert "| A | float64 | 4 | baseline |" in written
+    if run_all.scikit_learn_missing() is None:  # then after them, the comparison with scikit-learn
+        assert written.index("## The default never loses") < written.index("## Against scikit-learn's MLP")
+        assert "| scikit-learn: digits, relu/adam | test accuracy within ±0.01" in written
     section = readme.read_text(encoding="utf-8")
     assert "| A: XOR 2-2-1 float64" in section and run_all.DEFAULT_RESULTS.name in section
     assert "python benchmarks/run_all.py" in section
@@ -320,3 +323,69 @@ def test_a_cheap_implementation_runs_untimed_right_before_each_timed_run_after_t
     # Its part of the rotation: the first run timed alone, then untimed + timed after each pause.
     trains_after_pauses = [len(list(group)) for key, group in itertools.groupby(events) if key == "train"]
     assert sorted(trains_after_pauses) == [1, 2, 2]
+
+
+def test_sklearn_comparison_quick_mode_makes_a_well_formed_table_without_goals(tmp_path, monkeypatch):
+    pytest.importorskip("fastprop")
+    pytest.importorskip("sklearn")
+    import sklearn_comparison
+    from report import SKLEARN_SECTION_TITLE, goal_table, sklearn_goals_line, sklearn_section_lines, sklearn_table
+
+    monkeypatch.setenv("FASTPROP_CACHE_DIR", str(tmp_path))
+    rows = sklearn_comparison.compare_with_scikit_learn(quick=True)
+    assert [row.case.name for row in rows] == [case.name for case in sklearn_comparison.sklearn_cases()]
+    assert [row.is_grid for row in rows] == [False, False, False, True]
+    for row in rows:
+        assert all(len(row.seconds[name]) == 1 and row.seconds[name][0] > 0 and 0 <= row.accuracy[name] <= 1
+                   for name in (sklearn_comparison.SKLEARN, sklearn_comparison.FASTPROP))
+        assert row.epochs[sklearn_comparison.FASTPROP] == sklearn_comparison.QUICK_MAX_ITER
+        assert row.first_seconds[sklearn_comparison.FASTPROP] > 0 and row.speedup > 0
+        assert [met for _, _, met in row.goals()] == [None, None]  # quick mode asserts no goal
+    grid = rows[-1]
+    assert set(grid.cv_score) == {sklearn_comparison.SKLEARN, sklearn_comparison.FASTPROP}
+    assert grid.n_train + grid.n_test == 1797 and "12 candidates" in grid.case.describe_parameters()
+
+    table = sklearn_table(rows).splitlines()
+    columns = table[0].count("|")
+    assert len(table) == 2 + len(rows) and all(line.count("|") == columns for line in table)
+    assert table[2].startswith("| digits, relu/adam | 1347 / 450 | `hidden_layer_sizes=(64,), activation='relu'")
+    assert "not measured (quick mode)" in sklearn_goals_line(rows)
+    assert "| scikit-learn: digits, grid search | grid search ≥ 3x faster" in goal_table([], rows)
+    section = sklearn_section_lines(rows, {"CPU": "some CPU", "cores": "2 logical", "date": "today"}, ["a note"])
+    assert section[0] == SKLEARN_SECTION_TITLE and "Measured on: **some CPU**" in section[2]
+    assert "- a note" in section
+
+
+def test_sklearn_comparison_goals():
+    import sklearn_comparison as sc
+
+    fit, grid = sc.sklearn_cases()[0], sc.sklearn_cases()[-1]
+    row = sc.SklearnComparison(case=fit, quick=False, n_train=1, n_test=1,
+                               accuracy={sc.SKLEARN: 0.97, sc.FASTPROP: 0.96},
+                               seconds={sc.SKLEARN: [1.0, 0.5], sc.FASTPROP: [0.2, 0.1]})
+    assert row.speedup == pytest.approx(5.0) and row.speed_goal_met and row.accuracy_goal_met
+    row.accuracy[sc.FASTPROP] = 0.955
+    assert not row.accuracy_goal_met
+    row.seconds[sc.FASTPROP] = [0.11]
+    assert not row.speed_goal_met
+    grid_row = sc.SklearnComparison(case=grid, quick=False, n_train=1, n_test=1,
+                                    seconds={sc.SKLEARN: [0.33], sc.FASTPROP: [0.11]})
+    assert grid_row.speed_goal == sc.GRID_SPEEDUP_GOAL and grid_row.speed_goal_met
+    assert grid_row.accuracy_goal_met is None  # not measured
+
+
+def test_run_all_skips_the_sklearn_comparison_when_asked(tmp_path):
+    pytest.importorskip("fastprop")
+    results = tmp_path / "RESULTS.md"
+    assert run_all.main(["--quick", "--cases", "A", "--no-routes", "--no-sklearn", "--no-memory",
+                         "--results", str(results)]) == 0
+    assert "Against scikit-learn" not in results.read_text(encoding="utf-8")
+
+
+def test_the_scikit_learn_part_of_goals_not_met_is_found_and_kept_out_of_the_cases():
+    from report import goals_not_met_text, sklearn_goals_not_met_text
+
+    text = sklearn_goals_not_met_text()
+    assert text.startswith("### scikit-learn") and "5x" in text
+    # A case's section stops at the next "### " heading: not part of case E's.
+    assert "scikit-learn" not in goals_not_met_text({"E"}).split("### Case E", 1)[1]
