@@ -4,6 +4,7 @@ MLPRegressor (the same initial weights, the same accuracy), and in what scikit-l
 users do with them: pipelines, grid searches, warm_start, partial_fit, pickles.
 """
 import copy
+import os
 import pickle
 import warnings
 
@@ -312,6 +313,16 @@ def test_a_grid_search_on_a_dask_cluster_scores_as_the_default_backend(digits, m
     # cv_results_ scores as joblib's default backend. Routes fixed by the thresholds
     # (FASTPROP_PLAN, inherited by the workers), so that every process computes the same
     # bits whatever plan another process measured.
+    # Importing distributed sets OMP_NUM_THREADS and the BLAS's variables to 1 in this
+    # process's environment (for the workers it spawns): put them back for later tests.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "MALLOC_TRIM_THRESHOLD_"):
+        original = os.environ.get(name)
+        monkeypatch.setenv(name, "")    # records what to restore (also: that there was none)
+        if original is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, original)
     distributed = pytest.importorskip("distributed")
     joblib = pytest.importorskip("joblib")
     monkeypatch.setenv("FASTPROP_PLAN", "fixed")

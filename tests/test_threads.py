@@ -229,7 +229,9 @@ def test_fastprop_num_threads_sets_the_default(value, expected):
     import subprocess
     import sys
 
-    environment = {**os.environ, "FASTPROP_NUM_THREADS": value}
+    # (Without OMP_NUM_THREADS, which bounds the default too: test_threadpoolctl.py.)
+    environment = {**{key: text for key, text in os.environ.items() if key != "OMP_NUM_THREADS"},
+                   "FASTPROP_NUM_THREADS": value}
     output = subprocess.run([sys.executable, "-c", "import fastprop; print(fastprop.threads())"],
                             capture_output=True, text=True, env=environment, check=True).stdout
     default = str(min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
