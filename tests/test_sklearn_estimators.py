@@ -246,6 +246,27 @@ def test_early_stopping_keeps_the_best_validation_weights(digits):
     assert clf.best_loss_ is None
 
 
+def test_early_stopping_with_no_finite_validation_score_keeps_the_start(monkeypatch):
+    # Validation scores that are all NaN never beat -inf: the weights restored at the
+    # end are those the training started from (not an AttributeError).
+    X, y = make_classification(n_samples=60, n_features=4, random_state=6)
+    clf = NetworkClassifier(hidden_layer_sizes=(5,), early_stopping=True, max_iter=4,
+                            n_iter_no_change=10, random_state=0)
+    monkeypatch.setattr(NetworkClassifier, "_score_function",
+                        lambda self, y, predictions: np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    start = NetworkClassifier(hidden_layer_sizes=(5,), random_state=0, max_iter=1,
+                              learning_rate_init=1e-300, solver="sgd", momentum=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X, y)
+    assert clf.n_iter_ == 4 and np.isnan(clf.validation_scores_).all()
+    for got, want in zip(clf.coefs_, start.coefs_):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_n_iter_no_change_stops_and_max_iter_warns():
     X, y = make_classification(n_samples=100, n_features=5, random_state=5)
     with pytest.warns(ConvergenceWarning, match=r"Stochastic Optimizer: Maximum iterations "

@@ -254,6 +254,9 @@ class NetworkEstimator(BaseEstimator):
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
             y_val = self._decoded_targets(y_val)
+            # The weights kept if no epoch scores better (every score NaN): the start's.
+            self._best_parameters = [array.copy() for array in
+                                     self.network_._weights + self.network_._biases]
         n_samples = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
