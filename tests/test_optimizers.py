@@ -346,9 +346,12 @@ def test_a_loss_that_rises_warns():
     X, labels = digits_like(1)
     net = fastprop.Network([16, 32, 4], activation="tanh", output="softmax",
                            loss="cross_entropy", seed=0)
+    # A fixed order (seed), and momentum 0.99: over 100 shuffling seeds, lr 30 warned on
+    # 100 with momentum 0.99 and on 95 with 0.9 (the unseeded 0.9 failed once in CI).
     with pytest.warns(fastprop.ConvergenceWarning, match=r"the loss after the last epoch .* is "
                                                          r"above the first epoch's"):
-        net.fit(X, labels, epochs=10, batch_size=10, optimizer=fastprop.SGD(30.0, momentum=0.9))
+        net.fit(X, labels, epochs=10, batch_size=10, seed=0,
+                optimizer=fastprop.SGD(30.0, momentum=0.99))
 
 
 def test_a_converging_fit_does_not_warn():
@@ -357,7 +360,8 @@ def test_a_converging_fit_does_not_warn():
                            loss="cross_entropy", seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        history = net.fit(X, labels, epochs=20, batch_size=16, optimizer=fastprop.Adam(1e-2))
+        history = net.fit(X, labels, epochs=20, batch_size=16, seed=0,
+                          optimizer=fastprop.Adam(1e-2))
     assert history[-1] < 0.5 * history[0]
 
 
