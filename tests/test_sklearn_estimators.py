@@ -267,6 +267,19 @@ def test_early_stopping_with_no_finite_validation_score_keeps_the_start(monkeypa
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_warm_start_may_turn_early_stopping_on():
+    # The first fit keeps no validation scores; the warm one that stops early starts them
+    # (scikit-learn's own MLPClassifier fails here: its validation_scores_ stays None).
+    X, y = make_classification(n_samples=80, n_features=5, random_state=7)
+    clf = NetworkClassifier(hidden_layer_sizes=(6,), warm_start=True, max_iter=3,
+                            random_state=0).fit(X, y)
+    assert clf.validation_scores_ is None
+    clf.set_params(early_stopping=True).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_ == 3
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
 def test_n_iter_no_change_stops_and_max_iter_warns():
     X, y = make_classification(n_samples=100, n_features=5, random_state=5)
     with pytest.warns(ConvergenceWarning, match=r"Stochastic Optimizer: Maximum iterations "

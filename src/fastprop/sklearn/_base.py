@@ -245,6 +245,9 @@ class NetworkEstimator(BaseEstimator):
             self._optimizer = self._make_optimizer()
         optimizer = self._optimizer
         X_val = y_val = None
+        if self.early_stopping and self.validation_scores_ is None:
+            # warm_start after a fit without early stopping: its records start now.
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
         if self.early_stopping:
             stratify = targets if self._stratifies() else None
             X, X_val, targets, y_val = train_test_split(
