@@ -28,6 +28,7 @@ from ._plan_cache import PlanCacheWarning
 from ._planning import Plan, tune
 from ._version import __version__
 from .explain import explain
+from .export import to_onnx, to_torch
 from .network import ConvergenceWarning, Network, TrainingDivergedError, load
 from .optimizers import SGD, Adam
 from .persistence import ModelFileError
@@ -51,6 +52,8 @@ __all__ = [
     "set_threads",
     "show_config",
     "threads",
+    "to_onnx",
+    "to_torch",
     "TrainingDivergedError",
     "tune",
 ]
