@@ -79,7 +79,7 @@ def test_file_holds_only_plain_arrays(tmp_path):
     assert set(arrays) == {"format", "format_version", "sizes", "loss", "dtype",
                            "W1", "b1", "W2", "b2"}
     assert str(arrays["format"]) == "fastprop-network"
-    assert int(arrays["format_version"]) == persistence.FORMAT_VERSION == 1
+    assert int(arrays["format_version"]) == persistence.FORMAT_VERSION == 2
     assert arrays["sizes"].tolist() == [3, 4, 2]
     assert str(arrays["loss"]) == "sse" and str(arrays["dtype"]) == "float64"
     assert all(array.dtype.kind in "iufU" for array in arrays.values())
@@ -319,8 +319,9 @@ def test_other_format_marker(tmp_path):
 
 
 @pytest.mark.parametrize("version, message", [
-    (2, r"unsupported format version 2 \(written by a newer fastprop\); this fastprop reads version 1"),
-    (0, r"unsupported format version 0; this fastprop reads version 1"),
+    (3, r"unsupported format version 3 \(written by a newer fastprop\); this fastprop reads "
+        r"versions 1, 2"),
+    (0, r"unsupported format version 0; this fastprop reads versions 1, 2"),
 ])
 def test_wrong_version(tmp_path, version, message):
     bad = rewrite(tmp_path, trained_network(), format_version=np.int64(version))
@@ -601,3 +602,170 @@ def test_save_falls_back_to_a_named_temporary_file_without_unnamed_ones(tmp_path
     net.save(path)
     assert os.listdir(tmp_path) == ["model.npz"]
     assert_same_network(fastprop.load(path), net)
+
+
+# ------------------------------------------------ format version 2: data preparation
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_a_version_1_file_written_by_the_version_1_code_still_loads():
+    # tests/data/make_model_v1.py wrote it with persistence.py of commit 548c16f.
+    sys.path.insert(0, str(DATA))
+    try:
+        from make_model_v1 import version_1_weights
+    finally:
+        sys.path.remove(str(DATA))
+    path = DATA / "model_v1.npz"
+    assert int(saved_arrays(path)["format_version"]) == 1
+    model = read_model(path)
+    assert model.task is None and model.classes is None and model.input_mean is None
+    net, inputs, outputs = load_with_names(path)
+    assert (inputs, outputs) == (["a", "b", "c"], ["majority"])
+    assert net.sizes == (3, 4, 1) and net.loss == "mse"
+    assert net.activation == "relu" and net.output == "sigmoid"
+    weights, biases = version_1_weights()
+    for a, b in zip(net.weights + net.biases, weights + biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_version_1_file_with_version_2_entries_is_refused(tmp_path):
+    arrays = saved_arrays(DATA / "model_v1.npz")
+    arrays["task"] = np.str_("regress")
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="bad.npz: unexpected arrays task for a 3-4-1"):
+        read_model(tmp_path / "bad.npz")
+
+
+def write_prepared(path, sizes=(3, 4, 2), **preparation):
+    net = fastprop.Network(list(sizes), seed=3, output="softmax", loss="cross_entropy") \
+        if sizes[-1] > 1 else fastprop.Network(list(sizes), seed=3, loss="bce")
+    write_model(path, net.sizes, net.dtype, net.loss, net.weights, net.biases,
+                input_names=["x", "y", "z"], activations=["sigmoid"] * (len(sizes) - 2),
+                output=net.output, **preparation)
+    return net
+
+
+@pytest.mark.parametrize("sizes, classes", [((3, 4, 2), ("benign", "malignant")),
+                                            ((3, 4, 3), (-1, 0, 7)),
+                                            ((3, 1), (0, 1)),
+                                            ((3, 5, 1), ("no", "yes"))])
+def test_classifier_preparation_round_trips(tmp_path, sizes, classes):
+    mean, scale = np.array([1.5, -2.0, 0.0]), np.array([0.5, 1.0, 3.25])
+    net = write_prepared(tmp_path / "m.npz", sizes, task="classify", input_mean=mean,
+                         input_scale=scale, class_column="diagnosis", classes=classes)
+    arrays = saved_arrays(tmp_path / "m.npz")
+    assert arrays["classes"].dtype.kind == "U"              # no object arrays, no pickle
+    assert str(arrays["classes_kind"]) == ("int" if isinstance(classes[0], int) else "str")
+    model = read_model(tmp_path / "m.npz")
+    assert model.task == "classify" and model.class_column == "diagnosis"
+    assert model.classes == classes and type(model.classes[0]) is type(classes[0])
+    np.testing.assert_array_equal(model.input_mean, mean)
+    np.testing.assert_array_equal(model.input_scale, scale)
+    assert model.input_mean.dtype == np.float64
+    assert_same_network(fastprop.load(tmp_path / "m.npz"), net)
+
+
+def test_regression_preparation_round_trips_and_a_python_save_writes_none(tmp_path):
+    net = fastprop.Network([3, 2], seed=1, output="identity", loss="mse")
+    write_model(tmp_path / "r.npz", net.sizes, net.dtype, net.loss, net.weights, net.biases,
+                output_names=["u", "v"], activations=[], output="identity", task="regress")
+    model = read_model(tmp_path / "r.npz")
+    assert model.task == "regress" and model.classes is None and model.input_mean is None
+    net.save(tmp_path / "plain.npz")
+    assert not set(saved_arrays(tmp_path / "plain.npz")) & set(persistence._PREPARATION_KEYS)
+    assert read_model(tmp_path / "plain.npz").task is None
+
+
+@pytest.mark.parametrize("preparation, error, message", [
+    ({"task": "cluster"}, ValueError, "task must be one of 'regress', 'classify'"),
+    ({"task": "regress", "input_mean": [0, 0, 0]}, ValueError, "input_mean and input_scale go"),
+    ({"task": "regress", "input_mean": [0, 0], "input_scale": [1, 1]}, ValueError,
+     r"input_mean must hold one number per input \(3\)"),
+    ({"task": "regress", "input_mean": [0, 0, 0], "input_scale": [1, 0, 1]}, ValueError,
+     "input_scale must hold finite numbers > 0"),
+    ({"task": "classify", "classes": ["a", "b"]}, ValueError, "needs classes and class_column"),
+    ({"task": "classify", "class_column": "c", "classes": ["a", "b", "c"]}, ValueError,
+     "classifies 2 classes, got 3"),
+    ({"task": "classify", "class_column": "c", "classes": ["a", "a"]}, ValueError,
+     "classes must be distinct"),
+    ({"task": "classify", "class_column": "c", "classes": ["a", 1]}, TypeError,
+     "all strings or all integers"),
+    ({"classes": ["a", "b"]}, ValueError, "need a task"),
+])
+def test_write_model_checks_the_preparation(tmp_path, preparation, error, message):
+    with pytest.raises(error, match=message):
+        write_prepared(tmp_path / "m.npz", **preparation)
+    assert not (tmp_path / "m.npz").exists()
+
+
+def rewrite_prepared(tmp_path, **changes):
+    good = tmp_path / "good.npz"
+    write_prepared(good, task="classify", input_mean=[0.0, 1.0, 2.0],
+                   input_scale=[1.0, 1.0, 2.0], class_column="label", classes=["a", "b"])
+    arrays = saved_arrays(good)
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    np.savez(tmp_path / "bad.npz", **arrays)
+    return tmp_path / "bad.npz"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"task": None}, "it has input_mean, input_scale, class_column, classes, classes_kind "
+                     "without 'task'"),
+    ({"task": np.str_("cluster")}, "unknown task 'cluster'"),
+    ({"task": np.array(["classify"])}, "'task' must be a string"),
+    ({"input_scale": None}, "it has 'input_mean' without 'input_scale'"),
+    ({"input_scale": np.array([1.0, 0.0, 1.0])}, "'input_scale' holds values <= 0"),
+    ({"input_mean": np.array([1.0, np.nan, 1.0])}, "'input_mean' holds non-finite values"),
+    ({"input_mean": np.zeros(3, dtype=np.float32)},
+     "array input_mean has dtype float32, but the file says float64"),
+    ({"input_mean": np.zeros(4)}, r"array input_mean has shape \(4,\), but a 3-4-2 network "
+                                  r"needs \(3,\)"),
+    ({"classes": np.array(["a", "b", "c"])}, "'classes' must hold 2 strings"),
+    ({"classes": np.array([0, 1])}, "'classes' must hold 2 strings"),
+    ({"classes": np.array(["a", "a"])}, "'classes' names a class more than once"),
+    ({"classes_kind": np.str_("int")}, "'classes' of kind 'int' must hold integers"),
+    ({"classes_kind": np.str_("float")}, "'classes_kind' must be 'str' or 'int'"),
+    ({"class_column": None}, "task 'classify' without class_column"),
+    ({"task": np.str_("regress")}, "task 'regress' with class_column, classes, classes_kind"),
+    ({"classes": np.array(["a", "b"], dtype=object)}, r"holds pickled \(object\) data"),
+])
+def test_bad_preparation_entries_are_refused(tmp_path, changes, message):
+    with pytest.raises(ModelFileError, match="bad.npz: " + message):
+        read_model(rewrite_prepared(tmp_path, **changes))
+
+
+def test_a_huge_classes_entry_is_refused_before_its_data_is_read(tmp_path):
+    bad = _with_npy_shape(tmp_path, "classes", (99999999,))   # 4 GB of <U10 declared
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match=r"'classes' must hold 2 strings, got dtype <U1 "
+                                             r"and shape \(99999999,\)"):
+        read_model(bad)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10_000_000
+
+
+def _with_npy_shape(tmp_path, key, shape):
+    """A prepared model file whose member key declares another shape in its .npy header (the
+    data left as they are), written with zipfile as np.savez writes members (stored)."""
+    good = rewrite_prepared(tmp_path)
+    out = tmp_path / "shape.npz"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == f"{key}.npy":
+                stream = io.BytesIO(data)
+                version = np.lib.format.read_magic(stream)
+                _, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+                body = data[stream.tell():]
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(
+                    header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                             "fortran_order": fortran, "shape": shape})
+                data = header.getvalue() + body
+            target.writestr(info.filename, data)
+    return out

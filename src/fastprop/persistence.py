@@ -8,7 +8,9 @@ of ``Network`` (which imports it, not the other way round).
 
 A model file is an uncompressed NumPy ``.npz`` archive holding:
 
-* ``format``: the string ``"fastprop-network"``, ``format_version``: ``1``;
+* ``format``: the string ``"fastprop-network"``, ``format_version``: ``2`` (files of
+  version 1, which cannot hold the entries of ``fastprop train``'s data preparation below,
+  still load);
 * ``sizes`` (int64, input first), ``loss`` (``"sse"``, ``"mse"``, ``"bce"``,
   ``"cross_entropy"``), ``dtype``
   (``"float32"``/``"float64"``);
@@ -20,7 +22,15 @@ A model file is an uncompressed NumPy ``.npz`` archive holding:
   network, and one with them is refused by a fastprop that predates them;
 * optionally ``input_names`` and ``output_names`` (strings, one per input and
   output neuron), written by ``fastprop train`` so that ``fastprop predict`` can
-  find its columns.
+  find its columns;
+* optionally (version 2, written by ``fastprop train``) how the data were prepared:
+  ``task`` (``"regress"`` or ``"classify"``); ``input_mean`` and ``input_scale`` (float64,
+  one per input: ``predict`` feeds the network ``(x - input_mean) / input_scale``, every
+  scale finite and > 0); for ``"classify"``, ``class_column`` (the name of the label
+  column), ``classes`` (one string per class, in the order of the outputs; two for a
+  single sigmoid output, whose output is the probability of the second) and
+  ``classes_kind`` (``"str"``, or ``"int"`` when every label was an integer: each class
+  is then the decimal text of one, read back as a Python int).
 
 Every array is a plain number or string array, read with ``allow_pickle=False``:
 loading a file never runs code.
@@ -48,11 +58,17 @@ from pathlib import Path
 import numpy as np
 
 FORMAT_NAME = "fastprop-network"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The versions this fastprop reads: 1 lacks the data-preparation entries (_PREPARATION_KEYS).
+READABLE_VERSIONS = (1, 2)
 _DTYPES = ("float32", "float64")
 _HEADER_KEYS = ("format", "format_version", "sizes", "loss", "dtype")
 _NAME_KEYS = ("input_names", "output_names")
 _FUNCTION_KEYS = ("activations", "output")
+_PREPARATION_KEYS = ("task", "input_mean", "input_scale", "class_column", "classes",
+                     "classes_kind")
+TASKS = ("regress", "classify")
+CLASS_KINDS = ("str", "int")
 _ZIP_MAGIC = b"PK\x03\x04"
 # What a model file's entries may declare, checked before their data is read. np.save
 # writes .npy headers of 128 bytes (a multiple of 64); names are a few characters.
@@ -85,6 +101,11 @@ class ModelData:
     output_names: list[str] | None = None
     activations: tuple[str, ...] | None = None
     output: str = "sigmoid"
+    task: str | None = None
+    input_mean: np.ndarray | None = None
+    input_scale: np.ndarray | None = None
+    class_column: str | None = None
+    classes: tuple[str, ...] | tuple[int, ...] | None = None
 
 
 def validate_save_path(path) -> Path:
@@ -105,7 +126,7 @@ def validate_save_path(path) -> Path:
 
 
 def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
-                  activations=None, output="sigmoid"):
+                  activations=None, output="sigmoid", preparation=None):
     sizes = np.asarray(sizes, dtype=np.int64)
     dtype = np.dtype(dtype)
     if dtype.name not in _DTYPES:
@@ -151,11 +172,63 @@ def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names
     if any(name != "sigmoid" for name in hidden) or output != "sigmoid":
         arrays["activations"] = np.array(hidden, dtype=np.str_).reshape(n_layers - 1)
         arrays["output"] = np.str_(output)
+    if preparation is not None:
+        arrays.update(_preparation_arrays(widths, **preparation))
     return arrays
 
 
+def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, class_column=None,
+                        classes=None):
+    """The version-2 entries of fastprop train's data preparation, checked as read_model
+    checks them (so that nothing is written that would not load)."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+    arrays = {"task": np.str_(task)}
+    if (input_mean is None) != (input_scale is None):
+        raise ValueError("input_mean and input_scale go together: give both or neither")
+    if input_mean is not None:
+        for key, values in (("input_mean", input_mean), ("input_scale", input_scale)):
+            array = np.array(values, dtype=np.float64)
+            if array.shape != (sizes[0],):
+                raise ValueError(f"{key} must hold one number per input ({sizes[0]}), "
+                                 f"got shape {array.shape}")
+            if not np.isfinite(array).all() or (key == "input_scale" and (array <= 0).any()):
+                raise ValueError(f"{key} must hold finite numbers"
+                                 + (" > 0" if key == "input_scale" else ""))
+            arrays[key] = array
+    if task == "regress":
+        if classes is not None or class_column is not None:
+            raise ValueError("classes and class_column belong to task 'classify'")
+        return arrays
+    if classes is None or class_column is None:
+        raise ValueError("task 'classify' needs classes and class_column")
+    classes = list(classes)
+    if all(isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))
+           for label in classes):
+        kind, texts = "int", [str(int(label)) for label in classes]
+    elif all(isinstance(label, str) for label in classes):
+        kind, texts = "str", list(classes)
+    else:
+        raise TypeError("classes must be all strings or all integers")
+    count = _class_count(sizes)
+    if len(texts) != count:
+        raise ValueError(f"a network with {sizes[-1]} output(s) classifies {count} classes, "
+                         f"got {len(texts)}")
+    if len(set(texts)) != len(texts):
+        raise ValueError("classes must be distinct")
+    arrays.update(class_column=np.str_(str(class_column)),
+                  classes=np.array(texts, dtype=np.str_), classes_kind=np.str_(kind))
+    return arrays
+
+
+def _class_count(sizes):
+    """The classes a classifier of these sizes has: one per output, or two for one sigmoid."""
+    return int(sizes[-1]) if sizes[-1] > 1 else 2
+
+
 def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
-                output_names=None, activations=None, output="sigmoid") -> None:
+                output_names=None, activations=None, output="sigmoid", task=None,
+                input_mean=None, input_scale=None, class_column=None, classes=None) -> None:
     """Write a model file to ``path`` (the exact name given; no suffix is added).
 
     ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
@@ -163,7 +236,11 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     ``dtype`` (float32 or float64); ``loss`` is stored as given, and so are
     ``activations`` (one per hidden layer; None: the sigmoid) and ``output`` where any
     is not the sigmoid. ``input_names`` and ``output_names``, when given, name each
-    input and output neuron.
+    input and output neuron. ``task`` (``"regress"`` or ``"classify"``; None writes
+    none of the following), ``input_mean`` and ``input_scale`` (the standardisation of
+    the inputs, or None), and for ``"classify"`` ``class_column`` and ``classes`` (all
+    strings or all integers, one per output, or two for a single output) record how
+    ``fastprop train`` prepared the data.
     Everything is checked before anything is written. The file is written to a
     temporary file in the same directory and renamed into place, so an
     interrupted or failed save leaves any old file intact; on Linux the temporary file
@@ -171,8 +248,14 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     no temporary file behind.
     """
     target = validate_save_path(path)
+    preparation = None if task is None else {
+        "task": task, "input_mean": input_mean, "input_scale": input_scale,
+        "class_column": class_column, "classes": classes}
+    if task is None and any(value is not None for value in (input_mean, input_scale,
+                                                              class_column, classes)):
+        raise ValueError("input_mean, input_scale, class_column and classes need a task")
     arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
-                           activations, output)
+                           activations, output, preparation)
     if not _write_unnamed_then_link(target, arrays):
         _write_named_then_rename(target, arrays)
     _sync_directory(target.parent)
@@ -279,14 +362,16 @@ def read_model(path) -> ModelData:
     names = [_check_names(arrays, name, key, count)
              for key, count in (("input_names", sizes[0]), ("output_names", sizes[-1]))]
     unexpected = sorted(set(arrays) - set(_HEADER_KEYS) - set(_NAME_KEYS) - set(_FUNCTION_KEYS)
+                        - set(_PREPARATION_KEYS)
                         - {f"{kind}{layer}" for kind in "Wb" for layer in range(1, len(sizes))})
     if unexpected:
         raise ModelFileError(f"{name}: unexpected arrays {', '.join(unexpected)} "
                              f"for a {_sizes_text(sizes)} network")
     activations, output = _check_functions(arrays, name, len(sizes) - 2)
+    preparation = _check_preparation(arrays, name, sizes)
     return ModelData(sizes=tuple(sizes), dtype=dtype, loss=loss, weights=weights, biases=biases,
                      input_names=names[0], output_names=names[1], activations=activations,
-                     output=output)
+                     output=output, **preparation)
 
 
 def _read_arrays(path, name):
@@ -374,6 +459,12 @@ def _read_members(archive, name, file_size):
                    in (("input_names", sizes[0]), ("output_names", sizes[-1]),
                        ("activations", len(sizes) - 2))},
                 "output": _small_header_entry}
+    if int(arrays["format_version"]) >= 2:
+        expected.update({key: _scalar_string_entry
+                         for key in ("task", "class_column", "classes_kind")})
+        expected.update({key: _parameter_entry((sizes[0],), np.dtype(np.float64), sizes)
+                         for key in ("input_mean", "input_scale")})
+        expected["classes"] = _names_entry(_class_count(sizes))
     for layer in range(1, len(sizes)):
         expected[f"W{layer}"] = _parameter_entry((sizes[layer], sizes[layer - 1]), dtype, sizes)
         expected[f"b{layer}"] = _parameter_entry((sizes[layer],), dtype, sizes)
@@ -426,6 +517,13 @@ def _small_header_entry(shape, dtype):
     if len(shape) > 1 or math.prod(shape) > _MAX_LAYERS + 1 or dtype.itemsize > _MAX_NAME_BYTES:
         return lambda key: (f"'{key}' must be a string, an integer or a list of layer sizes, "
                             f"got an array of dtype {dtype} and shape {shape}")
+    return None
+
+
+def _scalar_string_entry(shape, dtype):
+    """task, class_column, classes_kind: one string."""
+    if shape != () or dtype.kind != "U" or dtype.itemsize > _MAX_NAME_BYTES:
+        return lambda key: f"'{key}' must be a string, got dtype {dtype} and shape {shape}"
     return None
 
 
@@ -482,10 +580,11 @@ def _check_header(arrays, name):
     version = arrays["format_version"]
     if version.ndim != 0 or version.dtype.kind not in "iu":
         raise ModelFileError(f"{name}: 'format_version' must be an integer")
-    if int(version) != FORMAT_VERSION:
+    if int(version) not in READABLE_VERSIONS:
         newer = " (written by a newer fastprop)" if int(version) > FORMAT_VERSION else ""
         raise ModelFileError(f"{name}: unsupported format version {int(version)}{newer}; "
-                             f"this fastprop reads version {FORMAT_VERSION}")
+                             f"this fastprop reads versions "
+                             f"{', '.join(map(str, READABLE_VERSIONS))}")
     sizes = arrays["sizes"]
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 2 or (sizes < 1).any():
         raise ModelFileError(f"{name}: 'sizes' must list at least two positive layer sizes, "
@@ -538,3 +637,58 @@ def _check_names(arrays, name, key, count):
         raise ModelFileError(f"{name}: '{key}' must hold {count} strings, "
                              f"got dtype {names.dtype} and shape {names.shape}")
     return [str(item) for item in names]
+
+
+def _check_preparation(arrays, name, sizes):
+    """The ModelData fields of the version-2 data-preparation entries, checked."""
+    present = [key for key in _PREPARATION_KEYS if key in arrays]
+    if not present:
+        return {}
+    if "task" not in arrays:
+        raise ModelFileError(f"{name}: it has {', '.join(present)} without 'task'")
+    task = _scalar_string(arrays, name, "task")
+    if task not in TASKS:
+        raise ModelFileError(f"{name}: unknown task {task!r}; expected "
+                             f"{' or '.join(map(repr, TASKS))}")
+    fields = {"task": task}
+    scaler = [key for key in ("input_mean", "input_scale") if key in arrays]
+    if len(scaler) == 1:
+        other = "input_scale" if scaler[0] == "input_mean" else "input_mean"
+        raise ModelFileError(f"{name}: it has '{scaler[0]}' without '{other}'")
+    if scaler:
+        mean, scale = arrays["input_mean"], arrays["input_scale"]
+        for key, values in (("input_mean", mean), ("input_scale", scale)):
+            if values.shape != (sizes[0],) or values.dtype != np.float64:
+                raise ModelFileError(f"{name}: '{key}' must hold {sizes[0]} float64 numbers, "
+                                     f"got dtype {values.dtype} and shape {values.shape}")
+            if not np.isfinite(values).all():
+                raise ModelFileError(f"{name}: '{key}' holds non-finite values")
+        if (scale <= 0).any():
+            raise ModelFileError(f"{name}: 'input_scale' holds values <= 0")
+        fields.update(input_mean=np.array(mean), input_scale=np.array(scale))
+    class_keys = [key for key in ("class_column", "classes", "classes_kind") if key in arrays]
+    if task == "regress":
+        if class_keys:
+            raise ModelFileError(f"{name}: task 'regress' with {', '.join(class_keys)}")
+        return fields
+    if len(class_keys) != 3:
+        missing = [key for key in ("class_column", "classes", "classes_kind")
+                   if key not in class_keys]
+        raise ModelFileError(f"{name}: task 'classify' without {', '.join(missing)}")
+    kind = _scalar_string(arrays, name, "classes_kind")
+    if kind not in CLASS_KINDS:
+        raise ModelFileError(f"{name}: 'classes_kind' must be 'str' or 'int', got {kind!r}")
+    texts = _check_names(arrays, name, "classes", _class_count(sizes))
+    if len(set(texts)) != len(texts):
+        raise ModelFileError(f"{name}: 'classes' names a class more than once")
+    classes = tuple(texts)
+    if kind == "int":
+        try:
+            classes = tuple(int(text) for text in texts)
+        except ValueError:
+            classes = None
+        if classes is None or [str(label) for label in classes] != texts:
+            raise ModelFileError(f"{name}: 'classes' of kind 'int' must hold integers "
+                                 f"written in decimal, got {_first_few(texts)}")
+    fields.update(class_column=_scalar_string(arrays, name, "class_column"), classes=classes)
+    return fields
