@@ -110,12 +110,15 @@ static inline void TYPED(optimize_layer)(const fastprop_config* config,
                                          const TYPED(fastprop_optimizer_state)* optimizer)
 {
     const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
-    /* Blocks of whole strips of the vector kernels (FASTPROP_STRIP_ROWS, 16) for each
-     * thread of the team, where the buffer holds that many rows: 784-256-10's 41 rows a
-     * block were 2 strips and one of 9 rows, shared unevenly by 2 threads (17% slower than
-     * the whole gradient at once; 32 rows a block, 4%). */
+    /* Blocks of whole pairs of strips of the vector kernels (FASTPROP_STRIP_ROWS, 16), where
+     * the buffer holds that many rows: 784-256-10's 41 rows a block were 2 strips and one of
+     * 9 rows, shared unevenly by 2 threads (17% slower than the whole gradient at once; 32
+     * rows a block, 4%). The block must not depend on the team: fastprop's own products sum
+     * each element in the same order whatever rows surround it, but BLAS's GEMM does not
+     * (OpenBLAS's Haswell SGEMM kernels give other bits for 7 or 16 rows than for 70), so a
+     * block sized by the team's threads would make the BLAS route's bits depend on them. */
     const ptrdiff_t fits = optimizer->gradient_capacity / n_in;
-    const ptrdiff_t multiple = 16 * (team != NULL ? (ptrdiff_t) team->n_helpers + 1 : 1);
+    const ptrdiff_t multiple = 2 * 16;
     const ptrdiff_t block = fits >= multiple ? fits - fits % multiple : fits;
     const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
                                                             FASTPROP_PRODUCT_GRADIENT_STEP);
