@@ -83,12 +83,12 @@ def _hidden_functions(network: Network) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- ONNX
-def _import_onnx() -> Any:
+def _require_onnx() -> None:
+    """An ImportError that says how to install onnx, unless it can be imported."""
     try:
-        import onnx
+        import onnx  # noqa: F401
     except ImportError as error:
         raise ImportError(f"fastprop.to_onnx needs the onnx package: {_INSTALL_HINT}") from error
-    return onnx
 
 
 def _checked_path(path: str | os.PathLike[str] | None) -> str | None:
@@ -169,7 +169,8 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
     """
     network, kind = _network_of(model, "to_onnx")
     text_path = _checked_path(path)
-    onnx = _import_onnx()
+    _require_onnx()
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     dtype = network.dtype
@@ -190,11 +191,14 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
         operator = _ONNX_FUNCTIONS[function]
         if operator is not None:
             a = f"layer{layer}.{function}"
-            attributes = {"axis": -1} if operator == "Softmax" else {}
-            nodes.append(helper.make_node(operator, [z], [a], name=a, **attributes))
+            if operator == "Softmax":
+                nodes.append(helper.make_node(operator, [z], [a], name=a, axis=-1))
+            else:
+                nodes.append(helper.make_node(operator, [z], [a], name=a))
             current = a
 
     n_out = network.sizes[-1]
+    output_shape: list[str | int]
     if kind is None:
         output_name, output_shape = "output", ["batch", n_out]
         description = "Network.forward"
@@ -242,13 +246,13 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
 
 
 # ---------------------------------------------------------------------------- PyTorch
-def _import_torch() -> Any:
+def _require_torch() -> None:
+    """An ImportError that says how to install PyTorch, unless it can be imported."""
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError as error:
         raise ImportError("this needs PyTorch (pip install torch; see https://pytorch.org "
                           "for the CPU-only wheels)") from error
-    return torch
 
 
 def to_torch(net: Network) -> torch.nn.Sequential:
@@ -303,7 +307,8 @@ def to_torch(net: Network) -> torch.nn.Sequential:
                          "Sequential computes Network.forward, not predict_proba or predict)")
         raise TypeError(f"to_torch takes a fastprop.Network, got "
                         f"{type(net).__module__}.{type(net).__qualname__}{estimator}")
-    torch = _import_torch()
+    _require_torch()
+    import torch
     torch_dtype = torch.float32 if net.dtype == np.float32 else torch.float64
     modules: list[torch.nn.Module] = []
     functions = _hidden_functions(net) + [net.output]
@@ -334,10 +339,11 @@ _TORCH_FUNCTIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU": "relu",
 _DEFAULT_LOSSES = {"sigmoid": "sse", "identity": "mse", "softmax": "cross_entropy"}
 
 
-def _torch_layer_arrays(torch: Any, linear: Any, where: str,
+def _torch_layer_arrays(linear: torch.nn.Linear, where: str,
                         dtype: np.dtype[Any] | None) -> tuple[npt.NDArray[Any],
                                                                npt.NDArray[Any]]:
     """(weight, bias) of a torch.nn.Linear as NumPy arrays (zeros for bias=False)."""
+    import torch
     weight = linear.weight
     if not isinstance(weight, torch.Tensor) or weight.is_meta:
         raise ValueError(f"{where} has no weights to read (device {weight.device}): "
@@ -352,7 +358,7 @@ def _torch_layer_arrays(torch: Any, linear: Any, where: str,
         raise TypeError(f"{where} holds {found} parameters; fastprop takes float32 or "
                         f"float64{hint}")
 
-    def as_numpy(tensor: Any) -> npt.NDArray[Any]:
+    def as_numpy(tensor: torch.Tensor) -> npt.NDArray[Any]:
         tensor = tensor.detach().cpu()
         if tensor.dtype in (torch.float16, torch.bfloat16):
             tensor = tensor.to(torch.float32)     # exact: both fit in float32
@@ -364,7 +370,7 @@ def _torch_layer_arrays(torch: Any, linear: Any, where: str,
     return weights, biases
 
 
-def network_from_torch(module: torch.nn.Sequential, *, dtype: npt.DTypeLike = None,
+def network_from_torch(module: torch.nn.Sequential, *, dtype: npt.DTypeLike | None = None,
                        loss: str | None = None) -> Network:
     """A ``fastprop.Network`` with the layers of a ``torch.nn.Sequential``
     (``Network.from_torch``).
@@ -411,11 +417,13 @@ def network_from_torch(module: torch.nn.Sequential, *, dtype: npt.DTypeLike = No
     >>> import torch, fastprop
     >>> module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
     ...                              torch.nn.Linear(8, 3), torch.nn.Softmax(dim=-1))
-    >>> fastprop.Network.from_torch(module)
-    Network(sizes=[4, 8, 3], activation='relu', output='softmax', loss='cross_entropy', dtype=float32)
+    >>> net = fastprop.Network.from_torch(module)
+    >>> net.sizes, net.activation, net.output, net.loss, net.dtype
+    ((4, 8, 3), 'relu', 'softmax', 'cross_entropy', dtype('float32'))
     """
-    torch = _import_torch()
-    if not isinstance(module, torch.nn.Sequential) or type(module) is not torch.nn.Sequential:
+    _require_torch()
+    import torch
+    if type(module) is not torch.nn.Sequential:    # a subclass may compute something else
         raise TypeError(f"module must be a torch.nn.Sequential of Linear layers and "
                         f"activations, got {type(module).__module__}."
                         f"{type(module).__qualname__}")
@@ -429,13 +437,14 @@ def network_from_torch(module: torch.nn.Sequential, *, dtype: npt.DTypeLike = No
     biases: list[npt.NDArray[Any]] = []
     functions: list[str | None] = []       # after each Linear: a function name or None
     for position, (name, child) in enumerate(children):
-        where = f"module {position} of the Sequential ({name!r}: {child!r})"
+        shown = repr(child) if "\n" not in repr(child) else f"{type(child).__name__}(...)"
+        where = f"module {position} of the Sequential ({name!r}: {shown})"
         kind = type(child)
-        if kind is torch.nn.Linear:
+        if isinstance(child, torch.nn.Linear) and kind is torch.nn.Linear:
             if weights and weights[-1].shape[0] != child.in_features:
                 raise ValueError(f"{where} takes {child.in_features} inputs, but the Linear "
                                  f"before it has {weights[-1].shape[0]} outputs")
-            layer_weights, layer_biases = _torch_layer_arrays(torch, child, where, target_dtype)
+            layer_weights, layer_biases = _torch_layer_arrays(child, where, target_dtype)
             weights.append(layer_weights)
             biases.append(layer_biases)
             functions.append(None)
@@ -462,7 +471,8 @@ def network_from_torch(module: torch.nn.Sequential, *, dtype: npt.DTypeLike = No
     output = functions[-1] or "identity"
     if output not in ("sigmoid", "identity", "softmax"):
         raise ValueError(f"module {len(children) - 1} of the Sequential "
-                         f"({children[-1][0]!r}: {children[-1][1]!r}) follows the last Linear, "
+                         f"({children[-1][0]!r}: {type(children[-1][1]).__name__}()) follows "
+                         "the last Linear, "
                          f"but {output} is not an output of fastprop: end with Sigmoid, "
                          "Softmax(dim=-1), Identity or the Linear itself")
     hidden = [function or "identity" for function in functions[:-1]]
