@@ -54,9 +54,14 @@ def votes(tmp_path):
     return path
 
 
+# The tutorials' network and training (the defaults of train were these before issue 13).
+TUTORIAL_SETTINGS = ["--activation", "sigmoid", "--output", "sigmoid", "--loss", "sse",
+                     "--optimizer", "sgd", "--batch-size", 8]
+
+
 def train_votes(tmp_path, *extra):
     return run("train", "votes.csv", "--target", "majority", "--sizes", "3,3,1", "--epochs", 2000,
-               "--lr", 1, "--out", "votes.npz", *extra, cwd=tmp_path)
+               "--lr", 1, "--out", "votes.npz", *TUTORIAL_SETTINGS, *extra, cwd=tmp_path)
 
 
 # ---------------------------------------------------------------------- help
@@ -183,8 +188,9 @@ def test_train_writes_the_model_and_the_loss_curve(tmp_path, votes):
     result = train_votes(tmp_path, "--plot", "loss.png")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == ("Training a 3-3-1 network on 8 rows of votes.csv (inputs a, b, c; target "
-                        "majority; 2000 epochs, learning rate 1, full batch, loss sse, seed 0)")
+    assert lines[0] == ("Training a 3-3-1 network on 8 rows of votes.csv (task regress majority; "
+                        "inputs a, b, c; not standardized; hidden sigmoid, output sigmoid, loss "
+                        "sse; optimizer sgd, lr 1; batch size 8; 2000 epochs; seed 0)")
     first, last = (float(word.rstrip(",.")) for word in lines[1].split() if word[0].isdigit())
     assert last < first / 100
     assert lines[2:] == ["Wrote the model to votes.npz", "Wrote the loss curve to loss.png"]
@@ -199,7 +205,8 @@ def test_train_writes_the_model_and_the_loss_curve(tmp_path, votes):
 def test_train_options_are_used(tmp_path, votes):
     result = run("train", "votes.csv", "--target", "majority", "--sizes", "3,2,1", "--epochs", 7,
                  "--lr", 0.25, "--batch-size", 3, "--seed", 5, "--loss", "mse", "--out", "m.npz",
-                 "--no-progress", cwd=tmp_path)
+                 "--no-progress", "--activation", "sigmoid", "--output", "sigmoid",
+                 "--optimizer", "sgd", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # --no-progress
     expected = fastprop.Network([3, 2, 1], seed=5, loss="mse")
@@ -257,7 +264,7 @@ def test_train_errors(tmp_path, monkeypatch, capsys, content, argv, message):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (TRAIN + ["--epochs", "-1"], "argument --epochs: must be >= 0, got -1"),
+    (TRAIN + ["--epochs", "-1"], "argument --epochs: must be >= 1, got -1"),
     (TRAIN + ["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
     (TRAIN + ["--seed", "x"], "argument --seed: 'x' is not a whole number"),
     (TRAIN + ["--loss", "l1"], "argument --loss: invalid choice: 'l1'"),

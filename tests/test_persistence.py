@@ -671,6 +671,23 @@ def test_regression_preparation_round_trips_and_a_python_save_writes_none(tmp_pa
                 output_names=["u", "v"], activations=[], output="identity", task="regress")
     model = read_model(tmp_path / "r.npz")
     assert model.task == "regress" and model.classes is None and model.input_mean is None
+    assert model.target_mean is None
+    write_model(tmp_path / "r.npz", net.sizes, net.dtype, net.loss, net.weights, net.biases,
+                activations=[], output="identity", task="regress", target_mean=[150.0, -1.0],
+                target_scale=[75.5, 2.0])
+    model = read_model(tmp_path / "r.npz")
+    np.testing.assert_array_equal(model.target_mean, [150.0, -1.0])
+    np.testing.assert_array_equal(model.target_scale, [75.5, 2.0])
+    arrays = saved_arrays(tmp_path / "r.npz")
+    arrays["target_scale"] = np.array([1.0, -2.0])
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="bad.npz: 'target_scale' holds values <= 0"):
+        read_model(tmp_path / "bad.npz")
+    arrays["target_scale"] = np.ones(3)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match=r"bad.npz: array target_scale has shape \(3,\), "
+                                             r"but a 3-2 network needs \(2,\)"):
+        read_model(tmp_path / "bad.npz")
     net.save(tmp_path / "plain.npz")
     assert not set(saved_arrays(tmp_path / "plain.npz")) & set(persistence._PREPARATION_KEYS)
     assert read_model(tmp_path / "plain.npz").task is None
@@ -691,6 +708,8 @@ def test_regression_preparation_round_trips_and_a_python_save_writes_none(tmp_pa
     ({"task": "classify", "class_column": "c", "classes": ["a", 1]}, TypeError,
      "all strings or all integers"),
     ({"classes": ["a", "b"]}, ValueError, "need a task"),
+    ({"task": "classify", "class_column": "c", "classes": ["a", "b"], "target_mean": [0, 0],
+      "target_scale": [1, 1]}, ValueError, "target_mean and target_scale belong to task 'regress'"),
 ])
 def test_write_model_checks_the_preparation(tmp_path, preparation, error, message):
     with pytest.raises(error, match=message):
@@ -715,6 +734,8 @@ def rewrite_prepared(tmp_path, **changes):
 @pytest.mark.parametrize("changes, message", [
     ({"task": None}, "it has input_mean, input_scale, class_column, classes, classes_kind "
                      "without 'task'"),
+    ({"target_mean": np.zeros(2), "target_scale": np.ones(2)},
+     "task 'classify' with target_mean and target_scale"),
     ({"task": np.str_("cluster")}, "unknown task 'cluster'"),
     ({"task": np.array(["classify"])}, "'task' must be a string"),
     ({"input_scale": None}, "it has 'input_mean' without 'input_scale'"),

@@ -1,27 +1,36 @@
-"""The ``fastprop`` command (also ``python -m fastprop``): demo, explain, train, predict.
+"""The ``fastprop`` command (also ``python -m fastprop``): demo, explain, train, predict,
+evaluate.
 
 Every problem with the user's files, numbers or options ends the command with
 one line on stderr and a non-zero exit status: 2 for a bad command line, 1 for
 anything else (a file that cannot be read, a bad CSV, a bad model file).
 """
 import argparse
-import csv
 import math
 import os
 import sys
 
 import numpy as np
 
+from ._cli_commands import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_HIDDEN,
+    DEFAULT_LEARNING_RATES,
+    DEFAULT_MOMENTUM,
+    run_evaluate,
+    run_predict,
+    run_train,
+)
+from ._cli_data import CommandError, UsageError, delimiter_option
+from ._version import __version__
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-class CommandError(Exception):
-    """A problem to report in one line, without a traceback."""
-
-
-class _UsageError(Exception):
-    pass
+# One-line problems: CommandError exits with status 1, _UsageError with 2.
+_UsageError = UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,78 +97,32 @@ def _count(minimum):
     return parse
 
 
+def _fraction(text):
+    (value,) = _one_number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def _non_negative_number(text):
+    (value,) = _one_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _delimiter(text):
+    try:
+        return delimiter_option(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--delimiter: ")) from None
+
+
 def _names(text):
     names = [name.strip() for name in text.split(",")]
     if any(not name for name in names):
         raise argparse.ArgumentTypeError(f"{text!r} holds an empty column name")
     return names
-
-
-# ----------------------------------------------------------------- CSV files
-def read_csv(path):
-    """``(header, rows, line_numbers)`` of a CSV file with a header row; blank lines are skipped."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as stream:
-            reader = csv.reader(stream)
-            header = next(reader, None)
-            rows, lines = [], []
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-    except UnicodeDecodeError:
-        raise CommandError(f"{path}: not a UTF-8 text file") from None
-    except csv.Error as error:
-        raise CommandError(f"{path}: not a readable CSV file ({error})") from None
-    if header is None:
-        raise CommandError(f"{path}: the file is empty (expected a header row of column names)")
-    header = [name.strip() for name in header]
-    if any(not name for name in header):
-        raise CommandError(f"{path}: the header row has an empty column name")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise CommandError(f"{path}: the header names column {duplicates[0]!r} more than once")
-    if not rows:
-        raise CommandError(f"{path}: there are no data rows under the header")
-    for row, line in zip(rows, lines):
-        if len(row) != len(header):
-            raise CommandError(f"{path} line {line}: {len(row)} values, "
-                               f"but the header has {len(header)} columns")
-    return header, rows, lines
-
-
-def numeric_columns(path, header, rows, lines, columns):
-    """The named columns as a float64 array (n_rows, len(columns)), every value a finite number."""
-    indices = [header.index(name) for name in columns]
-    values = np.empty((len(rows), len(columns)))
-    for r, (row, line) in enumerate(zip(rows, lines)):
-        for c, index in enumerate(indices):
-            text = row[index].strip()
-            try:
-                value = float(text)
-            except ValueError:
-                raise CommandError(f"{path} line {line}, column {header[index]!r}: "
-                                   f"{text!r} is not a number") from None
-            if not math.isfinite(value):
-                raise CommandError(f"{path} line {line}, column {header[index]!r}: "
-                                   f"{text!r} is not a finite number")
-            values[r, c] = value
-    return values
-
-
-def _check_columns(path, header, wanted, role):
-    for name in wanted:
-        if name not in header:
-            raise CommandError(f"{path} has no column {name!r} {role} "
-                               f"(its columns: {', '.join(header)})")
-
-
-def _check_output_directory(path, option):
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CommandError(f"{option} {path}: directory {directory!r} does not exist")
-    if os.path.isdir(path):
-        raise CommandError(f"{option} {path}: is a directory")
 
 
 # ------------------------------------------------------------------ commands
@@ -230,85 +193,6 @@ def run_explain(args):
     return 0
 
 
-def run_train(args):
-    from .network import Network
-    from .persistence import validate_save_path, write_model
-
-    header, rows, lines = read_csv(args.data)
-    _check_columns(args.data, header, args.target, "to use as --target")
-    inputs = [name for name in header if name not in args.target]
-    if not inputs:
-        raise CommandError(f"{args.data}: every column is a --target column; none is left as input")
-    sizes = args.sizes
-    if sizes[0] != len(inputs) or sizes[-1] != len(args.target):
-        raise CommandError(
-            f"--sizes {_sizes_text(sizes)} does not fit {args.data}: it has {len(inputs)} input "
-            f"columns ({', '.join(inputs)}) and {len(args.target)} target columns "
-            f"({', '.join(args.target)}), so sizes must start with {len(inputs)} and end with "
-            f"{len(args.target)}")
-    X = numeric_columns(args.data, header, rows, lines, inputs)
-    Y = numeric_columns(args.data, header, rows, lines, args.target)
-    validate_save_path(args.out)
-    if args.plot is not None:
-        from .plotting import require_matplotlib
-        require_matplotlib()
-        _check_output_directory(args.plot, "--plot")
-
-    net = Network(sizes, seed=args.seed, loss=args.loss)
-    batch = "full batch" if args.batch_size is None else f"batch size {args.batch_size}"
-    print(f"Training a {_sizes_text(sizes)} network on {len(rows)} rows of {args.data} "
-          f"(inputs {', '.join(inputs)}; target {', '.join(args.target)}; "
-          f"{args.epochs} epochs, learning rate {args.lr:g}, {batch}, loss {args.loss}, "
-          f"seed {args.seed})")
-    history = net.fit(X, Y, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                      seed=args.seed, progress=not args.no_progress)
-    if len(history):
-        print(f"Loss: {history[0]:.6g} after the first epoch, {history[-1]:.6g} after the last.")
-    write_model(args.out, net.sizes, net.dtype, net.loss, net.weights, net.biases,
-                input_names=inputs, output_names=args.target)
-    print(f"Wrote the model to {args.out}")
-    if args.plot is not None:
-        if len(history) == 0:
-            raise CommandError("--plot: no epochs were trained, so there is no loss curve")
-        from .plotting import plot_loss
-        plot_loss(history, args.plot)
-        print(f"Wrote the loss curve to {args.plot}")
-    return 0
-
-
-def run_predict(args):
-    from .network import load_with_names
-
-    net, input_names, output_names = load_with_names(args.model)
-    header, rows, lines = read_csv(args.data)
-    if input_names is not None:
-        _check_columns(args.data, header, input_names, "that the model takes as input")
-        columns = input_names
-    elif len(header) == net.sizes[0]:
-        columns = header
-    else:
-        raise CommandError(f"{args.model} has {net.sizes[0]} inputs and no column names, "
-                           f"but {args.data} has {len(header)} columns")
-    X = numeric_columns(args.data, header, rows, lines, columns)
-    if args.out is not None:
-        _check_output_directory(args.out, "--out")
-    predictions = net.predict(X)
-    if output_names is None:
-        output_names = ["prediction"] if net.sizes[-1] == 1 else [
-            f"prediction_{j + 1}" for j in range(net.sizes[-1])]
-    else:
-        output_names = [f"predicted_{name}" for name in output_names]
-    table = [header + output_names] + [
-        row + [str(value) for value in predicted] for row, predicted in zip(rows, predictions)]
-    if args.out is None:
-        csv.writer(sys.stdout, lineterminator="\n").writerows(table)
-    else:
-        with open(args.out, "w", newline="", encoding="utf-8") as stream:
-            csv.writer(stream, lineterminator="\n").writerows(table)
-        print(f"Wrote predictions for {len(rows)} rows to {args.out}")
-    return 0
-
-
 def _sizes_text(sizes):
     return "-".join(str(size) for size in sizes)
 
@@ -319,6 +203,7 @@ def build_parser():
         prog="fastprop",
         description="Backpropagation for dense sigmoid networks, in compiled Cython.",
         epilog="Run 'fastprop COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"fastprop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
 
@@ -362,39 +247,103 @@ def build_parser():
 
     train = commands.add_parser(
         "train", help="train a network on a CSV file and save the model",
-        description="Train a network on a CSV file with a header row. The --target columns "
-                    "are what the network learns to predict; every other column is an input. "
-                    "Targets should lie between 0 and 1 (the output is a sigmoid).")
-    train.add_argument("data", help="CSV file with a header row")
+        description="Train a network on a CSV file whose first row names the columns "
+                    "(comma, semicolon or tab separated). --target names what the network "
+                    "learns to predict; the inputs are every other column, or --features, or "
+                    "all but --drop. --task regress (default) learns numbers through an "
+                    "identity output with the mean squared error; --task classify learns one "
+                    "column of class labels (strings or integers) through a softmax with "
+                    "cross-entropy (a sigmoid with binary cross-entropy for two classes). "
+                    "The defaults (a hidden layer of "
+                    f"{DEFAULT_HIDDEN} relu units, Adam with lr {DEFAULT_LEARNING_RATES['adam']:g}, "
+                    f"batches of {DEFAULT_BATCH_SIZE}, {DEFAULT_EPOCHS} epochs) suit "
+                    "standardized inputs: add --standardize unless the inputs are already "
+                    "on a scale of about 1. The first line of output gives the settings used.")
+    train.add_argument("data", help="CSV file whose first row names the columns")
     train.add_argument("--target", type=_names, required=True, metavar="COLUMNS",
-                       help="the target column(s), comma-separated")
-    train.add_argument("--sizes", type=_sizes, required=True,
-                       help="layer sizes, input first, such as 2,8,1: the first is the number "
-                            "of input columns, the last the number of target columns")
-    train.add_argument("--epochs", type=_count(0), default=1000, help="default 1000")
-    train.add_argument("--lr", type=_positive_number, default=0.5,
-                       help="learning rate, default 0.5")
-    train.add_argument("--batch-size", type=_count(1), default=None,
-                       help="samples per gradient step (default: all of them)")
+                       help="the target column(s), comma-separated (one for --task classify)")
+    columns = train.add_mutually_exclusive_group()
+    columns.add_argument("--features", type=_names, metavar="COLUMNS", default=None,
+                         help="the input columns, comma-separated (default: every column "
+                              "that is not a target)")
+    columns.add_argument("--drop", type=_names, metavar="COLUMNS", default=None,
+                         help="columns that are not inputs, such as an id column")
+    train.add_argument("--task", choices=("regress", "classify"), default="regress",
+                       help="regress (default): predict numbers; classify: predict the class "
+                            "label of one column")
+    train.add_argument("--standardize", action="store_true",
+                       help="scale each input to mean 0 and standard deviation 1 (learned on "
+                            "the training rows, stored in the model, applied by predict; with "
+                            "an identity output the targets too, which predict undoes)")
+    train.add_argument("--validation-fraction", type=_fraction, default=None, metavar="F",
+                       help="hold out this fraction of the rows (drawn with --seed) and show "
+                            "their loss after each epoch, next to the training loss")
+    train.add_argument("--sizes", type=_sizes, default=None,
+                       help="layer sizes, input first, such as 30,64,1: the first is the number "
+                            "of inputs, the last the number of targets (classify: of classes, "
+                            f"or 1 for two). Default: one hidden layer of {DEFAULT_HIDDEN}")
+    train.add_argument("--activation", type=_names, default=["relu"],
+                       help="the hidden layers' function: relu (default), sigmoid, tanh or "
+                            "identity, or one per hidden layer, such as relu,tanh")
+    train.add_argument("--output", choices=("identity", "sigmoid", "softmax"), default=None,
+                       help="the output layer's function (default: identity to regress, "
+                            "sigmoid for two classes, softmax for more)")
+    train.add_argument("--loss", choices=("mse", "sse", "bce", "cross_entropy"), default=None,
+                       help="default: mse to regress, bce with a sigmoid output, "
+                            "cross_entropy with softmax")
+    train.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATES), default="adam",
+                       help="default adam")
+    train.add_argument("--lr", type=_positive_number, default=None,
+                       help="learning rate (default: " + ", ".join(
+                           f"{value:g} for {name}" for name, value
+                           in DEFAULT_LEARNING_RATES.items()) + ")")
+    train.add_argument("--momentum", type=_positive_number, default=None,
+                       help=f"for --optimizer momentum or nesterov (default {DEFAULT_MOMENTUM:g})")
+    train.add_argument("--weight-decay", type=_non_negative_number, default=0.0,
+                       help="L2 weight decay (decoupled for adam), default 0")
+    train.add_argument("--epochs", type=_count(1), default=DEFAULT_EPOCHS,
+                       help=f"default {DEFAULT_EPOCHS}")
+    train.add_argument("--batch-size", type=_count(1), default=DEFAULT_BATCH_SIZE,
+                       help=f"samples per gradient step, default {DEFAULT_BATCH_SIZE}")
     train.add_argument("--seed", type=_count(0), default=0,
-                       help="seed for the initial weights and the shuffling, default 0")
-    train.add_argument("--loss", choices=("sse", "mse"), default="sse", help="default sse")
+                       help="seed for the initial weights, the shuffling and the validation "
+                            "split, default 0")
+    train.add_argument("--delimiter", type=_delimiter, default=None,
+                       help="the CSV delimiter: comma, semicolon, tab or one character "
+                            "(default: detected from the first row)")
     train.add_argument("--out", required=True, metavar="MODEL.npz",
                        help="where to write the trained model")
     train.add_argument("--plot", metavar="LOSS.png", default=None,
-                       help="also draw the loss curve there (needs pip install 'fastprop[plot]')")
+                       help="also draw the loss curve there (needs matplotlib)")
     train.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     train.set_defaults(run=run_train)
 
     predict = commands.add_parser(
         "predict", help="predict with a saved model",
         description="Predict with a model written by 'fastprop train' (or Network.save). "
-                    "Prints the CSV rows with the predictions added as new columns.")
+                    "Prints the CSV rows with the predictions added as new columns: "
+                    "predicted_<target> (for a classifier the class label, then "
+                    "probability_<class> for each class). The model's input columns are "
+                    "found by name and standardized as in training.")
     predict.add_argument("model", help="model file (.npz)")
-    predict.add_argument("data", help="CSV file with a header row holding the model's input columns")
+    predict.add_argument("data", help="CSV file whose first row names the columns, holding "
+                                      "the model's input columns")
     predict.add_argument("--out", metavar="PREDICTIONS.csv", default=None,
                          help="write the CSV there instead of printing it")
+    predict.add_argument("--delimiter", type=_delimiter, default=None,
+                         help="the CSV delimiter (default: detected from the first row)")
     predict.set_defaults(run=run_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a saved model on a CSV file holding the targets",
+        description="Score a model written by 'fastprop train' on a CSV file holding its "
+                    "input and target columns: the accuracy of a classifier, the RMSE and "
+                    "R^2 of each target of a regression.")
+    evaluate.add_argument("model", help="model file (.npz) written by fastprop train")
+    evaluate.add_argument("data", help="CSV file with the model's input and target columns")
+    evaluate.add_argument("--delimiter", type=_delimiter, default=None,
+                          help="the CSV delimiter (default: detected from the first row)")
+    evaluate.set_defaults(run=run_evaluate)
     return parser
 
 

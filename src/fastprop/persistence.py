@@ -26,7 +26,9 @@ A model file is an uncompressed NumPy ``.npz`` archive holding:
 * optionally (version 2, written by ``fastprop train``) how the data were prepared:
   ``task`` (``"regress"`` or ``"classify"``); ``input_mean`` and ``input_scale`` (float64,
   one per input: ``predict`` feeds the network ``(x - input_mean) / input_scale``, every
-  scale finite and > 0); for ``"classify"``, ``class_column`` (the name of the label
+  scale finite and > 0); for ``"regress"``, optionally ``target_mean`` and ``target_scale``
+  (float64, one per output: the network learned ``(y - target_mean) / target_scale``, and
+  ``predict`` returns ``output * target_scale + target_mean``); for ``"classify"``, ``class_column`` (the name of the label
   column), ``classes`` (one string per class, in the order of the outputs; two for a
   single sigmoid output, whose output is the probability of the second) and
   ``classes_kind`` (``"str"``, or ``"int"`` when every label was an integer: each class
@@ -65,8 +67,8 @@ _DTYPES = ("float32", "float64")
 _HEADER_KEYS = ("format", "format_version", "sizes", "loss", "dtype")
 _NAME_KEYS = ("input_names", "output_names")
 _FUNCTION_KEYS = ("activations", "output")
-_PREPARATION_KEYS = ("task", "input_mean", "input_scale", "class_column", "classes",
-                     "classes_kind")
+_PREPARATION_KEYS = ("task", "input_mean", "input_scale", "target_mean", "target_scale",
+                     "class_column", "classes", "classes_kind")
 TASKS = ("regress", "classify")
 CLASS_KINDS = ("str", "int")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -90,6 +92,10 @@ class ModelData:
     ``activations`` (one per hidden layer) and ``output`` are the strings the file
     holds (the sigmoid's where it has none); building a network from them checks
     that fastprop knows them. The names are ``None`` when the file has none.
+    ``task``, ``input_mean`` and ``input_scale`` (float64, ``(sizes[0],)``),
+    ``target_mean`` and ``target_scale`` (float64, ``(sizes[-1],)``), ``class_column``
+    and ``classes`` (strs, or ints where the labels were integers) are ``None`` when the
+    file has none (``Network.save`` writes none of them).
     """
 
     sizes: tuple[int, ...]
@@ -104,6 +110,8 @@ class ModelData:
     task: str | None = None
     input_mean: np.ndarray | None = None
     input_scale: np.ndarray | None = None
+    target_mean: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
     class_column: str | None = None
     classes: tuple[str, ...] | tuple[int, ...] | None = None
 
@@ -177,29 +185,34 @@ def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names
     return arrays
 
 
-def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, class_column=None,
-                        classes=None):
+def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, target_mean=None,
+                        target_scale=None, class_column=None, classes=None):
     """The version-2 entries of fastprop train's data preparation, checked as read_model
     checks them (so that nothing is written that would not load)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
     arrays = {"task": np.str_(task)}
-    if (input_mean is None) != (input_scale is None):
-        raise ValueError("input_mean and input_scale go together: give both or neither")
-    if input_mean is not None:
-        for key, values in (("input_mean", input_mean), ("input_scale", input_scale)):
+    for kind, mean, scale, width in (("input", input_mean, input_scale, sizes[0]),
+                                     ("target", target_mean, target_scale, sizes[-1])):
+        if (mean is None) != (scale is None):
+            raise ValueError(f"{kind}_mean and {kind}_scale go together: give both or neither")
+        if mean is None:
+            continue
+        for key, values in ((f"{kind}_mean", mean), (f"{kind}_scale", scale)):
             array = np.array(values, dtype=np.float64)
-            if array.shape != (sizes[0],):
-                raise ValueError(f"{key} must hold one number per input ({sizes[0]}), "
+            if array.shape != (width,):
+                raise ValueError(f"{key} must hold one number per {kind} ({width}), "
                                  f"got shape {array.shape}")
-            if not np.isfinite(array).all() or (key == "input_scale" and (array <= 0).any()):
+            if not np.isfinite(array).all() or (key.endswith("scale") and (array <= 0).any()):
                 raise ValueError(f"{key} must hold finite numbers"
-                                 + (" > 0" if key == "input_scale" else ""))
+                                 + (" > 0" if key.endswith("scale") else ""))
             arrays[key] = array
     if task == "regress":
         if classes is not None or class_column is not None:
             raise ValueError("classes and class_column belong to task 'classify'")
         return arrays
+    if target_mean is not None:
+        raise ValueError("target_mean and target_scale belong to task 'regress'")
     if classes is None or class_column is None:
         raise ValueError("task 'classify' needs classes and class_column")
     classes = list(classes)
@@ -228,7 +241,8 @@ def _class_count(sizes):
 
 def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
                 output_names=None, activations=None, output="sigmoid", task=None,
-                input_mean=None, input_scale=None, class_column=None, classes=None) -> None:
+                input_mean=None, input_scale=None, target_mean=None, target_scale=None,
+                class_column=None, classes=None) -> None:
     """Write a model file to ``path`` (the exact name given; no suffix is added).
 
     ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
@@ -238,7 +252,8 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     is not the sigmoid. ``input_names`` and ``output_names``, when given, name each
     input and output neuron. ``task`` (``"regress"`` or ``"classify"``; None writes
     none of the following), ``input_mean`` and ``input_scale`` (the standardisation of
-    the inputs, or None), and for ``"classify"`` ``class_column`` and ``classes`` (all
+    the inputs, or None), for ``"regress"`` ``target_mean`` and ``target_scale`` (that of
+    the targets, or None), and for ``"classify"`` ``class_column`` and ``classes`` (all
     strings or all integers, one per output, or two for a single output) record how
     ``fastprop train`` prepared the data.
     Everything is checked before anything is written. The file is written to a
@@ -250,10 +265,12 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     target = validate_save_path(path)
     preparation = None if task is None else {
         "task": task, "input_mean": input_mean, "input_scale": input_scale,
+        "target_mean": target_mean, "target_scale": target_scale,
         "class_column": class_column, "classes": classes}
-    if task is None and any(value is not None for value in (input_mean, input_scale,
-                                                              class_column, classes)):
-        raise ValueError("input_mean, input_scale, class_column and classes need a task")
+    if task is None and any(value is not None for value in (
+            input_mean, input_scale, target_mean, target_scale, class_column, classes)):
+        raise ValueError("input_mean, input_scale, target_mean, target_scale, class_column "
+                         "and classes need a task")
     arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
                            activations, output, preparation)
     if not _write_unnamed_then_link(target, arrays):
@@ -464,6 +481,8 @@ def _read_members(archive, name, file_size):
                          for key in ("task", "class_column", "classes_kind")})
         expected.update({key: _parameter_entry((sizes[0],), np.dtype(np.float64), sizes)
                          for key in ("input_mean", "input_scale")})
+        expected.update({key: _parameter_entry((sizes[-1],), np.dtype(np.float64), sizes)
+                         for key in ("target_mean", "target_scale")})
         expected["classes"] = _names_entry(_class_count(sizes))
     for layer in range(1, len(sizes)):
         expected[f"W{layer}"] = _parameter_entry((sizes[layer], sizes[layer - 1]), dtype, sizes)
@@ -651,21 +670,25 @@ def _check_preparation(arrays, name, sizes):
         raise ModelFileError(f"{name}: unknown task {task!r}; expected "
                              f"{' or '.join(map(repr, TASKS))}")
     fields = {"task": task}
-    scaler = [key for key in ("input_mean", "input_scale") if key in arrays]
-    if len(scaler) == 1:
-        other = "input_scale" if scaler[0] == "input_mean" else "input_mean"
-        raise ModelFileError(f"{name}: it has '{scaler[0]}' without '{other}'")
-    if scaler:
-        mean, scale = arrays["input_mean"], arrays["input_scale"]
-        for key, values in (("input_mean", mean), ("input_scale", scale)):
-            if values.shape != (sizes[0],) or values.dtype != np.float64:
-                raise ModelFileError(f"{name}: '{key}' must hold {sizes[0]} float64 numbers, "
+    for kind, width in (("input", sizes[0]), ("target", sizes[-1])):
+        scaler = [key for key in (f"{kind}_mean", f"{kind}_scale") if key in arrays]
+        if len(scaler) == 1:
+            other = f"{kind}_scale" if scaler[0] == f"{kind}_mean" else f"{kind}_mean"
+            raise ModelFileError(f"{name}: it has '{scaler[0]}' without '{other}'")
+        if not scaler:
+            continue
+        if kind == "target" and task != "regress":
+            raise ModelFileError(f"{name}: task {task!r} with target_mean and target_scale")
+        mean, scale = arrays[f"{kind}_mean"], arrays[f"{kind}_scale"]
+        for key, values in ((f"{kind}_mean", mean), (f"{kind}_scale", scale)):
+            if values.shape != (width,) or values.dtype != np.float64:
+                raise ModelFileError(f"{name}: '{key}' must hold {width} float64 numbers, "
                                      f"got dtype {values.dtype} and shape {values.shape}")
             if not np.isfinite(values).all():
                 raise ModelFileError(f"{name}: '{key}' holds non-finite values")
         if (scale <= 0).any():
-            raise ModelFileError(f"{name}: 'input_scale' holds values <= 0")
-        fields.update(input_mean=np.array(mean), input_scale=np.array(scale))
+            raise ModelFileError(f"{name}: '{kind}_scale' holds values <= 0")
+        fields.update({f"{kind}_mean": np.array(mean), f"{kind}_scale": np.array(scale)})
     class_keys = [key for key in ("class_column", "classes", "classes_kind") if key in arrays]
     if task == "regress":
         if class_keys:
