@@ -23,6 +23,8 @@ import operator
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from . import _kernels, _plan_cache
 from ._version import __version__
@@ -37,7 +39,7 @@ MAX_THREADS = _kernels.MAX_THREADS
 _requested = {"cpu": "auto"}
 
 
-def get_config():
+def get_config() -> dict[str, Any]:
     """The configuration in use, as a dict.
 
     Keys: ``threads`` (fit's threads, 1 to 8), ``pin_threads`` (True, the default on
@@ -76,6 +78,20 @@ def get_config():
       out over fit's threads from this size, in steps on at least this many samples.
 
     Which path ran and what the CPU has: :func:`show_config`.
+
+    Returns
+    -------
+    dict
+        The keys above, each with its value in use (a threshold of never as None).
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> config = fastprop.get_config()
+    >>> config["plan"] in ("measured", "portable", "fixed")
+    True
+    >>> 1 <= config["threads"] <= 8
+    True
     """
     values = _kernels.read_config()
     config = {"threads": values["threads"], "pin_threads": values["pin_threads"],
@@ -85,7 +101,7 @@ def get_config():
     return config
 
 
-def set_config(**options):
+def set_config(**options: Any) -> None:
     """Change the configuration: ``set_config(threads=1, cpu="avx2")``.
 
     Keys and meanings as :func:`get_config` returns them. An unknown key, a bad value,
@@ -94,6 +110,30 @@ def set_config(**options):
     ``threads``; they agree to rounding across plans, paths and thresholds (a sum runs
     in another order in BLAS than in the loops), and bit for bit under
     ``plan="portable"``.
+
+    Parameters
+    ----------
+    **options
+        ``threads`` (int, 1 to 8), ``pin_threads`` (bool), ``cpu`` ("auto", "avx512",
+        "avx2" or "baseline"), ``plan`` ("measured", "portable" or "fixed"), and the
+        routing thresholds (int multiply-adds, or None for never).
+
+    Raises
+    ------
+    ValueError
+        For an unknown key, a value out of range, or a CPU path this CPU or build
+        cannot run.
+    TypeError
+        For a value of the wrong type (threads not an integer, pin_threads not a bool).
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> saved = fastprop.get_config()
+    >>> fastprop.set_config(plan="portable")
+    >>> fastprop.get_config()["plan"]
+    'portable'
+    >>> fastprop.set_config(**saved)
     """
     unknown = [key for key in options if key not in KEYS]
     if unknown:
@@ -120,12 +160,36 @@ def set_config(**options):
 
 
 @contextlib.contextmanager
-def config_context(**options):
-    """Within the ``with`` block, the configuration is changed as by
-    ``set_config(**options)``; on leaving it, also by an exception, it is restored.
+def config_context(**options: Any) -> Iterator[dict[str, Any]]:
+    """Within the ``with`` block, the configuration is changed as by ``set_config``.
 
-    >>> with fastprop.config_context(threads=1, cpu="baseline"):
-    ...     net.fit(X, Y, epochs=10)
+    On leaving the block, also by an exception, the configuration is restored.
+
+    Parameters
+    ----------
+    **options
+        As for :func:`set_config`.
+
+    Yields
+    ------
+    dict
+        The configuration in the block, as :func:`get_config` returns it.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`set_config`, before the block runs (nothing changed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastprop
+    >>> net = fastprop.Network([2, 2, 1], seed=0)
+    >>> X, Y = np.array([[0.0, 1.0]]), np.array([[1.0]])
+    >>> with fastprop.config_context(threads=1, cpu="baseline") as config:
+    ...     losses = net.fit(X, Y, epochs=10, lr=0.5)
+    >>> config["threads"], config["cpu"]
+    (1, 'baseline')
     """
     saved = get_config()
     set_config(**options)
@@ -135,13 +199,28 @@ def config_context(**options):
         set_config(**saved)
 
 
-def show_config(file=None):
-    """Print fastprop's version and build, the CPU and the path in use, the BLAS
-    (name, version, threads), the number of threads and the plan."""
+def show_config(file: TextIO | None = None) -> None:
+    """Print fastprop's version and build, the CPU and the path in use, the BLAS, the threads
+    and the plan.
+
+    The BLAS is given by name, version and threads; under the measured plan, the plans
+    this process has used are listed with the plan cache's file.
+
+    Parameters
+    ----------
+    file : text stream, optional
+        Where to print (default: ``sys.stdout``).
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> fastprop.show_config()  # doctest: +ELLIPSIS
+    fastprop ...
+    """
     print(config_report(), file=sys.stdout if file is None else file)
 
 
-def config_report():
+def config_report() -> str:
     """The text :func:`show_config` prints."""
     from . import _threadpool
 
@@ -171,7 +250,7 @@ def config_report():
     return "\n".join(lines)
 
 
-def _plan_lines(plan):
+def _plan_lines(plan: str) -> list[str]:
     from . import _plan_cache, _planning
 
     if plan == "portable":
@@ -182,18 +261,18 @@ def _plan_lines(plan):
     lines = ["plan: 'measured': each fit's products routed as measured on this machine",
              f"  plan cache: {_plan_cache.cache_file()}"]
     in_use = _planning.plans_in_use()
-    for plan in in_use:
-        lines.append(f"  in use: {plan}")
-        if plan.timed:
+    for used in in_use:
+        lines.append(f"  in use: {used}")
+        if used.timed:
             lines.append("    steps timed (l loops, v vector kernels, b BLAS, + shared out; "
                          "layers separated by /): "
-                         + "; ".join(f"{code} {seconds * 1e6:.1f} us" for code, seconds in plan.timed))
+                         + "; ".join(f"{code} {seconds * 1e6:.1f} us" for code, seconds in used.timed))
     if not in_use:
         lines.append("  in use: none yet in this process")
     return lines
 
 
-def _path_in_use(path):
+def _path_in_use(path: str) -> str:
     if path == "baseline":
         return "no vector kernels: plain loops and BLAS; the sigmoid in 16-byte vectors"
     if path == "avx2":
@@ -201,28 +280,28 @@ def _path_in_use(path):
     return "AVX-512 vector kernels (the same bits as avx2)"
 
 
-def _check_threads(value, name):
+def _check_threads(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer from 1 to {MAX_THREADS}, got {value!r}")
-    value = operator.index(value)
-    if not 1 <= value <= MAX_THREADS:
-        raise ValueError(f"{name} must be from 1 to {MAX_THREADS}, got {value}")
-    return value
+    count = operator.index(value)
+    if not 1 <= count <= MAX_THREADS:
+        raise ValueError(f"{name} must be from 1 to {MAX_THREADS}, got {count}")
+    return count
 
 
-def _check_plan(value, name):
+def _check_plan(value: object, name: str) -> str:
     if not isinstance(value, str) or value not in PLANS:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, PLANS))}, got {value!r}")
     return value
 
 
-def _check_cpu(value, name):
+def _check_cpu(value: object, name: str) -> str:
     if not isinstance(value, str) or value not in CPU_PATHS:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, CPU_PATHS))}, got {value!r}")
     return value
 
 
-def _resolve_cpu(requested, name):
+def _resolve_cpu(requested: str, name: str) -> str:
     """The path that runs for a requested one; ValueError where the CPU or build lacks it."""
     capabilities = _kernels.cpu_capabilities()
     if requested == "auto":
@@ -235,33 +314,33 @@ def _resolve_cpu(requested, name):
         raise ValueError(f"{name}={requested!r}: this build of fastprop has no vector kernels "
                          f"(built with FASTPROP_BUILD_WITHOUT_VECTOR_KERNELS or for a CPU without "
                          f"them); the only path is 'baseline'")
-    if not capabilities[feature]:
+    if not capabilities[feature]:  # type: ignore[literal-required]  # "avx2_fma" or "avx512"
         raise ValueError(f"{name}={requested!r} needs {description}, which this CPU does not "
                          f"have; the best path here is {capabilities['best_path']!r}")
     return requested
 
 
-def _check_threshold(value, name):
+def _check_threshold(value: object, name: str) -> int:
     if value is None:
         return _kernels.NEVER
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number of multiply-adds or None (never), "
                         f"got {value!r}")
-    value = operator.index(value)
-    if not 0 <= value <= _kernels.NEVER:
+    multiply_adds = operator.index(value)
+    if not 0 <= multiply_adds <= _kernels.NEVER:
         raise ValueError(f"{name} must be from 0 to 2**{_kernels.NEVER.bit_length() - 1} "
-                         f"or None (never), got {value}")
-    return value
+                         f"or None (never), got {multiply_adds}")
+    return multiply_adds
 
 
-def _available_cores():
+def _available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
 
-def configure_from_environment():
+def configure_from_environment() -> None:
     """The defaults at import: every core (at most 8, at most OMP_NUM_THREADS), the best
     CPU path and the measured plan, unless FASTPROP_NUM_THREADS, FASTPROP_CPU or
     FASTPROP_PLAN say otherwise."""
@@ -293,11 +372,46 @@ def configure_from_environment():
 
 # Thin aliases of the configuration, kept from earlier releases.
 
-def threads():
-    """``get_config()["threads"]`` (an alias kept from earlier releases)."""
-    return get_config()["threads"]
+def threads() -> int:
+    """``get_config()["threads"]`` (an alias kept from earlier releases).
+
+    Returns
+    -------
+    int
+        The number of threads fit uses, 1 to 8.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> fastprop.threads() == fastprop.get_config()["threads"]
+    True
+    """
+    count: int = get_config()["threads"]
+    return count
 
 
-def set_threads(n):
-    """``set_config(threads=n)`` (an alias kept from earlier releases)."""
+def set_threads(n: int) -> None:
+    """``set_config(threads=n)`` (an alias kept from earlier releases).
+
+    Parameters
+    ----------
+    n : int
+        The number of threads fit uses, 1 to 8.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not from 1 to 8.
+    TypeError
+        If ``n`` is not an integer.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> saved = fastprop.threads()
+    >>> fastprop.set_threads(1)
+    >>> fastprop.threads()
+    1
+    >>> fastprop.set_threads(saved)
+    """
     set_config(threads=n)

@@ -23,7 +23,9 @@ import platform
 import sys
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from . import _kernels
 from ._version import __version__
@@ -37,7 +39,7 @@ class PlanCacheWarning(UserWarning):
     be written; fastprop measures the plans it needs again."""
 
 
-def cache_directory():
+def cache_directory() -> Path:
     """The directory of the plan files (it may not exist yet)."""
     configured = os.environ.get("FASTPROP_CACHE_DIR", "").strip()
     if configured:
@@ -52,10 +54,10 @@ def cache_directory():
     return Path(base) / "fastprop"
 
 
-_machine_key = None
+_machine_key: dict[str, str] | None = None
 
 
-def machine_key():
+def machine_key() -> dict[str, str]:
     """What a plan depends on besides the network: a dict of strings, computed once per
     process (a BLAS thread count changed later in the process is not seen)."""
     global _machine_key
@@ -73,10 +75,10 @@ def machine_key():
     return dict(_machine_key)
 
 
-_cache_files = {}
+_cache_files: dict[tuple[object, ...], Path] = {}
 
 
-def cache_file(key=None):
+def cache_file(key: Mapping[str, str] | None = None) -> Path:
     """The path of the plan file of a machine key (default: this machine's); remembered
     per directory setting, since every fit asks for it."""
     if key is None:
@@ -94,7 +96,7 @@ def cache_file(key=None):
 _DIRECTORY_VARIABLES = ("FASTPROP_CACHE_DIR", "XDG_CACHE_HOME")
 
 
-def read_plans(path, key):
+def read_plans(path: str | os.PathLike[str], key: Mapping[str, str]) -> dict[str, Any]:
     """The entries of the plan file at path, or {} (with a warning when the file exists
     but is corrupt or was made for another machine key)."""
     try:
@@ -122,10 +124,12 @@ def read_plans(path, key):
               f"(it differs in: {', '.join(_differences(content.get('machine'), key))}); "
               f"ignoring it")
         return {}
-    return content["plans"]
+    plans: dict[str, Any] = content["plans"]
+    return plans
 
 
-def write_plans(path, key, plans):
+def write_plans(path: str | os.PathLike[str], key: Mapping[str, str],
+                plans: Mapping[str, Any]) -> bool:
     """Write plans (merged over the entries the file holds now) to path, whole; False (with
     a warning) when that is not possible."""
     path = Path(path)
@@ -154,7 +158,7 @@ def write_plans(path, key, plans):
     return True
 
 
-def cpu_model():
+def cpu_model() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo), else what platform says."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
@@ -166,7 +170,7 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def blas_descriptions():
+def blas_descriptions() -> list[str]:
     """One line per BLAS library loaded in this process (threadpoolctl)."""
     try:
         from threadpoolctl import threadpool_info
@@ -174,7 +178,7 @@ def blas_descriptions():
         return ["threadpoolctl is not installed: BLAS not inspected"]
     import scipy.linalg  # noqa: F401  (loads the BLAS that fastprop calls, if not yet loaded)
 
-    entries = []
+    entries: list[str] = []
     for library in threadpool_info():
         if library.get("user_api") != "blas":
             continue
@@ -186,11 +190,11 @@ def blas_descriptions():
     return sorted(entries) or ["none found by threadpoolctl"]
 
 
-def _differences(stored, key):
+def _differences(stored: object, key: Mapping[str, str]) -> list[str]:
     if not isinstance(stored, dict):
         return ["its key is missing"]
     return sorted(name for name in set(stored) | set(key) if stored.get(name) != key.get(name))
 
 
-def _warn(message):
+def _warn(message: str) -> None:
     warnings.warn(f"fastprop: {message}", PlanCacheWarning, stacklevel=4)

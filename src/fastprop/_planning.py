@@ -51,10 +51,21 @@ import datetime
 import os
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import _kernels, _plan_cache
+
+# (route, shared): where one product runs (a route of _kernels.ROUTES) and whether it is
+# shared out over fit's threads; a plan is one decision per product, layer after layer.
+Decision: TypeAlias = tuple[str, bool]
+# A plan's entry in the plan cache (JSON), and the cache's entries by key.
+Entry: TypeAlias = dict[str, Any]
+_FloatArray: TypeAlias = NDArray[np.floating[Any]]
 
 PRODUCT_KINDS = _kernels.PRODUCT_KINDS
 PRODUCT_BUDGET_SECONDS = 2e-4
@@ -86,11 +97,11 @@ STEP_BATCHES = 8
 PLANNING_LEARNING_RATE = 1e-6
 
 # The plans read or measured by this process: {cache file: {entry key: entry}}.
-_plans_by_file = {}
+_plans_by_file: dict[Path, dict[str, Entry]] = {}
 # The entry keys used by this process, in order of first use, for show_config.
-_used = []
+_used: list[str] = []
 # {(cache file, entry key): (entry, Plan, decisions)} of the entries that checked.
-_checked = {}
+_checked: dict[tuple[Path, str], tuple[Entry, "Plan", list[Decision]]] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,22 +116,31 @@ class Plan:
     steps were timed, fastest first, as (routes in short, see ``_code``; seconds per step).
     """
     key: str
-    layers: tuple
+    layers: tuple[dict[str, Decision], ...]
     seconds_per_step: float
     planning_seconds: float
     measured: str
     cache_file: str
-    timed: tuple = ()
+    timed: tuple[tuple[str, float], ...] = ()
 
-    def decisions(self):
-        """The flat list of (route, shared) pairs that Trainer.set_plan takes."""
-        flat = []
+    def decisions(self) -> list[Decision]:
+        """The flat list of (route, shared) pairs that Trainer.set_plan takes.
+
+        Returns
+        -------
+        list of (str, bool)
+            One ``(route, shared)`` pair per product, layer after layer, in the order of
+            ``("forward", "hidden_delta", "gradient_step")`` (layer 0's hidden delta,
+            which does not exist, as ``("loops", False)``).
+        """
+        flat: list[Decision] = []
         for layer in self.layers:
             for kind in PRODUCT_KINDS:
-                flat.append(tuple(layer.get(kind, ("loops", False))))
+                route, shared = layer.get(kind, ("loops", False))
+                flat.append((route, shared))
         return flat
 
-    def __str__(self):
+    def __str__(self) -> str:
         layers = "; ".join(
             ", ".join(f"{kind} {route}{' shared' if shared else ''}"
                       for kind, (route, shared) in layer.items())
@@ -129,7 +149,8 @@ class Plan:
                 f"planned in {self.planning_seconds * 1e3:.0f} ms)")
 
 
-def entry_key(sizes, dtype, batch_rows, config, optimizer=None):
+def entry_key(sizes: Sequence[int], dtype: DTypeLike, batch_rows: int, config: Mapping[str, Any],
+              optimizer: str | None = None) -> str:
     """The name of a plan in the cache: what it was measured for (config: as
     _kernels.read_config gives it, the CPU path resolved; optimizer: the kind of the
     optimizer whose update the steps include, None for plain gradient descent)."""
@@ -139,8 +160,12 @@ def entry_key(sizes, dtype, batch_rows, config, optimizer=None):
             + (f" {optimizer}" if optimizer else ""))
 
 
-def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-             functions=None, loss="squared", labels=None, optimizer=None):
+def plan_for(trainer: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
+             weights: Sequence[_FloatArray], biases: Sequence[_FloatArray], samples: _FloatArray,
+             targets: _FloatArray | None, batch_rows: int, mean_loss: bool,
+             functions: Sequence[str] | None = None, loss: str = "squared",
+             labels: NDArray[np.int64] | None = None,
+             optimizer: Mapping[str, Any] | None = None) -> "Plan":
     """The plan of a fit under the configuration in use: read from the cache, or measured
     now (on copies) and stored. A plan is keyed by the network's widths, not its functions
     or loss: every route computes the same function, and what decides between routes is
@@ -149,7 +174,7 @@ def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_row
     threads do between products (64-128-10 with Adam: a plan timed at 13 us a step
     without the update took 21 us with it, the one-thread plan 19)."""
     config = _kernels.path_and_threads()
-    key = entry_key(sizes, dtype, batch_rows, config, optimizer and optimizer["kind"])
+    key = entry_key(sizes, dtype, batch_rows, config, optimizer["kind"] if optimizer else None)
     path = _plan_cache.cache_file()
     plans = _plans_in(path)
     plan = _checked_plan(trainer, plans.get(key), key, path)
@@ -164,8 +189,11 @@ def plan_for(trainer, sizes, dtype, weights, biases, samples, targets, batch_row
     return plan
 
 
-def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-            functions=None, loss="squared", labels=None, optimizer=None):
+def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArray],
+            biases: Sequence[_FloatArray], samples: _FloatArray, targets: _FloatArray | None,
+            batch_rows: int, mean_loss: bool, functions: Sequence[str] | None = None,
+            loss: str = "squared", labels: NDArray[np.int64] | None = None,
+            optimizer: Mapping[str, Any] | None = None) -> "Plan":
     """Measure the plan of a fit (see the module's docstring); the arrays are not changed.
     functions, loss and labels as _kernels.Trainer takes them (the fit's); optimizer: the
     settings of the optimizer whose update the fit's steps include (None: plain gradient
@@ -175,7 +203,7 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
     rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
     scratch = _kernels.Trainer(
         list(sizes), [w.copy() for w in weights], [b.copy() for b in biases], samples[:rows],
-        None if labels is not None else targets[:rows], batch_rows, mean_loss,
+        None if labels is not None or targets is None else targets[:rows], batch_rows, mean_loss,
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
         [np.empty((batch_rows, width), dtype=dtype) for width in sizes[1:]],
         functions=functions, loss=loss, labels=None if labels is None else labels[:rows])
@@ -205,7 +233,8 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         product_times = [
             _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, blas=False)
             if real else {} for (layer, kind), real in zip(products, exists)]
-        plans, seconds = [], []
+        plans: list[list[Decision]] = []
+        seconds: list[float] = []
         if all(times for times, real in zip(product_times, exists) if real):
             no_blas = _best_plans(product_times)
             alone = [plan for plan in (_all_vector(sizes, dtype, config, no_blas[0]),
@@ -248,7 +277,7 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
                       fixed]
         if max(sizes) <= _kernels.SMALL_STEP_MAX_WIDTH:
             candidates.append([("loops", False)] * n_products)
-        later = []
+        later: list[list[Decision]] = []
         for plan in candidates:
             if plan not in plans and plan not in later:
                 later.append(plan)
@@ -266,29 +295,31 @@ def measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_lo
         chosen = plans[best]
         timed = tuple(sorted(((_code(plan), step_seconds) for plan, step_seconds
                               in zip(plans, seconds)), key=lambda item: item[1]))
-        seconds = seconds[best]
+        best_seconds = seconds[best]
     finally:
         scratch.stop_threads()
-    layers = []
+    layers: list[dict[str, Decision]] = []
     for layer in range(len(sizes) - 1):
         decisions = chosen[layer * len(PRODUCT_KINDS):(layer + 1) * len(PRODUCT_KINDS)]
         layers.append({kind: (route, shared) for kind, (route, shared)
                        in zip(PRODUCT_KINDS, decisions)
                        if not (kind == "hidden_delta" and layer == 0)})
     measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return Plan(entry_key(sizes, dtype, batch_rows, config, optimizer and optimizer["kind"]),
-                tuple(layers), seconds,
+    return Plan(entry_key(sizes, dtype, batch_rows, config, optimizer["kind"] if optimizer else None),
+                tuple(layers), best_seconds,
                 time.perf_counter() - started, measured, str(_plan_cache.cache_file()), timed)
 
 
-def _give_optimizer(scratch, sizes, dtype, settings):
+def _give_optimizer(scratch: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
+                    settings: Mapping[str, Any]) -> None:
     """The optimizer of settings on the scratch trainer, with fit's gradient buffers and a
     state of zeros of the network's shapes."""
     from .optimizers import gradient_buffers
-    shapes = ([(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-              + [(n_out,) for n_out in sizes[1:]])
+    shapes: list[tuple[int, ...]] = (
+        [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        + [(n_out,) for n_out in sizes[1:]])
 
-    def arrays():
+    def arrays() -> list[_FloatArray]:
         return [np.zeros(shape, dtype) for shape in shapes]
     adam = settings["kind"] == "adam"
     first = arrays() if adam or settings.get("momentum", 0) else None
@@ -296,7 +327,7 @@ def _give_optimizer(scratch, sizes, dtype, settings):
                           arrays() if adam else None, np.zeros(1, dtype=np.int64))
 
 
-def _code(decisions):
+def _code(decisions: Sequence[Decision]) -> str:
     """A plan's routes in short: per product (forward, hidden delta, gradient step; layers
     separated by '/'), l loops, v vector kernels, b BLAS, + shared out; 'l v+ / ...'."""
     layers = []
@@ -308,10 +339,12 @@ def _code(decisions):
     return " / ".join(layers)
 
 
-def _best_plans(product_times):
+def _best_plans(product_times: Sequence[Mapping[Decision, float]]
+                ) -> tuple[list[Decision], list[Decision]]:
     """(the fastest decision of each product on one thread, the fastest with the team or
     not): the loops for a product that does not exist (layer 0's hidden delta)."""
-    single, with_team = [], []
+    single: list[Decision] = []
+    with_team: list[Decision] = []
     for times in product_times:
         alone = {decision: seconds for decision, seconds in times.items() if not decision[1]}
         single.append(_fastest(alone) if alone else ("loops", False))
@@ -319,7 +352,8 @@ def _best_plans(product_times):
     return single, with_team
 
 
-def _all_vector(sizes, dtype, config, others):
+def _all_vector(sizes: Sequence[int], dtype: DTypeLike, config: Mapping[str, Any],
+                others: Sequence[Decision]) -> list[Decision]:
     """Every product that fills vectors in the vector kernels, shared out when there are
     threads; the others as in the plan others."""
     plan = list(others)
@@ -335,25 +369,27 @@ def _all_vector(sizes, dtype, config, others):
     return plan
 
 
-def _fastest(times):
+def _fastest(times: Mapping[Decision, float]) -> Decision:
     """The fastest decision, except that the plain loops win a near tie: they have no
     call overhead for a timing to miss, and the same bits on every machine."""
-    best = min(times, key=times.get)
+    best = min(times, key=times.__getitem__)
     loops = ("loops", False)
     if loops in times and times[loops] <= LOOPS_TIE_RATIO * times[best]:
         return loops
     return best
 
 
-def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, blas=None,
-                     timed=None):
+def _time_candidates(scratch: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
+                     batch_rows: int, layer: int, kind: str, config: Mapping[str, Any],
+                     blas: bool | None = None, timed: Mapping[Decision, float] | None = None
+                     ) -> dict[Decision, float]:
     """{(route, shared): seconds per call} of one product, over the routes that can run it
     (blas True: only BLAS's, False: only the others, None: all), timed in interleaved
     rounds so that a moment of noise hits every route alike; timed: the product's times
     so far, against which a route may be hopeless (not returned again)."""
     n_in, n_out = sizes[layer], sizes[layer + 1]
     multiply_adds = batch_rows * n_in * n_out
-    candidates = [("blas", False)]
+    candidates: list[Decision] = [("blas", False)]
     if (config["cpu"] != "baseline"
             and _kernels.vector_kernels_fit(n_in, n_out, kind, np.dtype(dtype) == np.float32)):
         candidates.append(("vector", False))
@@ -370,7 +406,8 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, bla
     if blas is not None:
         candidates = [decision for decision in candidates if (decision[0] == "blas") == blas]
     best_so_far = min(timed.values()) if timed else float("inf")
-    times, per_round = {}, {}
+    times: dict[Decision, float] = {}
+    per_round: dict[Decision, float] = {}
     for decision in candidates:
         first = scratch.time_product(layer, kind, decision, PLANNING_LEARNING_RATE, 0.0)
         if first > HOPELESS_RATIO * min([best_so_far, *times.values()]):
@@ -391,17 +428,20 @@ def _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, bla
     return times
 
 
-def _step_estimate(plan, product_times):
+def _step_estimate(plan: Sequence[Decision], product_times: Sequence[Mapping[Decision, float]]
+                   ) -> float:
     """A step's seconds by the sum of its products' timed calls (a route not timed further,
     as hopeless, counted at HOPELESS_RATIO times the product's best)."""
     total = 0.0
     for decision, times in zip(plan, product_times):
         if times:
-            total += times.get(tuple(decision), HOPELESS_RATIO * min(times.values()))
+            route, shared = decision
+            total += times.get((route, shared), HOPELESS_RATIO * min(times.values()))
     return total
 
 
-def _time_steps(scratch, rows, plans, estimates):
+def _time_steps(scratch: _kernels.Trainer, rows: int, plans: Sequence[Sequence[Decision]],
+                estimates: Sequence[float]) -> list[float]:
     """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows,
     each repeated (in epochs) to last about STEP_TIMING_SECONDS by the plan's estimate
     (estimates[i], _step_estimate); steps longer than that (by the least estimate) are
@@ -452,7 +492,7 @@ def _time_steps(scratch, rows, plans, estimates):
     return best
 
 
-def _wait_for_idle_threads(timeout):
+def _wait_for_idle_threads(timeout: float) -> None:
     """Wait, up to timeout seconds, until no thread of this process but the calling one is
     running (Linux: /proc/self/task/*/stat; elsewhere, return at once)."""
     tasks = "/proc/self/task"
@@ -478,58 +518,90 @@ def _wait_for_idle_threads(timeout):
         time.sleep(0.002)
 
 
-def tune(sizes, batch_size, dtype=np.float64):
-    """Measure and store the plan of fits of a network of these widths at this batch
-    size, under the configuration in use (CPU path, threads); returns the Plan.
+def tune(sizes: Sequence[int], batch_size: int, dtype: DTypeLike = np.float64) -> Plan:
+    """Measure and store the plan of fits of a network of these widths at this batch size.
 
-    A fit measures its plan on first use anyway; ``tune`` does it ahead of time (say,
-    before timing a fit), and always measures anew, replacing a stored plan.
+    The plan is measured under the configuration in use (CPU path, threads). A fit
+    measures its plan on first use anyway; ``tune`` does it ahead of time (say, before
+    timing a fit), and always measures anew, replacing a stored plan.
+
+    Parameters
+    ----------
+    sizes : list or tuple of int
+        Layer widths, input first, each >= 1 (at least two).
+    batch_size : int
+        The rows of a training step (``Network.fit``'s ``batch_size``), >= 1.
+    dtype : numpy.float64 (default) or numpy.float32
+        The network's dtype.
+
+    Returns
+    -------
+    Plan
+        The measured plan, also stored in the plan cache (``show_config`` names the file).
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` is not a list or tuple of at least two widths, or a width or
+        ``batch_size`` is below 1.
+    TypeError
+        If a width or ``batch_size`` is not an integer, or ``dtype`` is neither float32
+        nor float64.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> plan = fastprop.tune([2, 3, 1], batch_size=4)
+    >>> plan.key  # doctest: +ELLIPSIS
+    'float64 2-3-1 batch 4 cpu ... threads ...'
+    >>> sorted(plan.layers[1])
+    ['forward', 'gradient_step', 'hidden_delta']
     """
     from ._validation import check_count
 
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise ValueError(f"sizes must be a list or tuple of at least two widths, got {sizes!r}")
-    sizes = [check_count(width, "sizes", 1) for width in sizes]
+    widths = [check_count(width, "sizes", 1) for width in sizes]
     batch_size = check_count(batch_size, "batch_size", 1)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    float_dtype = np.dtype(dtype)
+    if float_dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {float_dtype}")
     generator = np.random.default_rng(0)
-    weights = [generator.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)).astype(dtype)
-               for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-    biases = [np.zeros(n_out, dtype=dtype) for n_out in sizes[1:]]
+    weights = [generator.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)).astype(float_dtype)
+               for n_in, n_out in zip(widths[:-1], widths[1:])]
+    biases = [np.zeros(n_out, dtype=float_dtype) for n_out in widths[1:]]
     rows = STEP_BATCHES * batch_size
-    samples = generator.random((rows, sizes[0])).astype(dtype)
-    targets = generator.random((rows, sizes[-1])).astype(dtype)
-    plan = measure(sizes, dtype, weights, biases, samples, targets, batch_size, True)
+    samples = generator.random((rows, widths[0])).astype(float_dtype)
+    targets = generator.random((rows, widths[-1])).astype(float_dtype)
+    plan = measure(widths, float_dtype, weights, biases, samples, targets, batch_size, True)
     path = _plan_cache.cache_file()
     _plans_in(path)[plan.key] = _entry_of(plan)
     _plan_cache.write_plans(path, _plan_cache.machine_key(), {plan.key: _entry_of(plan)})
     return plan
 
 
-def plans_in_use():
+def plans_in_use() -> list[Plan]:
     """The plans this process has used, in order of first use."""
     plans = _plans_in(_plan_cache.cache_file())
     return [_plan_of(key, plans[key], str(_plan_cache.cache_file()))
             for key in _used if key in plans]
 
 
-def forget_loaded_plans():
+def forget_loaded_plans() -> None:
     """Drop what this process read from plan files (a test's clean start)."""
     _plans_by_file.clear()
     _used.clear()
     _checked.clear()
 
 
-def _plans_in(path):
+def _plans_in(path: Path) -> dict[str, Entry]:
     """This process's copy of the entries of the plan file at path (read on first use)."""
     if path not in _plans_by_file:
         _plans_by_file[path] = dict(_plan_cache.read_plans(path, _plan_cache.machine_key()))
     return _plans_by_file[path]
 
 
-def _entry_of(plan):
+def _entry_of(plan: Plan) -> Entry:
     return {"layers": [{kind: [route, shared] for kind, (route, shared) in layer.items()}
                        for layer in plan.layers],
             "seconds_per_step": plan.seconds_per_step, "planning_seconds": plan.planning_seconds,
@@ -537,7 +609,7 @@ def _entry_of(plan):
             "timed_plans": [[code, seconds] for code, seconds in plan.timed]}
 
 
-def _plan_of(key, entry, path):
+def _plan_of(key: str, entry: Mapping[str, Any], path: str) -> Plan:
     layers = tuple({kind: (decision[0], decision[1]) for kind, decision in layer.items()}
                    for layer in entry["layers"])
     timed = tuple((str(code), float(seconds)) for code, seconds in entry.get("timed_plans", ()))
@@ -545,7 +617,8 @@ def _plan_of(key, entry, path):
                 str(entry["measured"]), path, timed)
 
 
-def _checked_plan(trainer, entry, key, path):
+def _checked_plan(trainer: _kernels.Trainer, entry: Entry | None, key: str, path: Path
+                  ) -> Plan | None:
     """The stored entry as a Plan, set on trainer; None (after a warning if it was there
     but does not check) when it must be measured."""
     if entry is None:
@@ -559,11 +632,11 @@ def _checked_plan(trainer, entry, key, path):
         n_layers = len(key.split(" ")[1].split("-")) - 1
         if len(plan.layers) != n_layers:
             raise ValueError(f"it has {len(plan.layers)} layers, the network {n_layers}")
-        for layer, decisions in enumerate(plan.layers):
+        for layer, products in enumerate(plan.layers):
             expected = [kind for kind in PRODUCT_KINDS
                         if not (kind == "hidden_delta" and layer == 0)]
-            if sorted(decisions) != sorted(expected):
-                raise ValueError(f"layer {layer} has products {sorted(decisions)}, "
+            if sorted(products) != sorted(expected):
+                raise ValueError(f"layer {layer} has products {sorted(products)}, "
                                  f"not {sorted(expected)}")
         decisions = plan.decisions()
         trainer.set_plan(decisions)

@@ -14,48 +14,56 @@ under any pytest import mode.
   through ``fastprop.config_context``; ``vector_cpu_paths()`` lists the CPU paths
   with vector kernels that this run tests.
 """
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, cast
+
 import hypothesis.extra.numpy as hnp
 import numpy as np
 from hypothesis import strategies as st
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _kernels
 from ._configuration import config_context, get_config
 
-RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+RTOL: dict[np.dtype[Any], float] = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 # Below the smallest normal number only absolute precision is left (products of
 # tiny inputs underflow to zero): a floor far below any value that matters.
 UNDERFLOW = {dtype: 16 * float(np.finfo(dtype).tiny) for dtype in RTOL}
-OTHER = {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.float64): np.dtype(np.float32)}
+OTHER: dict[np.dtype[Any], np.dtype[Any]] = {np.dtype(np.float32): np.dtype(np.float64), np.dtype(np.float64): np.dtype(np.float32)}
 
 
-def assert_close(actual, expected, dtype, scale=0.0):
+def assert_close(actual: ArrayLike, expected: ArrayLike, dtype: DTypeLike,
+                 scale: float | NDArray[Any] = 0.0) -> None:
     """|actual - expected| <= rtol * (|expected| + scale) + underflow floor, elementwise."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape
+    got = np.asarray(actual, dtype=np.float64)
+    exact = np.asarray(expected, dtype=np.float64)
+    assert got.shape == exact.shape
     rtol = RTOL[np.dtype(dtype)]
-    bound = rtol * (np.abs(expected) + scale) + UNDERFLOW[np.dtype(dtype)]
-    error = np.abs(actual - expected)
+    bound = rtol * (np.abs(exact) + scale) + UNDERFLOW[np.dtype(dtype)]
+    error = np.abs(got - exact)
     worst = np.argmax(error - bound) if error.size else 0
     assert np.all(error <= bound), (
-        f"max violation at flat index {worst}: got {actual.flat[worst]!r}, "
-        f"expected {expected.flat[worst]!r}, bound {bound.flat[worst]!r}")
+        f"max violation at flat index {worst}: got {got.flat[worst]!r}, "
+        f"expected {exact.flat[worst]!r}, bound {bound.flat[worst]!r}")
 
 
-def f64(array):
+def f64(array: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(array, dtype=np.float64)
 
 
-def np_sigmoid(z):
+def np_sigmoid(z: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-z))  # only ever given moderate z in the tests
 
 
-def element_floats(dtype, low=-4.0, high=4.0):
+def element_floats(dtype: DTypeLike, low: float = -4.0, high: float = 4.0
+                   ) -> st.SearchStrategy[float]:
     return st.floats(low, high, allow_nan=False, allow_infinity=False,
-                     width=8 * np.dtype(dtype).itemsize)
+                     width=cast(Literal[16, 32, 64], 8 * np.dtype(dtype).itemsize))
 
 
-def arrays(dtype, shape, low=-4.0, high=4.0):
+def arrays(dtype: DTypeLike, shape: int | tuple[int, ...], low: float = -4.0, high: float = 4.0
+           ) -> st.SearchStrategy[NDArray[Any]]:
     return hnp.arrays(dtype, shape, elements=element_floats(dtype, low, high))
 
 
@@ -63,20 +71,22 @@ widths = st.integers(1, 8)
 learning_rates = st.floats(1e-3, 2.0)
 
 
-def nan_filled(shape, dtype):
+def nan_filled(shape: int | tuple[int, ...], dtype: DTypeLike) -> NDArray[Any]:
     """An output buffer full of NaN, so that any element a kernel forgets to write shows."""
     return np.full(shape, np.nan, dtype=dtype)
 
 
-def random_arrays(rng, dtype, *shapes, low=-2.0, high=2.0):
+def random_arrays(rng: np.random.Generator, dtype: DTypeLike, *shapes: int | tuple[int, ...],
+                  low: float = -2.0, high: float = 2.0) -> list[NDArray[Any]]:
     return [rng.uniform(low, high, size=shape).astype(dtype) for shape in shapes]
 
 
-def ulp_distance_ok(got, exact, n_ulps):
-    return abs(got - exact) <= n_ulps * np.spacing(type(got)(abs(exact)))
+def ulp_distance_ok(got: Any, exact: float, n_ulps: float) -> bool:
+    return bool(abs(got - exact) <= n_ulps * np.spacing(type(got)(abs(exact))))
 
 
-def check_hidden_delta_against_numpy(delta_next, W_next, A, dtype):
+def check_hidden_delta_against_numpy(delta_next: NDArray[Any], W_next: NDArray[Any],
+                                     A: NDArray[Any], dtype: DTypeLike) -> None:
     """hidden_delta against (delta_next @ W_next) * A * (1 - A) in float64."""
     delta = nan_filled(A.shape, dtype)
     _kernels.hidden_delta(delta_next, W_next, A, delta)
@@ -85,7 +95,9 @@ def check_hidden_delta_against_numpy(delta_next, W_next, A, dtype):
     assert_close(delta, (f64(delta_next) @ f64(W_next)) * derivative, dtype, scale)
 
 
-def train_buffers(sizes, dtype, batch_rows, shuffled, extra_rows=0):
+def train_buffers(sizes: Sequence[int], dtype: DTypeLike, batch_rows: int, shuffled: bool,
+                  extra_rows: int = 0) -> tuple[list[NDArray[Any]], list[NDArray[Any]],
+                                                NDArray[Any] | None, NDArray[Any] | None]:
     """NaN-filled (activations, deltas, batch_X, batch_Y) for Trainer / train_epochs."""
     rows = batch_rows + extra_rows
     activations = [nan_filled((rows, width), dtype) for width in sizes[1:]]
@@ -95,7 +107,9 @@ def train_buffers(sizes, dtype, batch_rows, shuffled, extra_rows=0):
     return activations, deltas, None, None
 
 
-def make_training_problem(dtype, sizes=(3, 4, 2), n=10, seed=0):
+def make_training_problem(dtype: DTypeLike, sizes: Sequence[int] = (3, 4, 2), n: int = 10,
+                          seed: int = 0) -> tuple[list[int], list[NDArray[Any]],
+                                                  list[NDArray[Any]], NDArray[Any], NDArray[Any]]:
     """(sizes, weights, biases, X, Y) of a small random training problem."""
     rng = np.random.default_rng(seed)
     weights = [rng.uniform(-1, 1, (n_out, n_in)).astype(dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
@@ -107,22 +121,23 @@ def make_training_problem(dtype, sizes=(3, 4, 2), n=10, seed=0):
 
 # --- CPU paths and product routes ------------------------------------------------
 
-def session_cpu_path():
+def session_cpu_path() -> str:
     """The path this test run runs on ("baseline", "avx2" or "avx512"; FASTPROP_CPU sets it)."""
-    return _kernels.read_config()["cpu"]
+    path: str = _kernels.read_config()["cpu"]
+    return path
 
 
-def available_cpu_paths():
+def available_cpu_paths() -> list[str]:
     """The CPU paths this CPU and build can run, from "baseline" up."""
     capabilities = _kernels.cpu_capabilities()
     paths = ["baseline"]
     if capabilities["vector_kernels_compiled"]:
-        paths += [path for path, feature in (("avx2", "avx2_fma"), ("avx512", "avx512"))
-                  if capabilities[feature]]
+        paths += [path for path, vector in (("avx2", capabilities["avx2_fma"]),
+                                            ("avx512", capabilities["avx512"])) if vector]
     return paths
 
 
-def vector_kernels_in_use():
+def vector_kernels_in_use() -> bool:
     """Whether this run's CPU path has the vector kernels."""
     return session_cpu_path() != "baseline"
 
@@ -131,7 +146,7 @@ CPU_PATH_ORDER = ("baseline", "avx2", "avx512")
 VECTOR_CPU_PATHS = ("avx2", "avx512")
 
 
-def vector_cpu_paths():
+def vector_cpu_paths() -> list[str]:
     """The CPU paths with vector kernels this run tests: those this CPU and build have, up
     to this run's path (FASTPROP_CPU=avx2 leaves avx512 out, =baseline both)."""
     session = CPU_PATH_ORDER.index(session_cpu_path())
@@ -142,13 +157,13 @@ def vector_cpu_paths():
 NO_VECTOR_KERNELS = "this run's CPU path (FASTPROP_CPU) has no vector kernels"
 
 
-def no_vector_kernels_on(cpu):
+def no_vector_kernels_on(cpu: str) -> str:
     """Why the vector kernels of cpu are not tested in this run."""
     return f"this CPU, build or run (FASTPROP_CPU) has no {cpu} path"
 
 # Options of config_context that send every product to one route.
 # Each under the fixed plan, so that fit routes by these thresholds too.
-PATH_OPTIONS = {
+PATH_OPTIONS: dict[str, dict[str, Any]] = {
     "loops": dict(plan="fixed", vector_min_multiply_adds=None, blas_min_multiply_adds_float32=None,
                   blas_min_multiply_adds_float64=None, loops_blas_min_multiply_adds=None,
                   single_thread_blas_min_multiply_adds=None),
@@ -159,7 +174,7 @@ PATH_OPTIONS = {
 }
 
 
-def product_path(name):
+def product_path(name: str) -> contextlib.AbstractContextManager[dict[str, Any]]:
     """A context in which every product runs in "loops", "vector" (the vector kernels of
     this run's CPU path), "vector_avx2" or "vector_avx512" (those of that CPU path), or
     "blas"."""
@@ -173,7 +188,7 @@ def product_path(name):
     return config_context(**PATH_OPTIONS[name])
 
 
-def default_thresholds():
+def default_thresholds() -> list[int]:
     """The default thresholds that pick a route on this run's path (sorted, never excluded)."""
     defaults = _kernels.default_config()
     names = (["vector_min_multiply_adds", "blas_min_multiply_adds_float32",

@@ -32,6 +32,7 @@ default number of threads is at most OMP_NUM_THREADS (_configuration.py), so tho
 workers fit on as many threads as joblib allows them.
 """
 import os
+from types import ModuleType
 
 from . import _configuration, _kernels
 from ._version import __version__
@@ -53,7 +54,7 @@ except ImportError:  # pragma: no cover - threadpoolctl is a dependency
     threadpoolctl = None
 
 
-def _is_fastprop(filepath):
+def _is_fastprop(filepath: str | None) -> bool:
     return filepath is not None and os.path.normcase(os.path.realpath(filepath)) == _LIBRARY_PATH
 
 
@@ -73,27 +74,28 @@ if threadpoolctl is not None and hasattr(threadpoolctl, "LibController"):
         # such a file, if one were loaded, would be listed as a second fastprop entry.)
         check_symbols = (_INIT_SYMBOL,)
 
-        def set_additional_attributes(self):
+        def set_additional_attributes(self) -> None:
             if not _is_fastprop(self.filepath):
                 self.dynlib = None
 
-        def get_num_threads(self):
-            return _configuration.get_config()["threads"]
+        def get_num_threads(self) -> int:
+            return _configuration.threads()
 
-        def set_num_threads(self, num_threads):
+        def set_num_threads(self, num_threads: int) -> None:
             # Clamped as a limit: fewer than one thread means one, more than the team
             # has means all of it (a BLAS takes any number; set_config would refuse).
             _configuration.set_config(
                 threads=min(max(int(num_threads), 1), _configuration.MAX_THREADS))
 
-        def get_version(self):
+        def get_version(self) -> str:
             return __version__
 
 else:  # pragma: no cover - threadpoolctl missing, or older than 3.0
-    FastpropController = None
+    # A class or None, as threadpoolctl allows: mypy takes the class's definition as the type.
+    FastpropController = None  # type: ignore[misc, assignment]
 
 
-def _register(module):
+def _register(module: ModuleType | None) -> str:
     """Register FastpropController with the threadpoolctl module given; returns what
     show_config says about it."""
     if module is None:
@@ -114,6 +116,6 @@ def _register(module):
 _status = _register(threadpoolctl)
 
 
-def status():
+def status() -> str:
     """The line show_config prints about threadpoolctl."""
     return _status

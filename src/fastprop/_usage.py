@@ -18,6 +18,7 @@ validation set). Nothing waits: a refused call returns at once and changes nothi
 """
 import contextlib
 import threading
+from collections.abc import Iterator
 
 
 class NetworkInUseError(RuntimeError):
@@ -27,17 +28,17 @@ class NetworkInUseError(RuntimeError):
 class UsageGuard:
     """The calls in progress on one network: at most one writer, or any number of readers."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._mutex = threading.Lock()
-        self._writer = None        # (thread id, call name) of the writer in progress
-        self._readers = {}         # {thread id: (call name, how many)}
+        self._writer: tuple[int, str] | None = None   # (thread id, call name) of the writer
+        self._readers: dict[int, tuple[str, int]] = {}  # {thread id: (call name, how many)}
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type["UsageGuard"], tuple[()]]:
         """A network is copied and pickled with a fresh guard: calls in progress are not state."""
         return (UsageGuard, ())
 
     @contextlib.contextmanager
-    def writing(self, call):
+    def writing(self, call: str) -> Iterator[None]:
         """Hold the network for call (fit, step) in this thread, or raise NetworkInUseError."""
         me = threading.get_ident()
         with self._mutex:
@@ -60,7 +61,7 @@ class UsageGuard:
                 self._writer = None
 
     @contextlib.contextmanager
-    def reading(self, call):
+    def reading(self, call: str) -> Iterator[None]:
         """Read the network in this thread, unless another thread is changing it."""
         me = threading.get_ident()
         with self._mutex:

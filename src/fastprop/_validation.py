@@ -10,8 +10,11 @@ import math
 import numbers
 import operator
 import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias, TypeVar, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _kernels
 
@@ -26,8 +29,15 @@ LOSS_OUTPUTS = {"sse": ("sigmoid", "identity"), "mse": ("sigmoid", "identity"),
 PROBABILITY_ROW_TOLERANCE = 1e-4
 FLOATING_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# The arrays of a network: float32 or float64 (its dtype), and class labels.
+FloatArray: TypeAlias = NDArray[np.floating[Any]]
+LabelArray: TypeAlias = NDArray[np.int64]
+# fit's callback: callback(epoch, loss), returning False to stop.
+Callback: TypeAlias = Callable[[int, float], object]
+_Allocated = TypeVar("_Allocated")
 
-def check_sizes(sizes):
+
+def check_sizes(sizes: object) -> tuple[int, ...]:
     """Layer sizes, input first: a sequence of at least two integers >= 1 (a set or a
     dict is refused: their order is not the layers')."""
     if (isinstance(sizes, (str, bytes))
@@ -45,13 +55,14 @@ def check_sizes(sizes):
     return tuple(checked)
 
 
-def check_loss(loss):
+def check_loss(loss: object) -> str:
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))}, got {loss!r}")
     return loss
 
 
-def check_functions(activation, output, loss, n_layers, n_outputs):
+def check_functions(activation: object, output: object, loss: str, n_layers: int,
+                    n_outputs: int) -> tuple[tuple[str, ...], str]:
     """(the hidden layers' function names, the output's) for a network of n_layers layers:
     activation one name of ACTIVATIONS or a list of one per hidden layer; output one of
     OUTPUTS, and a pair with loss that LOSS_OUTPUTS allows."""
@@ -88,17 +99,17 @@ def check_functions(activation, output, loss, n_layers, n_outputs):
     return hidden, output
 
 
-def check_dtype(dtype):
+def check_dtype(dtype: DTypeLike) -> np.dtype[np.floating[Any]]:
     try:
         checked = np.dtype(dtype)
     except TypeError as error:
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}") from error
     if checked not in FLOATING_DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {checked}")
-    return checked
+    return cast("np.dtype[np.floating[Any]]", checked)      # float32 or float64: checked
 
 
-def check_learning_rate(lr, name="lr", dtype=np.float64):
+def check_learning_rate(lr: object, name: str = "lr", dtype: DTypeLike = np.float64) -> float:
     """lr as a float, checked in the network's dtype (the kernels compute in it): finite,
     positive, and neither overflowing nor rounding to zero there."""
     if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, numbers.Real):
@@ -109,24 +120,24 @@ def check_learning_rate(lr, name="lr", dtype=np.float64):
         value = math.inf
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite positive number, got {_short(lr)}")
-    dtype = np.dtype(dtype)
-    info = np.finfo(dtype)
+    float_dtype = check_dtype(dtype)
+    info = np.finfo(float_dtype)
     if value > float(info.max):
-        raise ValueError(f"{name} must be at most {float(info.max):.4g} for a {dtype} network "
-                         f"(larger is infinite in {dtype}), got {_short(lr)}")
-    if dtype.type(value) == 0:
+        raise ValueError(f"{name} must be at most {float(info.max):.4g} for a {float_dtype} network "
+                         f"(larger is infinite in {float_dtype}), got {_short(lr)}")
+    if float_dtype.type(value) == 0:
         raise ValueError(f"{name} must be at least {float(info.smallest_subnormal):.4g} for a "
-                         f"{dtype} network (smaller rounds to zero in {dtype}), got {_short(lr)}")
+                         f"{float_dtype} network (smaller rounds to zero in {float_dtype}), got {_short(lr)}")
     return value
 
 
-def _short(value):
+def _short(value: object) -> str:
     """repr of a number, cut short when it is huge (10**400 has 401 digits)."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
-def physical_memory_bytes():
+def physical_memory_bytes() -> int | None:
     """The machine's physical memory (None where it cannot be read)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -134,7 +145,7 @@ def physical_memory_bytes():
         return None
 
 
-def size_text(n_bytes):
+def size_text(n_bytes: int) -> str:
     """'48 KiB', '125 MiB', '3.9 GiB', '8.19e+03 GiB'."""
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n_bytes >= size:
@@ -145,7 +156,7 @@ def size_text(n_bytes):
     return f"{n_bytes} bytes"
 
 
-def check_fits_in_memory(n_bytes, what):
+def check_fits_in_memory(n_bytes: int, what: str) -> None:
     """Refuse, before allocating, n_bytes that could not be held: more than the machine's
     physical memory (an allocation the kernel overcommits would be killed later)."""
     available = physical_memory_bytes()
@@ -154,7 +165,7 @@ def check_fits_in_memory(n_bytes, what):
                          f"{size_text(available)}")
 
 
-def allocate(allocator, n_bytes, what):
+def allocate(allocator: Callable[[], _Allocated], n_bytes: int, what: str) -> _Allocated:
     """allocator() (numpy allocations of about n_bytes), its MemoryError a ValueError."""
     check_fits_in_memory(n_bytes, what)
     try:
@@ -164,7 +175,7 @@ def allocate(allocator, n_bytes, what):
                          "allocated") from error
 
 
-def check_callback(callback):
+def check_callback(callback: object) -> Callback | None:
     """callback must be callable as callback(epoch, loss): checked before training starts."""
     if callback is None:
         return None
@@ -183,7 +194,7 @@ def check_callback(callback):
     return callback
 
 
-def check_count(value, name, minimum):
+def check_count(value: object, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
@@ -191,7 +202,7 @@ def check_count(value, name, minimum):
     return operator.index(value)
 
 
-def as_real_array(values, name):
+def as_real_array(values: ArrayLike, name: str) -> NDArray[Any]:
     """values as an ndarray of real numbers (booleans and integers included), without copying."""
     if isinstance(values, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, got a masked array (its masked entries "
@@ -206,7 +217,7 @@ def as_real_array(values, name):
     return array
 
 
-def as_float_array(values, name, dtype, copy=False):
+def as_float_array(values: ArrayLike, name: str, dtype: DTypeLike, copy: bool = False) -> FloatArray:
     """values as an aligned C-contiguous array of dtype with finite entries.
 
     A copy is made when the layout, alignment or dtype differ, or always with
@@ -227,7 +238,7 @@ def as_float_array(values, name, dtype, copy=False):
     return converted
 
 
-def as_samples(X, n_inputs, dtype, name="X"):
+def as_samples(X: ArrayLike, n_inputs: int, dtype: DTypeLike, name: str = "X") -> tuple[FloatArray, bool]:
     """X as (n_samples, n_inputs); also whether a single sample (n_inputs,) was given."""
     array = as_float_array(X, name, dtype)
     single_sample = array.ndim == 1
@@ -245,7 +256,9 @@ def as_samples(X, n_inputs, dtype, name="X"):
     return array, single_sample
 
 
-def as_targets_or_labels(Y, n_samples, n_outputs, dtype, output, loss, training, name="Y"):
+def as_targets_or_labels(Y: ArrayLike, n_samples: int, n_outputs: int, dtype: DTypeLike,
+                         output: str, loss: str, training: bool, name: str = "Y"
+                         ) -> tuple[FloatArray | None, LabelArray | None]:
     """(targets, labels) for a network with this output and loss, one of them None.
 
     Cross-entropy takes rows of probabilities (n_samples, n_outputs), each >= 0 and
@@ -284,7 +297,7 @@ def as_targets_or_labels(Y, n_samples, n_outputs, dtype, output, loss, training,
     return targets, None
 
 
-def as_labels(values, n_samples, n_classes, name="Y"):
+def as_labels(values: ArrayLike, n_samples: int, n_classes: int, name: str = "Y") -> LabelArray:
     """Class labels: a 1-D array of n_samples integers (or integer-valued floats) in
     [0, n_classes), as a C-contiguous int64 array."""
     array = as_real_array(values, name)
@@ -304,7 +317,7 @@ def as_labels(values, n_samples, n_classes, name="Y"):
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
-def as_targets(Y, n_samples, n_outputs, dtype, name="Y"):
+def as_targets(Y: ArrayLike, n_samples: int, n_outputs: int, dtype: DTypeLike, name: str = "Y") -> FloatArray:
     """Y as (n_samples, n_outputs); (n_samples,) is accepted when there is one output."""
     array = as_float_array(Y, name, dtype)
     given_shape = array.shape

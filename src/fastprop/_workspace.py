@@ -7,13 +7,19 @@ checked them with the data, with its measured plan. Memory is checked before any
 allocated.
 """
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _kernels
-from ._planning import plan_for
+from ._planning import Plan, plan_for
 from .optimizers import gradient_buffers
-from ._validation import check_fits_in_memory, size_text
+from ._validation import FloatArray, LabelArray, check_fits_in_memory, size_text
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .optimizers import _Optimizer, _State
 
 # The kernels' name of each loss (_kernels.LOSS_KINDS): sse and mse are one loss, mse's
 # divided by the batch's rows.
@@ -27,8 +33,9 @@ class Workspace:
     """Buffers for the compiled training loop, allocated once per fit or step,
     and the compiled trainer that checked them (once) together with the data."""
 
-    def __init__(self, network, samples, targets, labels, batch_size, shuffled, optimizer=None,
-                 state=None):
+    def __init__(self, network: "Network", samples: FloatArray, targets: FloatArray | None,
+                 labels: LabelArray | None, batch_size: int, shuffled: bool,
+                 optimizer: "_Optimizer | None" = None, state: "_State | None" = None) -> None:
         dtype, sizes = network.dtype, network.sizes
         n_samples = samples.shape[0]
         # Activations and deltas of every layer for one batch (and the batch's inputs and
@@ -38,7 +45,10 @@ class Workspace:
         workspace_bytes = batch_size * widths * dtype.itemsize
         if shuffled:
             workspace_bytes += batch_size * (8 if labels is not None else sizes[-1] * dtype.itemsize)
-        data_bytes = samples.nbytes + (targets.nbytes if labels is None else labels.nbytes)
+        # as_targets_or_labels gives targets or labels, never neither
+        training_targets = targets if labels is None else labels
+        assert training_targets is not None
+        data_bytes = samples.nbytes + training_targets.nbytes
         what = (f"training in batches of {batch_size} rows (activations and deltas of every "
                 f"layer for a batch)")
         check_fits_in_memory(workspace_bytes, what)
@@ -64,18 +74,20 @@ class Workspace:
                                         batch_size, mean_loss, activations, deltas, batch_X,
                                         batch_Y, functions=network._functions, loss=kernel_loss,
                                         labels=labels, batch_labels=batch_labels)
+        # An optimizer's state comes with the optimizer (Network._update_rule).
+        settings = optimizer._settings() if state is not None and optimizer is not None else None
         if state is not None:
-            self.trainer.set_optimizer(optimizer._settings(), gradient_buffers(sizes, dtype),
+            self.trainer.set_optimizer(settings, gradient_buffers(sizes, dtype),
                                        state.first,
                                        state.second, state.steps)
-        self.plan = None
+        self.plan: Plan | None = None
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
                                  samples, targets, batch_size, mean_loss,
                                  functions=network._functions, loss=kernel_loss, labels=labels,
-                                 optimizer=optimizer._settings() if state is not None else None)
+                                 optimizer=settings)
 
-    def draw_orders(self, generator, n_epochs):
+    def draw_orders(self, generator: np.random.Generator, n_epochs: int) -> NDArray[np.int64]:
         """One permutation of the samples per epoch, drawn in sequence from generator."""
         if self.orders.shape[0] != n_epochs:
             self.orders = np.empty((n_epochs, self.identity_order.shape[0]), dtype=np.int64)

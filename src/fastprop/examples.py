@@ -13,9 +13,13 @@ all plain Python floats. They are used by the tests, by ``fastprop demo`` and by
 the tests of ``fastprop.explain``.
 """
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+if TYPE_CHECKING:
+    from .network import Network
 
 
 class Example(NamedTuple):
@@ -33,12 +37,36 @@ def seed_000_example_1() -> Example:
 
     The tutorial says y = 1 but every figure it prints is computed with y = 1.5,
     so y = 1.5 here (see docs/worked-examples.md).
+
+    Returns
+    -------
+    Example
+        Sizes 1-1: weights ``[[[0.3]]]``, biases ``[[0.1]]``, x ``[0.5]``, y ``[1.5]``,
+        lr 0.1.
+
+    Examples
+    --------
+    >>> from fastprop.examples import seed_000_example_1
+    >>> seed_000_example_1()
+    Example(weights=[[[0.3]]], biases=[[0.1]], x=[0.5], y=[1.5], lr=0.1)
     """
     return Example(weights=[[[0.3]]], biases=[[0.1]], x=[0.5], y=[1.5], lr=0.1)
 
 
 def seed_000_example_2() -> Example:
-    """Step by Step tutorial, example 2: two neurons in a chain (sizes 1-1-1), y = 1.5, α = 0.1."""
+    """Step by Step tutorial, example 2: two neurons in a chain (sizes 1-1-1), y = 1.5, α = 0.1.
+
+    Returns
+    -------
+    Example
+        w¹ = 0.3, b¹ = 0.1, w² = 0.2, b² = 0.4, x = 0.5.
+
+    Examples
+    --------
+    >>> from fastprop.examples import seed_000_example_2
+    >>> seed_000_example_2().weights
+    [[[0.3]], [[0.2]]]
+    """
     return Example(
         weights=[[[0.3]], [[0.2]]],  # w¹ = 0.3, w² = 0.2
         biases=[[0.1], [0.4]],       # b¹ = 0.1, b² = 0.4
@@ -56,6 +84,19 @@ def seed_002() -> Example:
     hidden neurons; fastprop gives every neuron its own bias, so both start at
     0.35 (the forward pass is identical; the shared bias's gradient is the sum
     of the two per-neuron bias gradients).
+
+    Returns
+    -------
+    Example
+        Sizes 2-2-1, x ``[0.05, 0.10]``, y ``[0.01]``, lr 0.5.
+
+    Examples
+    --------
+    >>> from fastprop.examples import network_from_example, seed_002
+    >>> example = seed_002()
+    >>> net = network_from_example(example)
+    >>> print(f"{net.forward(example.x)[0]:.9f}")
+    0.751365070
     """
     return Example(
         weights=[
@@ -77,8 +118,27 @@ EXAMPLES = {
 }
 
 
-def network_from_example(example: Example, dtype=np.float64):
-    """A ``fastprop.Network`` holding the example's weights and biases (loss "sse")."""
+def network_from_example(example: Example, dtype: DTypeLike = np.float64) -> "Network":
+    """A ``fastprop.Network`` holding the example's weights and biases (loss "sse").
+
+    Parameters
+    ----------
+    example : Example
+        A worked example, as the ``seed_*`` functions return.
+    dtype : numpy.float64 (default) or numpy.float32
+        The network's dtype.
+
+    Returns
+    -------
+    Network
+        Sigmoid layers, loss "sse", the example's weights and biases.
+
+    Examples
+    --------
+    >>> from fastprop.examples import network_from_example, seed_000_example_2
+    >>> network_from_example(seed_000_example_2()).sizes
+    (1, 1, 1)
+    """
     from .network import Network
 
     return Network.from_weights(
@@ -88,8 +148,23 @@ def network_from_example(example: Example, dtype=np.float64):
     )
 
 
-def xor_data() -> tuple[np.ndarray, np.ndarray]:
-    """XOR as the NumPy XOR tutorial trains it, samples as rows: X (4, 2), Y (4, 1)."""
+def xor_data() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """XOR as the NumPy XOR tutorial trains it, samples as rows: X (4, 2), Y (4, 1).
+
+    Returns
+    -------
+    X : ndarray of shape (4, 2)
+        The four inputs, 0 and 1.
+    Y : ndarray of shape (4, 1)
+        Their exclusive or.
+
+    Examples
+    --------
+    >>> from fastprop.examples import xor_data
+    >>> X, Y = xor_data()
+    >>> X.shape, Y.ravel().tolist()
+    ((4, 2), [0.0, 1.0, 1.0, 0.0])
+    """
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
     return X, Y

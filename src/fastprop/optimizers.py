@@ -20,33 +20,36 @@ import contextlib
 import math
 import numbers
 import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 __all__ = ["SGD", "Adam"]
 
 
-def _real(value, name):
+def _real(value: object, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number!r}")
+    return number
 
 
-def _learning_rate(lr):
-    lr = _real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    return lr
+def _learning_rate(lr: object) -> float:
+    rate = _real(lr, "lr")
+    if rate <= 0:
+        raise ValueError(f"lr must be > 0, got {rate!r}")
+    return rate
 
 
-def _non_negative(value, name):
-    value = _real(value, name)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+def _non_negative(value: object, name: str) -> float:
+    number = _real(value, name)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0, got {number!r}")
+    return number
 
 
 # The elements of a block of a layer's weight gradient in the fused pass of an optimizer's
@@ -59,7 +62,7 @@ def _non_negative(value, name):
 GRADIENT_BLOCK_ELEMENTS = 131072
 
 
-def gradient_buffers(sizes, dtype):
+def gradient_buffers(sizes: Sequence[int], dtype: DTypeLike) -> list[NDArray[np.floating[Any]]]:
     """The fused update's workspace (Trainer.set_optimizer): a block of rows of a weight
     gradient (one row at least, the layer's whole gradient at most) and a bias gradient."""
     largest = max(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
@@ -73,16 +76,17 @@ class _State:
     second: Adam's v), and the steps taken (a 1-element int64 array, the compiled loop's
     counter)."""
 
-    def __init__(self, sizes, dtype, moments):
+    def __init__(self, sizes: Sequence[int], dtype: DTypeLike, moments: int) -> None:
         self.sizes = tuple(sizes)
-        self.dtype = np.dtype(dtype)
-        shapes = ([(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-                  + [(n_out,) for n_out in sizes[1:]])
+        self.dtype = cast("np.dtype[np.floating[Any]]", np.dtype(dtype))  # a network's dtype
+        shapes: list[tuple[int, ...]] = (
+            [(n_out, n_in) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+            + [(n_out,) for n_out in sizes[1:]])
         self.first = [np.zeros(shape, self.dtype) for shape in shapes] if moments >= 1 else None
         self.second = [np.zeros(shape, self.dtype) for shape in shapes] if moments >= 2 else None
         self.steps = np.zeros(1, dtype=np.int64)
 
-    def arrays(self):
+    def arrays(self) -> list[NDArray[Any]]:
         """Every array of the state, for a copy to restore."""
         return [self.steps] + (self.first or []) + (self.second or [])
 
@@ -92,29 +96,29 @@ class _Optimizer:
 
     _moments = 0
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         self.lr = lr
-        self._state = None
+        self._state: _State | None = None
         self._mutex = threading.Lock()
-        self._user = None           # the call updating the state now, if any
+        self._user: str | None = None      # the call updating the state now, if any
         # scikit-learn's alpha (fastprop.sklearn): alpha / rows * W added to the weights'
         # gradients of every step, before the update (not part of the public API).
         self._sample_l2 = 0.0
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         """Pickled and copied with its settings and state (bit for bit), not with its lock
         or the call using it."""
         state = self.__dict__.copy()
         del state["_mutex"], state["_user"]
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._mutex = threading.Lock()
         self._user = None
 
     @contextlib.contextmanager
-    def _in_use(self, call):
+    def _in_use(self, call: str) -> Iterator[None]:
         """Hold the state for call (a fit or step of some network), or raise RuntimeError:
         two trainings updating one state at once would interleave their moments."""
         with self._mutex:
@@ -130,27 +134,27 @@ class _Optimizer:
                 self._user = None
 
     @property
-    def lr(self):
+    def lr(self) -> float:
         """The learning rate of the next step (may be changed between steps or epochs)."""
         return self._lr
 
     @lr.setter
-    def lr(self, value):
+    def lr(self, value: float) -> None:
         self._lr = _learning_rate(value)
 
     @property
-    def steps(self):
+    def steps(self) -> int:
         """The number of steps taken with this optimizer."""
         return 0 if self._state is None else int(self._state.steps[0])
 
-    def _is_plain(self):
+    def _is_plain(self) -> bool:
         """Plain gradient descent, which fit fuses into the gradient product (no state)."""
         return False
 
-    def _settings(self):
+    def _settings(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _state_for(self, sizes, dtype):
+    def _state_for(self, sizes: Sequence[int], dtype: DTypeLike) -> _State:
         """The state for a network of these sizes and dtype: made on first use, then
         refused for any other widths or dtype (ValueError)."""
         with self._mutex:
@@ -176,7 +180,8 @@ class SGD(_Optimizer):
     ``SGD(lr)`` is the plain gradient descent of ``fit(..., lr=lr)``, with the same bits.
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self._momentum = _non_negative(momentum, "momentum")
         if not isinstance(nesterov, (bool, np.bool_)):
@@ -188,18 +193,29 @@ class SGD(_Optimizer):
         self._moments = 1 if self._momentum else 0
 
     # Fixed once made (the state depends on them); only lr may change.
-    momentum = property(lambda self: self._momentum)
-    nesterov = property(lambda self: self._nesterov)
-    weight_decay = property(lambda self: self._weight_decay)
+    @property
+    def momentum(self) -> float:
+        """The momentum factor (0: none)."""
+        return self._momentum
 
-    def __repr__(self):
+    @property
+    def nesterov(self) -> bool:
+        """Whether the momentum is Nesterov's."""
+        return self._nesterov
+
+    @property
+    def weight_decay(self) -> float:
+        """The L2 weight decay factor."""
+        return self._weight_decay
+
+    def __repr__(self) -> str:
         return (f"SGD(lr={self.lr!r}, momentum={self.momentum!r}, nesterov={self.nesterov!r}, "
                 f"weight_decay={self.weight_decay!r})")
 
-    def _is_plain(self):
+    def _is_plain(self) -> bool:
         return self.momentum == 0 and self.weight_decay == 0 and self._sample_l2 == 0
 
-    def _settings(self):
+    def _settings(self) -> dict[str, Any]:
         return {"kind": "sgd", "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay, "sample_l2": self._sample_l2}
 
@@ -215,7 +231,8 @@ class Adam(_Optimizer):
 
     _moments = 2
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
@@ -228,14 +245,25 @@ class Adam(_Optimizer):
         self._weight_decay = _non_negative(weight_decay, "weight_decay")
 
     # Fixed once made; only lr may change.
-    betas = property(lambda self: self._betas)
-    eps = property(lambda self: self._eps)
-    weight_decay = property(lambda self: self._weight_decay)
+    @property
+    def betas(self) -> tuple[float, float]:
+        """(beta1, beta2): the decay rates of the first and second moments."""
+        return self._betas
 
-    def __repr__(self):
+    @property
+    def eps(self) -> float:
+        """The term added to the denominator."""
+        return self._eps
+
+    @property
+    def weight_decay(self) -> float:
+        """The decoupled weight decay factor."""
+        return self._weight_decay
+
+    def __repr__(self) -> str:
         return (f"Adam(lr={self.lr!r}, betas={self.betas!r}, eps={self.eps!r}, "
                 f"weight_decay={self.weight_decay!r})")
 
-    def _settings(self):
+    def _settings(self) -> dict[str, Any]:
         return {"kind": "adam", "beta1": self.betas[0], "beta2": self.betas[1], "eps": self.eps,
                 "weight_decay": self.weight_decay, "sample_l2": self._sample_l2}

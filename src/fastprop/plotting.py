@@ -1,14 +1,19 @@
 """``plot_loss``: the loss curve of a fit, drawn with matplotlib (the ``plot`` extra)."""
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Losses spanning more than this many decades are drawn on a log scale.
 LOG_SCALE_DECADES = 1.5
 
 
-def _check_history(history) -> np.ndarray:
+def _check_history(history: ArrayLike) -> NDArray[np.float64]:
     try:
         values = np.asarray(history, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -22,13 +27,13 @@ def _check_history(history) -> np.ndarray:
     return values
 
 
-def uses_log_scale(values: np.ndarray) -> bool:
+def uses_log_scale(values: NDArray[np.float64]) -> bool:
     """Whether the losses are all positive and span more than LOG_SCALE_DECADES decades."""
     low, high = float(values.min()), float(values.max())
     return low > 0 and math.log10(high / low) > LOG_SCALE_DECADES
 
 
-def require_matplotlib():
+def require_matplotlib() -> "type[Figure]":
     """Import matplotlib's Figure class, or raise an ImportError that says how to install it."""
     try:
         from matplotlib.figure import Figure
@@ -39,13 +44,42 @@ def require_matplotlib():
     return Figure
 
 
-def plot_loss(history, path=None):
+def plot_loss(history: ArrayLike, path: str | os.PathLike[str] | None = None) -> "Figure":
     """Draw the per-epoch losses in ``history`` and return the matplotlib Figure.
 
     The y axis is logarithmic when the losses are positive and span more than
-    1.5 decades. With ``path``, the figure is also saved there (the format
-    follows the suffix, e.g. ``.png``, ``.svg``, ``.pdf``). No pyplot state is
-    touched, so this works without a screen and leaves the user's backend alone.
+    1.5 decades. No pyplot state is touched, so this works without a screen and
+    leaves the user's backend alone. Needs matplotlib (the ``plot`` extra).
+
+    Parameters
+    ----------
+    history : array_like of shape (n_epochs,)
+        One loss per epoch, as ``Network.fit`` returns them; finite numbers.
+    path : str or os.PathLike, optional
+        Where to save the figure too; the format follows the suffix (``.png``,
+        ``.svg``, ``.pdf``...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, with one axes: loss against epoch (from 1).
+
+    Raises
+    ------
+    ValueError
+        If ``history`` is not a non-empty 1-D sequence of finite numbers.
+    TypeError
+        If ``path`` is neither a str nor an os.PathLike.
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> figure = fastprop.plot_loss([0.9, 0.4, 0.2, 0.1])
+    >>> axes = figure.axes[0]
+    >>> axes.get_xlabel(), axes.get_ylabel(), axes.get_yscale()
+    ('epoch', 'loss', 'linear')
     """
     values = _check_history(history)
     if path is not None and (isinstance(path, bytes) or not isinstance(path, (str, os.PathLike))):

@@ -7,12 +7,14 @@ clock read.
 """
 import sys
 import time
+from types import TracebackType
+from typing import Any, Literal, TextIO
 
 REDRAW_INTERVAL_SECONDS = 0.2
 _TEXT_BAR_WIDTH = 24
 
 
-def _tqdm_class():
+def _tqdm_class() -> Any:
     """tqdm's bar class, or None when tqdm (the ``progress`` extra) is not installed."""
     try:
         from tqdm import tqdm
@@ -21,24 +23,25 @@ def _tqdm_class():
     return tqdm
 
 
-def _format_loss(loss):
+def _format_loss(loss: float) -> str:
     return f"{loss:.4g}"
 
 
 class EpochProgress:
     """Shows how many of ``total_epochs`` are done and the latest epoch's loss, on stderr."""
 
-    def __init__(self, total_epochs: int, *, file=None):
+    def __init__(self, total_epochs: int, *, file: TextIO | None = None) -> None:
         if isinstance(total_epochs, bool) or not isinstance(total_epochs, int):
             raise TypeError(f"total_epochs must be an int, got {type(total_epochs).__name__}")
         if total_epochs < 0:
             raise ValueError(f"total_epochs must be >= 0, got {total_epochs}")
         self.total_epochs = total_epochs
         self.epochs_done = 0
-        self.loss = None
+        self.loss: float | None = None
         self._file = file if file is not None else sys.stderr
         self._next_redraw = 0.0
         self._closed = False
+        self._bar: Any = None          # a tqdm bar, when tqdm is installed
         tqdm = _tqdm_class()
         if tqdm is not None:
             self._bar = tqdm(
@@ -99,9 +102,10 @@ class EpochProgress:
             line += f", loss {_format_loss(self.loss)}"
         return line
 
-    def __enter__(self):
+    def __enter__(self) -> "EpochProgress":
         return self
 
-    def __exit__(self, exc_type, exc, traceback):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> Literal[False]:
         self.close()
         return False
