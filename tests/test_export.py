@@ -192,8 +192,13 @@ def test_onnx_writes_the_file(onnxruntime, tmp_path):
         session = onnxruntime.InferenceSession(os.fspath(path))
         assert_outputs_close(session.run(None, {"input": X})[0], net.forward(X), np.float32)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["as_path.onnx", "as_str.onnx"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "as_path.onnx").stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(tmp_path / "as_path.onnx", 0o640)
     fastprop.to_onnx(Network([2, 1], seed=3), tmp_path / "as_path.onnx")      # replaced
     assert len(onnx.load(tmp_path / "as_path.onnx").graph.node) == 2
+    assert (tmp_path / "as_path.onnx").stat().st_mode & 0o777 == 0o640      # kept
 
 
 def test_onnx_refuses_bad_paths_before_any_work(onnxruntime, tmp_path, monkeypatch):
@@ -208,7 +213,7 @@ def test_onnx_refuses_bad_paths_before_any_work(onnxruntime, tmp_path, monkeypat
         fastprop.to_onnx(net, tmp_path)
     with pytest.raises(TypeError, match="path must be None, a str or an os.PathLike, got 3"):
         fastprop.to_onnx(net, 3)
-    with pytest.raises(TypeError, match="path must name a file"):
+    with pytest.raises(TypeError, match="path must name a file .*got ''"):
         fastprop.to_onnx(net, "")
     assert calls == []
     assert list(tmp_path.iterdir()) == []
@@ -399,6 +404,13 @@ def test_from_torch_reads_what_torch_computes(torch, dtype):
     np.testing.assert_array_equal(net.biases[0], np.zeros(6, dtype=dtype))
     X = np.random.default_rng(1).normal(size=(7, 3)).astype(dtype)
     assert_outputs_close(net.forward(X), torch_outputs(torch, module, X), dtype)
+    # and back to torch: the same parameters, bit for bit (the missing bias as zeros)
+    linears = [child for child in module if isinstance(child, torch.nn.Linear)]
+    again = [child for child in fastprop.to_torch(net) if isinstance(child, torch.nn.Linear)]
+    for original, copy in zip(linears, again, strict=True):
+        assert torch.equal(copy.weight, original.weight)
+        bias = original.bias if original.bias is not None else torch.zeros_like(copy.bias)
+        assert torch.equal(copy.bias, bias)
 
 
 def test_from_torch_outputs_and_losses(torch):
@@ -523,7 +535,13 @@ def test_from_torch_refuses_non_finite_weights(torch):
     module = torch.nn.Sequential(torch.nn.Linear(2, 3))
     with torch.no_grad():
         module[0].weight[1, 0] = float("nan")
-    with pytest.raises(ValueError, match="weights"):
+    with pytest.raises(ValueError, match=r"module 0 of the Sequential \('0': Linear\(.*\)\) has "
+                                         "a weight that is NaN or infinite"):
+        from_torch(module)
+    with torch.no_grad():
+        module[0].weight[1, 0] = 0.0
+        module[0].bias[2] = float("inf")
+    with pytest.raises(ValueError, match=r"module 0 .* has a bias that is NaN or infinite"):
         from_torch(module)
 
 
@@ -556,3 +574,36 @@ def test_torch_import_error_says_how_to_install(monkeypatch):
     assert "pip install torch" in str(raised.value)
     with pytest.raises(ImportError, match="needs PyTorch"):
         network_from_torch(None)
+
+
+# ----------------------------------------------------------------------------- README
+def test_the_readme_export_example_prints_what_it_says(onnxruntime, torch, tmp_path,
+                                                       monkeypatch):
+    import contextlib
+    import io
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    heading = "## Export: ONNX and PyTorch"
+    if heading not in readme:
+        pytest.fail(f"README.md has no section {heading!r} (its text is in the report of "
+                    "the export work)")
+    section = readme[readme.index(heading):]
+    section = section[:section.find("\n## ", len(heading))]
+    (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    stated = re.search(r"prints\n```\n(.*?)```", section, re.S).group(1).splitlines()
+    monkeypatch.chdir(tmp_path)                     # xor.onnx is written here
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example, "README: export", "exec"), {})
+    got = printed.getvalue().splitlines()
+    assert len(got) == len(stated)
+    for line, expected in zip(got, stated):
+        if line.startswith("["):
+            np.testing.assert_allclose(np.array(line[1:-1].split(), dtype=float),
+                                       np.array(expected[1:-1].split(), dtype=float),
+                                       rtol=1e-6)
+        else:
+            assert line == expected
+    assert (tmp_path / "xor.onnx").is_file()

@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .network import Network
+from .persistence import _new_file_mode
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time
     import onnx
@@ -100,7 +101,8 @@ def _checked_path(path: str | os.PathLike[str] | None) -> str | None:
         raise TypeError(f"path must be None, a str or an os.PathLike, got {path!r}")
     text = os.fspath(path)
     if not isinstance(text, str) or not text:
-        raise TypeError(f"path must name a file, got {path!r}")
+        raise TypeError(f"path must name a file (a non-empty str or os.PathLike of str), "
+                        f"got {path!r}")
     directory = os.path.dirname(os.path.abspath(text))
     if not os.path.isdir(directory):
         raise ValueError(f"path {text!r}: its directory {directory!r} does not exist")
@@ -111,13 +113,18 @@ def _checked_path(path: str | os.PathLike[str] | None) -> str | None:
 
 def _write_atomically(data: bytes, path: str) -> None:
     """Write data to path through a temporary file in its directory: the file is either
-    the whole model or not there (as before)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".fastprop-", suffix=".onnx.tmp", dir=directory)
+    the whole model or as it was before (as model files are: persistence.py), with an
+    overwritten file's permissions or a new file's usual ones."""
+    target = Path(path).absolute()
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        os.replace(temporary, path)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, _new_file_mode(target))
+        os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
         raise
@@ -367,6 +374,9 @@ def _torch_layer_arrays(linear: torch.nn.Linear, where: str,
     weights = as_numpy(weight)
     biases = (np.zeros(weights.shape[0], dtype=weights.dtype) if linear.bias is None
               else as_numpy(linear.bias))
+    for name, array in (("weight", weights), ("bias", biases)):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{where} has a {name} that is NaN or infinite")
     return weights, biases
 
 
