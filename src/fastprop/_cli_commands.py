@@ -263,7 +263,7 @@ def _standardized_text(inputs: bool, targets: bool) -> str:
     return "inputs and targets standardized" if targets else "inputs standardized"
 
 
-def _plot(history: NDArray[np.float64], validation: list[float], path: str) -> None:
+def _plot(history: NDArray[np.float64], validation: list[float], path: str) -> Any:
     """The loss curve: fastprop.plot_loss, with the validation loss drawn on its axes (a
     second curve, which plot_loss does not draw)."""
     from .plotting import plot_loss
@@ -282,6 +282,7 @@ def _plot(history: NDArray[np.float64], validation: list[float], path: str) -> N
         axes.set_title(f"Loss: training {history[0]:.4g} → {history[-1]:.4g}, validation "
                        f"{validation[0]:.4g} → {validation[-1]:.4g} in {len(history)} epochs")
     figure.savefig(path)
+    return figure
 
 
 # ----------------------------------------------------- predict and evaluate
