@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ._version import __version__
 from .network import Network
 from .persistence import _new_file_mode
 
@@ -139,7 +140,8 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
         What to export. The graph computes ``Network.forward`` (output ``"output"``),
         the classifier's ``predict_proba`` (output ``"probabilities"``) or the
         regressor's ``predict`` (output ``"predictions"``); the input is ``"input"``,
-        ``(batch, n_in)``, in the network's dtype, for any batch size.
+        ``(batch, n_in)``, in the network's dtype, for any batch size (an estimator's
+        columns in the order it was fitted with: ``feature_names_in_`` are not kept).
     path : str, os.PathLike or None, default None
         Where to write the model as well (atomically: a failed write leaves no file).
         A path whose directory does not exist is refused before any work is done.
@@ -244,7 +246,6 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
                                    producer_name="fastprop")
     onnx_model.ir_version = ONNX_IR_VERSION
-    from ._version import __version__
     onnx_model.producer_version = __version__
     onnx.checker.check_model(onnx_model, full_check=True)
     if text_path is not None:
