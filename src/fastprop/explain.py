@@ -26,16 +26,22 @@ Names, chosen so that a reader can map them to the tutorials:
 """
 import math
 import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    from .network import Network
 
 from ._validation import as_float_array, check_learning_rate
 from .reference import activation as hidden_function
 from .reference import derivative_from_output, softmax
 
 # How each function is written in the tables: a = f(z), and ∂a/∂z from a.
-_FORMULAS = {"sigmoid": ("σ(z)", "σ(z) = 1 / (1 + e^(−z))", "σ'(z) = a·(1 − a)"),
+_FORMULAS: dict[str, tuple[str, str, str | None]] = {"sigmoid": ("σ(z)", "σ(z) = 1 / (1 + e^(−z))", "σ'(z) = a·(1 − a)"),
              "tanh": ("tanh(z)", "tanh(z)", "tanh'(z) = 1 − a²"),
              "relu": ("relu(z)", "relu(z) = max(z, 0)", "relu'(z) = 1 if a > 0, else 0"),
              "identity": ("z", "the identity, a = z", "1"),
@@ -53,7 +59,9 @@ _MAX_TERMS_WRITTEN_OUT = 8
 _TEXT_WIDTH = 88
 
 
-def _number(value: float) -> str:
+def _number(value: float | None) -> str:
+    if value is None:               # a factor a fused output's δ does not have
+        return "—"
     text = f"{value:.{SIGNIFICANT_DIGITS}g}"
     return "0" if text == "-0" else text
 
@@ -106,10 +114,12 @@ class ParameterTrace:
 
     @property
     def chain(self) -> str:
+        """The factors' symbols, joined by " · "."""
         return " · ".join(factor.symbol for factor in self.factors)
 
     @property
     def label(self) -> str:
+        """The name and where the parameter sits, as the tables show it."""
         if self.kind == "weight":
             return f"{self.name} = {self.position} ({self.connection})"
         return f"{self.name} ({self.connection})"
@@ -177,7 +187,32 @@ class Trace:
         return tuple(bias for layer in self.layers for bias in layer.biases)
 
     def parameter(self, name: str) -> ParameterTrace:
-        """A weight or bias by name: ``"w5"``, ``"W2[1,1]"`` or ``"b1[2]"``."""
+        """A weight or bias by name: ``"w5"``, ``"W2[1,1]"`` or ``"b1[2]"``.
+
+        Parameters
+        ----------
+        name : str
+            Its flat name (``"w5"``), position (``"W2[1,1]"``) or bias name (``"b1[2]"``).
+
+        Returns
+        -------
+        ParameterTrace
+            Its chain rule, gradient, old and new value.
+
+        Raises
+        ------
+        KeyError
+            If the network has no such weight or bias.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> trace.parameter("W2[1,1]").name, trace.parameter("w5").connection
+        ('w5', 'h1 → out')
+        """
         for parameter in self.weights + self.biases:
             if name in (parameter.name, parameter.position):
                 return parameter
@@ -185,75 +220,147 @@ class Trace:
                        f"{'-'.join(map(str, self.sizes))} network")
 
     def neuron(self, name: str) -> NeuronTrace:
-        """A neuron by name: ``"h1"``, ``"out"``…"""
+        """A neuron by name: ``"h1"``, ``"out"``…
+
+        Parameters
+        ----------
+        name : str
+            ``"h1"``, ``"h2.1"`` (layer 2, neuron 1, with several hidden layers), ``"out"``
+            or ``"out2"``.
+
+        Returns
+        -------
+        NeuronTrace
+            Its z, a and δ.
+
+        Raises
+        ------
+        KeyError
+            If the network has no such neuron.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> print(f"{trace.neuron('h1').a:.9f}")
+        0.593269992
+        """
         for layer in self.layers:
             for neuron in layer.neurons:
                 if neuron.name == name:
                     return neuron
         raise KeyError(f"no neuron named {name!r}")
 
-    def new_weights(self) -> list[np.ndarray]:
+    def new_weights(self) -> list[NDArray[np.float64]]:
         """The weight matrices after the update, each ``(n_out, n_in)``."""
         return [np.array([weight.new for weight in layer.weights]).reshape(
             len(layer.neurons), -1) for layer in self.layers]
 
-    def new_biases(self) -> list[np.ndarray]:
+    def new_biases(self) -> list[NDArray[np.float64]]:
+        """The bias vectors after the update, each ``(n_out,)``."""
         return [np.array([bias.new for bias in layer.biases]) for layer in self.layers]
 
     def __str__(self) -> str:
         return _render(self, markdown=False)
 
     def to_markdown(self) -> str:
+        """The trace as Markdown: headings, tables and formulas in code spans."""
         return _render(self, markdown=True)
 
 
 # --------------------------------------------------------------------- compute
-def explain(net, x, y, lr) -> Trace:
+def explain(net: "Network", x: ArrayLike, y: ArrayLike, lr: float) -> Trace:
     """Trace one forward pass, backward pass and gradient step of ``net`` on one sample.
 
-    ``x`` has the network's ``n_in`` inputs (shape ``(n_in,)`` or ``(1, n_in)``;
-    a number when ``n_in == 1``), ``y`` its ``n_out`` targets likewise (for a softmax
-    output, also a class label, a whole number), ``lr`` the learning rate. ``net`` is
-    not changed: the updated values are in the trace.
+    ``net`` is not changed: the updated values are in the trace. ``print(trace)`` shows
+    the tutorials' tables; ``trace.to_markdown()`` gives them as Markdown.
+
+    Parameters
+    ----------
+    net : Network
+        The network (its current weights, functions and loss).
+    x : array_like of shape (n_inputs,) or (1, n_inputs), or a number
+        One sample (a number when the network has one input).
+    y : array_like of shape (n_outputs,) or (1, n_outputs), or a number
+        Its targets; for a softmax output also a class label (a whole number from 0 to
+        n_outputs - 1).
+    lr : float
+        The learning rate of the step, > 0.
+
+    Returns
+    -------
+    Trace
+        Every neuron's z, a and δ, the loss, and for every weight and bias the chain-rule
+        factors, the gradient and the value after the step; all in float64.
+
+    Raises
+    ------
+    TypeError
+        If ``net`` is not a network, or x or y does not hold real numbers.
+    ValueError
+        If x or y does not have the network's widths or is not finite, ``lr`` is not a
+        finite positive number, or a label is out of range.
+
+    Examples
+    --------
+    The Forward & Backpropagation tutorial's step (fastprop.examples.seed_002):
+
+    >>> import fastprop
+    >>> from fastprop.examples import network_from_example, seed_002
+    >>> example = seed_002()
+    >>> trace = fastprop.explain(network_from_example(example), example.x, example.y,
+    ...                          example.lr)
+    >>> print(f"{trace.loss:.9f}")
+    0.274811083
+    >>> w5 = trace.parameter("w5")
+    >>> w5.chain
+    '∂L/∂ŷ · ∂ŷ/∂z_out · ∂z_out/∂w5'
+    >>> print(f"{w5.gradient:.9f} {w5.new:.9f}")
+    0.082167041 0.358916480
     """
     sizes, weights, biases, loss_name, dtype, hidden, output = _read_network(net)
-    x = _one_sample(x, sizes[0], "x")
-    y = _one_target(y, sizes[-1], output)
+    x_values = _one_sample(x, sizes[0], "x")
+    y_values = _one_target(y, sizes[-1], output)
     lr = check_learning_rate(lr)
     names = _neuron_names(sizes)
     n_layers = len(sizes) - 1
     functions = list(hidden) + [output]
     fused = (output, loss_name) in _FUSED
 
-    activations, pre_activations = [x], [None]
+    # Layer by layer from the inputs (0); the inputs have no z (an empty list).
+    activations: list[list[float]] = [x_values]
+    pre_activations: list[list[float]] = [[]]
     for W, b, function in zip(weights, biases, functions):
         z = [sum(w * a for w, a in zip(row, activations[-1])) + bias for row, bias in zip(W, b)]
         pre_activations.append(z)
         activations.append(softmax(z) if function == "softmax"
                            else [hidden_function(function, value) for value in z])
-    loss = _loss(loss_name, pre_activations[-1], activations[-1], y)
+    loss = _loss(loss_name, pre_activations[-1], activations[-1], y_values)
 
-    def derivative(layer, a):
+    def derivative(layer: int, a: float) -> float:
         return derivative_from_output(functions[layer - 1], a)
 
-    dL_da = [None] * (n_layers + 1)
-    deltas = [None] * (n_layers + 1)
+    # By layer (1 to n_layers): ∂L/∂a (none for a fused output layer) and δ.
+    dL_da: dict[int, list[float]] = {}
+    deltas: dict[int, list[float]] = {}
     if fused:
         deltas[n_layers] = [output_value - target
-                            for output_value, target in zip(activations[-1], y)]
+                            for output_value, target in zip(activations[-1], y_values)]
     else:
         dL_da[n_layers] = [output_value - target
-                           for output_value, target in zip(activations[-1], y)]
+                           for output_value, target in zip(activations[-1], y_values)]
     for layer in range(n_layers, 0, -1):
         if layer < n_layers:
             W_next, delta_next = weights[layer], deltas[layer + 1]
             dL_da[layer] = [sum(W_next[k][j] * delta_next[k] for k in range(len(delta_next)))
                             for j in range(sizes[layer])]
-        if deltas[layer] is None:
+        if layer not in deltas:
             deltas[layer] = [g * derivative(layer, a)
                              for g, a in zip(dL_da[layer], activations[layer])]
 
-    def own_factors(layer, j):
+    def own_factors(layer: int, j: int) -> list[Factor]:
         """Factors whose product is δ of neuron j (0-based) of layer: ∂L/∂a · ∂a/∂z, or
         for a fused output ∂L/∂z = ŷ − y alone."""
         if layer == n_layers and fused:
@@ -262,7 +369,7 @@ def explain(net, x, y, lr) -> Trace:
             Factor(f"∂{_activation_symbol(names, layer, j, n_layers)}/∂z_{names[layer][j]}",
                    derivative(layer, activations[layer][j]))]
 
-    def upstream(layer, j):
+    def upstream(layer: int, j: int) -> list[Factor]:
         """Factors whose product is ∂L/∂a of neuron j (0-based) of layer."""
         if layer == n_layers:
             return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}",
@@ -274,9 +381,12 @@ def explain(net, x, y, lr) -> Trace:
             ]
         return [Factor(f"∂L/∂{_activation_symbol(names, layer, j, n_layers)}", dL_da[layer][j])]
 
-    layers, flat_number = [], 0
+    layers: list[LayerTrace] = []
+    flat_number = 0
     for layer in range(1, n_layers + 1):
-        neurons, layer_weights, layer_biases = [], [], []
+        neurons: list[NeuronTrace] = []
+        layer_weights: list[ParameterTrace] = []
+        layer_biases: list[ParameterTrace] = []
         for j in range(sizes[layer]):
             name = names[layer][j]
             a = activations[layer][j]
@@ -303,11 +413,12 @@ def explain(net, x, y, lr) -> Trace:
                 tuple(chain + [Factor(f"∂z_{name}/∂{bias_name}", 1.0)]),
                 deltas[layer][j], old, old - lr * deltas[layer][j]))
         layers.append(LayerTrace(layer, tuple(neurons), tuple(layer_weights), tuple(layer_biases)))
-    return Trace(tuple(sizes), loss_name, tuple(x), tuple(y), lr, tuple(layers), loss, dtype,
-                 tuple(hidden), output)
+    return Trace(tuple(sizes), loss_name, tuple(x_values), tuple(y_values), lr, tuple(layers),
+                 loss, dtype, tuple(hidden), output)
 
 
-def _loss(loss_name, z, outputs, y):
+def _loss(loss_name: str, z: Sequence[float], outputs: Sequence[float],
+          y: Sequence[float]) -> float:
     """The loss of one sample ("mse" is "sse" for one sample), in float64."""
     if loss_name in ("sse", "mse"):
         # d * d, not d ** 2: Python's float power raises OverflowError where a product is inf.
@@ -327,7 +438,8 @@ def _loss(loss_name, z, outputs, y):
                      if target)
 
 
-def _read_network(net):
+def _read_network(net: "Network") -> tuple[tuple[int, ...], list[list[list[float]]],
+                                        list[list[float]], str, str, tuple[str, ...], str]:
     try:
         sizes, weights, biases = tuple(net.sizes), net.weights, net.biases
         loss_name, dtype = net.loss, np.dtype(net.dtype).name
@@ -343,7 +455,7 @@ def _read_network(net):
             hidden, output)
 
 
-def _one_target(values, width, output):
+def _one_target(values: ArrayLike, width: int, output: str) -> list[float]:
     """The sample's targets: as _one_sample, or for a softmax output a class label (a whole
     number from 0 to width - 1) as its one-hot row."""
     array = np.asarray(values)
@@ -356,7 +468,7 @@ def _one_target(values, width, output):
     return _one_sample(values, width, "y")
 
 
-def _one_sample(values, width, name):
+def _one_sample(values: ArrayLike, width: int, name: str) -> list[float]:
     """values as a list of `width` floats: accepts (width,), (1, width), or a number if width == 1."""
     array = as_float_array(values, name, np.float64)
     if array.ndim == 0 or (array.ndim == 2 and array.shape[0] == 1):
@@ -365,10 +477,11 @@ def _one_sample(values, width, name):
         scalar = " or a number" if width == 1 else ""
         raise ValueError(f"{name} must be one sample of shape ({width},) or (1, {width}){scalar} "
                          f"for this network, got shape {np.shape(values)}")
-    return array.tolist()
+    samples: list[float] = array.tolist()
+    return samples
 
 
-def _neuron_names(sizes):
+def _neuron_names(sizes: Sequence[int]) -> list[list[str]]:
     """names[l][j]: inputs x1…, hidden h1… (hL.j with several hidden layers), outputs out…"""
     n_layers = len(sizes) - 1
     names = [[f"x{i + 1}" for i in range(sizes[0])]]
@@ -379,7 +492,7 @@ def _neuron_names(sizes):
     return names
 
 
-def _activation_symbol(names, layer, j, n_layers):
+def _activation_symbol(names: Sequence[Sequence[str]], layer: int, j: int, n_layers: int) -> str:
     if layer == 0:
         return names[0][j]
     if layer == n_layers:
@@ -471,7 +584,8 @@ def _render(trace: Trace, markdown: bool) -> str:
         out.heading("Backward pass: δ = ∂L/∂z = ∂L/∂a · ∂a/∂z, with ∂a/∂z = f'(z) taken from a")
         derivatives = dict.fromkeys(functions[:-1] if fused else functions)
         if derivatives:
-            out.line("∂a/∂z: " + "; ".join(_FORMULAS[name][2] if name != "identity"
+            # (the softmax's, None, is never listed: its δ is taken whole)
+            out.line("∂a/∂z: " + "; ".join(cast(str, _FORMULAS[name][2]) if name != "identity"
                                             else "1 for the identity"
                                             for name in derivatives) + ".")
         if trace.output == "softmax":
@@ -525,7 +639,7 @@ def _render(trace: Trace, markdown: bool) -> str:
     return out.text()
 
 
-def _shared_bias_note(out, layer, lr):
+def _shared_bias_note(out: "_Document", layer: LayerTrace, lr: float) -> None:
     biases = layer.biases
     old, total = biases[0].old, layer.bias_gradient_sum
     neurons = ", ".join(bias.connection for bias in biases)
@@ -539,14 +653,43 @@ def _shared_bias_note(out, layer, lr):
              "its own bias, updated as in the table.")
 
 
-def format_table(headers, rows, markdown=False) -> str:
-    """A table of strings: columns aligned and separated by " | ", or a Markdown table."""
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                 markdown: bool = False) -> str:
+    """A table of strings: columns aligned and separated by " | ", or a Markdown table.
+
+    Parameters
+    ----------
+    headers : sequence of str
+        The column headers.
+    rows : sequence of sequences of str
+        The rows, each with one cell per header.
+    markdown : bool, default False
+        A Markdown table instead of aligned plain text.
+
+    Returns
+    -------
+    str
+        The table, lines separated by newlines (no newline at the end).
+
+    Examples
+    --------
+    >>> from fastprop.explain import format_table
+    >>> print(format_table(["Weight", "Value"], [["w1", "0.15"], ["w10", "-0.2"]]))
+    Weight | Value
+    -------+------
+    w1     | 0.15
+    w10    | -0.2
+    >>> print(format_table(["a", "b"], [["1", "2"]], markdown=True))
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+    """
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
 
-    def format_row(cells):
+    def format_row(cells: Sequence[str]) -> str:
         return " | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
 
     lines = [format_row(headers), "-+-".join("-" * width for width in widths)]
@@ -556,32 +699,32 @@ def format_table(headers, rows, markdown=False) -> str:
 class _Document:
     """Collects headings, lines, formulas and tables; renders plain text or Markdown."""
 
-    def __init__(self, markdown: bool):
+    def __init__(self, markdown: bool) -> None:
         self.markdown = markdown
         self.blocks: list[str] = []
 
-    def title(self, text):
+    def title(self, text: str) -> None:
         self.blocks.append(f"## {text}" if self.markdown else f"{text}\n{'=' * len(text)}")
 
-    def heading(self, text):
+    def heading(self, text: str) -> None:
         self.blocks.append(f"### {text}" if self.markdown else f"{text}\n{'-' * len(text)}")
 
-    def line(self, text):
+    def line(self, text: str) -> None:
         self.blocks.append(text if self.markdown else textwrap.fill(
             text, _TEXT_WIDTH, break_long_words=False, break_on_hyphens=False))
 
-    def formula(self, text):
+    def formula(self, text: str) -> None:
         self.blocks.append(f"`{text}`" if self.markdown else f"  {text}")
 
-    def chain(self, label, symbols, numbers):
+    def chain(self, label: str, symbols: str, numbers: str) -> None:
         if self.markdown:
             self.blocks.append(f"- {label}: `{symbols}`  \n  `= {numbers}`")
         else:
             indent = " " * symbols.index("=")
             self.blocks.append(f"{label}\n  {symbols}\n  {indent}= {numbers}")
 
-    def table(self, headers, rows):
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.blocks.append(format_table(headers, rows, self.markdown))
 
-    def text(self):
+    def text(self) -> str:
         return "\n\n".join(self.blocks) + "\n"

@@ -178,6 +178,39 @@ class SGD(_Optimizer):
         θ := θ − lr · g
 
     ``SGD(lr)`` is the plain gradient descent of ``fit(..., lr=lr)``, with the same bits.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate α, > 0; may be changed between calls or epochs (``opt.lr = ...``).
+    momentum : float, default 0
+        μ, >= 0 (0: no momentum buffers).
+    nesterov : bool, default False
+        Nesterov momentum (needs ``momentum > 0``).
+    weight_decay : float, default 0
+        λ, the L2 penalty's factor, >= 0.
+
+    Raises
+    ------
+    TypeError
+        If a number is not a real number, or ``nesterov`` not a bool.
+    ValueError
+        If ``lr <= 0``, a factor is negative or not finite, or ``nesterov`` without
+        momentum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastprop
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    >>> net = fastprop.Network([2, 4, 1], seed=0, loss="mse")
+    >>> opt = fastprop.SGD(lr=2.0, momentum=0.9)
+    >>> losses = net.fit(X, Y, epochs=1000, optimizer=opt)
+    >>> opt.steps
+    1000
+    >>> print(net.forward(X).round().ravel())
+    [0. 1. 1. 0.]
     """
 
     def __init__(self, lr: float, momentum: float = 0.0, nesterov: bool = False,
@@ -227,6 +260,39 @@ class Adam(_Optimizer):
         θ := θ · (1 − lr · weight_decay)
         m := β₁ m + (1 − β₁) g,   v := β₂ v + (1 − β₂) g²
         θ := θ − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps)
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        The learning rate α, > 0; may be changed between calls or epochs.
+    betas : (float, float), default (0.9, 0.999)
+        β₁ and β₂, each in [0, 1).
+    eps : float, default 1e-8
+        The term added to the denominator, >= 0.
+    weight_decay : float, default 0
+        λ, the decoupled weight decay, >= 0.
+
+    Raises
+    ------
+    TypeError
+        If ``betas`` is not a pair, or a number is not a real number.
+    ValueError
+        If ``lr <= 0``, a beta is outside [0, 1), or ``eps`` or ``weight_decay`` is
+        negative or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastprop
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> labels = np.array([0, 1, 1, 0])
+    >>> net = fastprop.Network([2, 8, 2], seed=0, output="softmax", loss="cross_entropy")
+    >>> opt = fastprop.Adam(lr=0.05)
+    >>> losses = net.fit(X, labels, epochs=300, optimizer=opt)
+    >>> opt
+    Adam(lr=0.05, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)
+    >>> net.forward(X).argmax(axis=1).tolist()
+    [0, 1, 1, 0]
     """
 
     _moments = 2
