@@ -161,8 +161,8 @@ def _accuracy(net: Any, X: NDArray[np.float64], labels: NDArray[Any]) -> float:
 
 def _class_indices(outputs: NDArray[Any]) -> NDArray[np.int64]:
     if outputs.shape[1] == 1:
-        return (outputs[:, 0] >= 0.5).astype(np.int64)
-    return np.argmax(outputs, axis=1).astype(np.int64)
+        return np.asarray(outputs[:, 0] >= 0.5, dtype=np.int64)
+    return np.asarray(np.argmax(outputs, axis=1), dtype=np.int64)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -329,7 +329,7 @@ def _unscaled(model: Any, outputs: NDArray[Any]) -> NDArray[np.float64]:
     outputs = np.asarray(outputs, dtype=np.float64)
     if model.target_mean is None:
         return outputs
-    return outputs * model.target_scale + model.target_mean
+    return np.asarray(outputs * model.target_scale + model.target_mean, dtype=np.float64)
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -5,10 +5,14 @@ Every problem with the user's files, numbers or options ends the command with
 one line on stderr and a non-zero exit status: 2 for a bad command line, 1 for
 anything else (a file that cannot be read, a bad CSV, a bad model file).
 """
+from __future__ import annotations
+
 import argparse
 import math
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -36,12 +40,12 @@ _UsageError = UsageError
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad command line gives one line on stderr instead of usage + error."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
 # ----------------------------------------------------------- argument types
-def _numbers(text):
+def _numbers(text: str) -> list[float]:
     """'0.15,0.2,…' -> [0.15, 0.2, …], every one finite."""
     values = []
     for item in text.split(","):
@@ -55,7 +59,7 @@ def _numbers(text):
     return values
 
 
-def _sizes(text):
+def _sizes(text: str) -> list[int]:
     """'2,2,1' -> [2, 2, 1]: at least two layer widths, each a positive integer."""
     sizes = []
     for item in text.split(","):
@@ -71,22 +75,22 @@ def _sizes(text):
     return sizes
 
 
-def _positive_number(text):
+def _positive_number(text: str) -> float:
     (value,) = _one_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
 
 
-def _one_number(text):
+def _one_number(text: str) -> list[float]:
     values = _numbers(text)
     if len(values) != 1:
         raise argparse.ArgumentTypeError(f"expected one number, got {text!r}")
     return values
 
 
-def _count(minimum):
-    def parse(text):
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
@@ -97,28 +101,28 @@ def _count(minimum):
     return parse
 
 
-def _fraction(text):
+def _fraction(text: str) -> float:
     (value,) = _one_number(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
     return value
 
 
-def _non_negative_number(text):
+def _non_negative_number(text: str) -> float:
     (value,) = _one_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
-def _delimiter(text):
+def _delimiter(text: str) -> str:
     try:
         return delimiter_option(text)
     except UsageError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("--delimiter: ")) from None
 
 
-def _names(text):
+def _names(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",")]
     if any(not name for name in names):
         raise argparse.ArgumentTypeError(f"{text!r} holds an empty column name")
@@ -126,7 +130,7 @@ def _names(text):
 
 
 # ------------------------------------------------------------------ commands
-def run_demo(args):
+def run_demo(args: argparse.Namespace) -> int:
     from .examples import XOR_TRAINING, network_from_example, seed_002, xor_data
     from .explain import explain, format_table
     from .network import Network
@@ -155,7 +159,7 @@ def run_demo(args):
     return 0
 
 
-def run_explain(args):
+def run_explain(args: argparse.Namespace) -> int:
     from .explain import explain
     from .network import Network
 
@@ -193,12 +197,12 @@ def run_explain(args):
     return 0
 
 
-def _sizes_text(sizes):
+def _sizes_text(sizes: Sequence[int]) -> str:
     return "-".join(str(size) for size in sizes)
 
 
 # -------------------------------------------------------------------- parser
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fastprop",
         description="Backpropagation for dense sigmoid networks, in compiled Cython.",
@@ -347,13 +351,13 @@ def build_parser():
     return parser
 
 
-def _one_line(error):
+def _one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         return f"{error.filename}: {error.strerror}"
     return " ".join(str(error).split())
 
 
-def _printable_output():
+def _printable_output() -> None:
     """Replace, rather than fail on, characters (∂, ŷ, σ) a legacy console cannot encode."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -363,8 +367,29 @@ def _printable_output():
                 stream.reconfigure(errors="replace")
 
 
-def main(argv=None) -> int:
-    """Run the ``fastprop`` command; returns the exit status."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``fastprop`` command (the console script and ``python -m fastprop``).
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The command line without the program's name, such as ``["train", "data.csv",
+        "--target", "y", "--out", "model.npz"]``; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for a bad command line, 1 for any other
+        problem (a file that cannot be read, a bad CSV, a bad model file), each
+        reported in one line on stderr; 130 when interrupted.
+
+    Examples
+    --------
+    >>> from fastprop.cli import main
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    fastprop ...
+    0
+    """
     _printable_output()
     parser = build_parser()
     try:
@@ -376,7 +401,8 @@ def main(argv=None) -> int:
         return done.code if isinstance(done.code, int) else EXIT_USAGE
     prefix = f"fastprop {args.command}: error:"
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except _UsageError as error:
         print(f"{prefix} {error} (see 'fastprop {args.command} --help')", file=sys.stderr)
         return EXIT_USAGE
@@ -396,7 +422,7 @@ def main(argv=None) -> int:
             _silence_stdout()
 
 
-def _silence_stdout():
+def _silence_stdout() -> None:
     """Send what is left of stdout to devnull, so that Python's exit does not fail on it."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())

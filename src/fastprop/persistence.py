@@ -47,6 +47,8 @@ size (plus the network built from it), and a file of a few megabytes is refused 
 loaded in well under a second, whatever it declares. Every refusal is a
 ``ModelFileError`` naming the file and the first few offending entries.
 """
+from __future__ import annotations
+
 import math
 import os
 import secrets
@@ -54,10 +56,13 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 FORMAT_NAME = "fastprop-network"
 FORMAT_VERSION = 2
@@ -77,6 +82,12 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_NPY_HEADER = 4096
 _MAX_NAME_BYTES = 4 * 1024
 _MAX_LAYERS = 100_000
+
+
+PathLike: TypeAlias = "str | os.PathLike[str]"
+Arrays: TypeAlias = "dict[str, Any]"
+# A check of an .npy header's (shape, dtype): None, or what to say of the entry named key.
+HeaderCheck: TypeAlias = "Callable[[tuple[int, ...], np.dtype[Any]], Callable[[str], str] | None]"
 
 
 class ModelFileError(ValueError):
@@ -99,24 +110,24 @@ class ModelData:
     """
 
     sizes: tuple[int, ...]
-    dtype: np.dtype
+    dtype: np.dtype[Any]
     loss: str
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
+    weights: list[NDArray[Any]]
+    biases: list[NDArray[Any]]
     input_names: list[str] | None = None
     output_names: list[str] | None = None
     activations: tuple[str, ...] | None = None
     output: str = "sigmoid"
     task: str | None = None
-    input_mean: np.ndarray | None = None
-    input_scale: np.ndarray | None = None
-    target_mean: np.ndarray | None = None
-    target_scale: np.ndarray | None = None
+    input_mean: NDArray[np.float64] | None = None
+    input_scale: NDArray[np.float64] | None = None
+    target_mean: NDArray[np.float64] | None = None
+    target_scale: NDArray[np.float64] | None = None
     class_column: str | None = None
     classes: tuple[str, ...] | tuple[int, ...] | None = None
 
 
-def validate_save_path(path) -> Path:
+def validate_save_path(path: object) -> Path:
     """Return ``path`` as a Path if a model can be written there; raise a clear error otherwise."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
@@ -133,10 +144,13 @@ def validate_save_path(path) -> Path:
     return target
 
 
-def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
-                  activations=None, output="sigmoid", preparation=None):
-    sizes = np.asarray(sizes, dtype=np.int64)
-    dtype = np.dtype(dtype)
+def _model_arrays(layer_sizes: ArrayLike, dtype_like: Any, loss: str,
+                  weights: Sequence[ArrayLike], biases: Sequence[ArrayLike],
+                  input_names: Sequence[object] | None, output_names: Sequence[object] | None,
+                  activations: Sequence[object] | None = None, output: str = "sigmoid",
+                  preparation: dict[str, Any] | None = None) -> Arrays:
+    sizes = np.asarray(layer_sizes, dtype=np.int64)
+    dtype = np.dtype(dtype_like)
     if dtype.name not in _DTYPES:
         raise TypeError(f"cannot save a network of dtype {dtype}; expected float32 or float64")
     if sizes.ndim != 1 or len(sizes) < 2 or (sizes < 1).any():
@@ -185,13 +199,17 @@ def _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names
     return arrays
 
 
-def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, target_mean=None,
-                        target_scale=None, class_column=None, classes=None):
+def _preparation_arrays(sizes: Sequence[int], task: str, input_mean: ArrayLike | None = None,
+                        input_scale: ArrayLike | None = None,
+                        target_mean: ArrayLike | None = None,
+                        target_scale: ArrayLike | None = None,
+                        class_column: str | None = None,
+                        classes: Sequence[object] | None = None) -> Arrays:
     """The version-2 entries of fastprop train's data preparation, checked as read_model
     checks them (so that nothing is written that would not load)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
-    arrays = {"task": np.str_(task)}
+    arrays: Arrays = {"task": np.str_(task)}
     for kind, mean, scale, width in (("input", input_mean, input_scale, sizes[0]),
                                      ("target", target_mean, target_scale, sizes[-1])):
         if (mean is None) != (scale is None):
@@ -215,12 +233,14 @@ def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, target_m
         raise ValueError("target_mean and target_scale belong to task 'regress'")
     if classes is None or class_column is None:
         raise ValueError("task 'classify' needs classes and class_column")
-    classes = list(classes)
-    if all(isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))
-           for label in classes):
-        kind, texts = "int", [str(int(label)) for label in classes]
-    elif all(isinstance(label, str) for label in classes):
-        kind, texts = "str", list(classes)
+    labels = list(classes)
+    integers = [int(label) for label in labels
+                if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))]
+    strings = [label for label in labels if isinstance(label, str)]
+    if len(integers) == len(labels):
+        kind, texts = "int", [str(label) for label in integers]
+    elif len(strings) == len(labels):
+        kind, texts = "str", strings
     else:
         raise TypeError("classes must be all strings or all integers")
     count = _class_count(sizes)
@@ -234,15 +254,20 @@ def _preparation_arrays(sizes, task, input_mean=None, input_scale=None, target_m
     return arrays
 
 
-def _class_count(sizes):
+def _class_count(sizes: Sequence[int] | NDArray[Any]) -> int:
     """The classes a classifier of these sizes has: one per output, or two for one sigmoid."""
     return int(sizes[-1]) if sizes[-1] > 1 else 2
 
 
-def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
-                output_names=None, activations=None, output="sigmoid", task=None,
-                input_mean=None, input_scale=None, target_mean=None, target_scale=None,
-                class_column=None, classes=None) -> None:
+def write_model(path: PathLike, sizes: ArrayLike, dtype: Any, loss: str,
+                weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], *,
+                input_names: Sequence[object] | None = None,
+                output_names: Sequence[object] | None = None,
+                activations: Sequence[object] | None = None, output: str = "sigmoid",
+                task: str | None = None, input_mean: ArrayLike | None = None,
+                input_scale: ArrayLike | None = None, target_mean: ArrayLike | None = None,
+                target_scale: ArrayLike | None = None, class_column: str | None = None,
+                classes: Sequence[object] | None = None) -> None:
     """Write a model file to ``path`` (the exact name given; no suffix is added).
 
     ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
@@ -278,7 +303,7 @@ def write_model(path, sizes, dtype, loss, weights, biases, *, input_names=None,
     _sync_directory(target.parent)
 
 
-def _write_unnamed_then_link(target, arrays):
+def _write_unnamed_then_link(target: Path, arrays: Arrays) -> bool:
     """Write the file unnamed (Linux's O_TMPFILE), then give it a temporary name and rename
     that over target: a process killed while writing leaves nothing behind (a named
     temporary file stays, 62 files and 1.7 GB after 100 SIGKILLs), only between the link
@@ -321,7 +346,7 @@ def _write_unnamed_then_link(target, arrays):
     return True
 
 
-def _write_named_then_rename(target, arrays):
+def _write_named_then_rename(target: Path, arrays: Arrays) -> None:
     """The portable way: a named temporary file in target's directory, renamed over it."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)
@@ -337,7 +362,7 @@ def _write_named_then_rename(target, arrays):
         raise
 
 
-def _remove(path):
+def _remove(path: PathLike) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -368,7 +393,7 @@ def _sync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def read_model(path) -> ModelData:
+def read_model(path: PathLike) -> ModelData:
     """Read and check a model file written by ``write_model``; raise ModelFileError for a bad file."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
@@ -391,7 +416,7 @@ def read_model(path) -> ModelData:
                      output=output, **preparation)
 
 
-def _read_arrays(path, name):
+def _read_arrays(path: PathLike, name: str) -> Arrays:
     """The arrays of the model file at path, each checked against what the file may hold
     before it is read (see the module's docstring: "Reading a file")."""
     descriptor = _open_regular_file(path, name)
@@ -411,7 +436,7 @@ def _read_arrays(path, name):
             raise ModelFileError(f"{name}: the file is truncated or corrupted ({error})") from error
 
 
-def _open_regular_file(path, name):
+def _open_regular_file(path: PathLike, name: str) -> int:
     """A descriptor of path opened for reading, refused unless it is a regular file: a FIFO
     would block a read forever, a device give endless data. Opened without blocking and then
     checked, so that nothing can swap the file between the check and the open."""
@@ -432,7 +457,7 @@ def _open_regular_file(path, name):
     return descriptor
 
 
-def _members(archive, name, file_size):
+def _members(archive: zipfile.ZipFile, name: str, file_size: int) -> dict[str, zipfile.ZipInfo]:
     """{key: ZipInfo} of the archive's members ("W1.npy" is key "W1"), each checked to be
     stored as fastprop stores it: uncompressed, inside the file, not overlapping another,
     so that what is read can never outgrow the file."""
@@ -458,7 +483,7 @@ def _members(archive, name, file_size):
     return members
 
 
-def _read_members(archive, name, file_size):
+def _read_members(archive: zipfile.ZipFile, name: str, file_size: int) -> Arrays:
     members = _members(archive, name, file_size)
     # Check the marker before reading anything else from a possibly foreign archive.
     if "format" not in members:
@@ -497,7 +522,8 @@ def _read_members(archive, name, file_size):
     return arrays
 
 
-def _read_member(archive, info, name, key, check):
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, key: str,
+                 check: HeaderCheck) -> NDArray[Any]:
     """One .npy member as an array, its header read and check(shape, dtype) applied (a
     message: refused) before its data."""
     if not info.filename.endswith(".npy"):
@@ -525,13 +551,14 @@ def _read_member(archive, info, name, key, check):
             raise ModelFileError(f"{name}: the file is truncated or corrupted (entry {key!r} "
                                  f"declares {size} bytes of data in a member of {info.file_size})")
         data = bytearray(size)
-        if member.readinto(data) != size or member.read(1):    # the CRC is checked at the end
+        if member.readinto(data) != size or member.read(1):  # type: ignore[attr-defined]    # the CRC is checked at the end
             raise ModelFileError(f"{name}: the file is truncated or corrupted (entry {key!r} "
                                  "holds more or less data than its header declares)")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
-def _small_header_entry(shape, dtype):
+def _small_header_entry(shape: tuple[int, ...],
+                        dtype: np.dtype[Any]) -> Callable[[str], str] | None:
     """format, format_version, sizes, loss and dtype: a scalar or a short vector."""
     if len(shape) > 1 or math.prod(shape) > _MAX_LAYERS + 1 or dtype.itemsize > _MAX_NAME_BYTES:
         return lambda key: (f"'{key}' must be a string, an integer or a list of layer sizes, "
@@ -539,15 +566,16 @@ def _small_header_entry(shape, dtype):
     return None
 
 
-def _scalar_string_entry(shape, dtype):
+def _scalar_string_entry(shape: tuple[int, ...],
+                         dtype: np.dtype[Any]) -> Callable[[str], str] | None:
     """task, class_column, classes_kind: one string."""
     if shape != () or dtype.kind != "U" or dtype.itemsize > _MAX_NAME_BYTES:
         return lambda key: f"'{key}' must be a string, got dtype {dtype} and shape {shape}"
     return None
 
 
-def _names_entry(count):
-    def check(shape, dtype):
+def _names_entry(count: int) -> HeaderCheck:
+    def check(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Callable[[str], str] | None:
         if shape != (count,) or dtype.kind != "U" or dtype.itemsize > _MAX_NAME_BYTES:
             return lambda key: (f"'{key}' must hold {count} strings, "
                                 f"got dtype {dtype} and shape {shape}")
@@ -555,8 +583,9 @@ def _names_entry(count):
     return check
 
 
-def _parameter_entry(expected_shape, expected_dtype, sizes):
-    def check(shape, dtype):
+def _parameter_entry(expected_shape: tuple[int, ...], expected_dtype: np.dtype[Any],
+                     sizes: Sequence[int]) -> HeaderCheck:
+    def check(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Callable[[str], str] | None:
         if shape != expected_shape:
             return lambda key: (f"array {key} has shape {shape}, but a {_sizes_text(sizes)} "
                                 f"network needs {expected_shape}")
@@ -566,18 +595,18 @@ def _parameter_entry(expected_shape, expected_dtype, sizes):
     return check
 
 
-def _first_few(names, shown=5):
+def _first_few(names: Sequence[object], shown: int = 5) -> str:
     """'a, b, c' or 'a, b, c, d, e and 95 more'."""
     names = list(names)
     text = ", ".join(map(str, names[:shown]))
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def _sizes_text(sizes):
+def _sizes_text(sizes: Sequence[int] | NDArray[Any]) -> str:
     return "-".join(str(size) for size in sizes)
 
 
-def _scalar_string(arrays, name, key):
+def _scalar_string(arrays: Arrays, name: str, key: str) -> str:
     value = arrays[key]
     if value.ndim != 0 or value.dtype.kind != "U":
         raise ModelFileError(f"{name}: '{key}' must be a string, got an array of "
@@ -585,14 +614,14 @@ def _scalar_string(arrays, name, key):
     return str(value)
 
 
-def _check_format(arrays, name):
+def _check_format(arrays: Arrays, name: str) -> None:
     value = arrays["format"]
     if value.ndim != 0 or value.dtype.kind != "U" or str(value) != FORMAT_NAME:
         raise ModelFileError(f"{name}: not a fastprop model file "
                              f"(its 'format' entry is not {FORMAT_NAME!r})")
 
 
-def _check_header(arrays, name):
+def _check_header(arrays: Arrays, name: str) -> tuple[list[int], str, np.dtype[Any]]:
     missing = [key for key in _HEADER_KEYS if key not in arrays]
     if missing:
         raise ModelFileError(f"{name}: incomplete model file, missing {', '.join(missing)}")
@@ -615,8 +644,10 @@ def _check_header(arrays, name):
     return [int(size) for size in sizes], loss, np.dtype(dtype)
 
 
-def _check_parameters(arrays, name, sizes, dtype):
-    weights, biases = [], []
+def _check_parameters(arrays: Arrays, name: str, sizes: Sequence[int], dtype: np.dtype[Any]
+                      ) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    weights: list[NDArray[Any]] = []
+    biases: list[NDArray[Any]] = []
     for layer in range(1, len(sizes)):
         for key, shape, into in ((f"W{layer}", (sizes[layer], sizes[layer - 1]), weights),
                                  (f"b{layer}", (sizes[layer],), biases)):
@@ -636,7 +667,8 @@ def _check_parameters(arrays, name, sizes, dtype):
     return weights, biases
 
 
-def _check_functions(arrays, name, n_hidden):
+def _check_functions(arrays: Arrays, name: str,
+                     n_hidden: int) -> tuple[tuple[str, ...] | None, str]:
     """(activations, output) the file holds: both or neither (then the sigmoid's)."""
     present = [key for key in _FUNCTION_KEYS if key in arrays]
     if not present:
@@ -644,11 +676,11 @@ def _check_functions(arrays, name, n_hidden):
     if len(present) == 1:
         raise ModelFileError(f"{name}: it has '{present[0]}' without "
                              f"'{[key for key in _FUNCTION_KEYS if key not in present][0]}'")
-    activations = _check_names(arrays, name, "activations", n_hidden)
+    activations = _check_names(arrays, name, "activations", n_hidden) or []
     return tuple(activations), _scalar_string(arrays, name, "output")
 
 
-def _check_names(arrays, name, key, count):
+def _check_names(arrays: Arrays, name: str, key: str, count: int) -> list[str] | None:
     if key not in arrays:
         return None
     names = arrays[key]
@@ -658,7 +690,7 @@ def _check_names(arrays, name, key, count):
     return [str(item) for item in names]
 
 
-def _check_preparation(arrays, name, sizes):
+def _check_preparation(arrays: Arrays, name: str, sizes: Sequence[int]) -> dict[str, Any]:
     """The ModelData fields of the version-2 data-preparation entries, checked."""
     present = [key for key in _PREPARATION_KEYS if key in arrays]
     if not present:
@@ -669,7 +701,7 @@ def _check_preparation(arrays, name, sizes):
     if task not in TASKS:
         raise ModelFileError(f"{name}: unknown task {task!r}; expected "
                              f"{' or '.join(map(repr, TASKS))}")
-    fields = {"task": task}
+    fields: dict[str, Any] = {"task": task}
     for kind, width in (("input", sizes[0]), ("target", sizes[-1])):
         scaler = [key for key in (f"{kind}_mean", f"{kind}_scale") if key in arrays]
         if len(scaler) == 1:
@@ -701,17 +733,18 @@ def _check_preparation(arrays, name, sizes):
     kind = _scalar_string(arrays, name, "classes_kind")
     if kind not in CLASS_KINDS:
         raise ModelFileError(f"{name}: 'classes_kind' must be 'str' or 'int', got {kind!r}")
-    texts = _check_names(arrays, name, "classes", _class_count(sizes))
+    texts = _check_names(arrays, name, "classes", _class_count(sizes)) or []
     if len(set(texts)) != len(texts):
         raise ModelFileError(f"{name}: 'classes' names a class more than once")
-    classes = tuple(texts)
+    classes: tuple[str, ...] | tuple[int, ...] = tuple(texts)
     if kind == "int":
         try:
-            classes = tuple(int(text) for text in texts)
+            integers = tuple(int(text) for text in texts)
         except ValueError:
-            classes = None
-        if classes is None or [str(label) for label in classes] != texts:
+            integers = ()
+        if [str(label) for label in integers] != texts:
             raise ModelFileError(f"{name}: 'classes' of kind 'int' must hold integers "
                                  f"written in decimal, got {_first_few(texts)}")
+        classes = integers
     fields.update(class_column=_scalar_string(arrays, name, "class_column"), classes=classes)
     return fields
