@@ -387,3 +387,29 @@ def test_a_version_1_model_still_predicts(tmp_path):
     rows = read_csv_text(result.stdout)
     assert rows[0] == ["c", "b", "a", "predicted_majority"]
     assert float(rows[1][3]) == net.predict(np.array([[1.0, 0.0, 1.0]]))[0, 0]
+
+
+def test_unscaled_inputs_get_a_note_and_sse_validation_compares(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = [[repr(float(v)), repr(float(w)), str(int(v > 500))] for v, w in
+            zip(rng.uniform(0, 1000, 30), rng.uniform(0, 1, 30))]
+    write_csv(tmp_path / "big.csv", ["area", "w", "t"], rows)
+    result = run("train", "big.csv", "--target", "t", "--epochs", 2, "--out", "b.npz",
+                 "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr.startswith("fastprop train: note: the inputs are not on a scale of "
+                                    "about 1 (column 'area' has mean ")
+    assert result.stderr.endswith("; --standardize usually trains much better\n")
+    result = run("train", "big.csv", "--target", "t", "--epochs", 2, "--out", "b.npz",
+                 "--standardize", "--loss", "sse", "--validation-fraction", "0.2",
+                 cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    last = [line for line in result.stdout.splitlines() if line.startswith("epoch 2/2:")][0]
+    shown = float(last.split("validation loss ")[1])
+    model = read_model(tmp_path / "b.npz")
+    validation = np.sort(np.random.default_rng(0).permutation(30)[:6])
+    X = np.array([[float(rows[i][0]), float(rows[i][1])] for i in validation])
+    y = np.array([[float(rows[i][2])] for i in validation])
+    X, y = (X - model.input_mean) / model.input_scale, (y - model.target_mean) / model.target_scale
+    summed = fastprop.load(tmp_path / "b.npz").compute_loss(X, y)    # sse: a sum over 6 rows
+    assert shown == pytest.approx(summed * 24 / 6, rel=1e-5)

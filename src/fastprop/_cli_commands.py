@@ -200,6 +200,8 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error).replace("loss=", "--loss ").replace("output=", "--output ")
                          ) from error
+    if not args.standardize:
+        _hint_standardize(X_train, inputs)
     hidden = setup.activation if isinstance(setup.activation, str) else ",".join(setup.activation)
     batch_size = min(args.batch_size, len(training))
     task = (f"classify {len(setup.classes)} classes of {args.target[0]}"
@@ -217,9 +219,12 @@ def run_train(args: argparse.Namespace) -> int:
     if validation is not None:
         X_valid, Y_valid = X[validation], targets[validation]
         width = len(str(args.epochs))
+        # The training loss of "sse" is a sum over the training rows: the validation rows'
+        # sum is scaled to as many rows, so that the two compare (the others are means).
+        rows_factor = len(training) / len(validation) if setup.loss == "sse" else 1.0
 
         def callback(epoch: int, loss: float) -> None:
-            validation_losses.append(net.compute_loss(X_valid, Y_valid))
+            validation_losses.append(net.compute_loss(X_valid, Y_valid) * rows_factor)
             print(f"epoch {epoch + 1:{width}d}/{args.epochs}: loss {loss:.6g}, "
                   f"validation loss {validation_losses[-1]:.6g}", flush=True)
 
@@ -255,6 +260,22 @@ def run_train(args: argparse.Namespace) -> int:
         _plot(history, validation_losses, args.plot)
         print(f"Wrote the loss curve to {args.plot}")
     return 0
+
+
+# Inputs whose standard deviation or mean is beyond this are far from a scale of about 1.
+UNSCALED_INPUT = 10.0
+
+
+def _hint_standardize(X: NDArray[np.float64], inputs: Sequence[str]) -> None:
+    """A note on stderr when the inputs are far from a scale of about 1 (the defaults'
+    learning rate and initial weights assume it) and --standardize was not given."""
+    spread = np.maximum(X.std(axis=0), np.abs(X.mean(axis=0)))
+    worst = int(np.argmax(spread))
+    if spread[worst] > UNSCALED_INPUT:
+        print(f"fastprop train: note: the inputs are not on a scale of about 1 (column "
+              f"{inputs[worst]!r} has mean {X[:, worst].mean():.4g} and standard deviation "
+              f"{X[:, worst].std():.4g}); --standardize usually trains much better",
+              file=sys.stderr)
 
 
 def _standardized_text(inputs: bool, targets: bool) -> str:

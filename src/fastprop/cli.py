@@ -280,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "the training rows, stored in the model, applied by predict; with "
                             "an identity output the targets too, which predict undoes)")
     train.add_argument("--validation-fraction", type=_fraction, default=None, metavar="F",
-                       help="hold out this fraction of the rows (drawn with --seed) and show "
-                            "their loss after each epoch, next to the training loss")
+                       help="hold out this fraction of the rows (drawn with --seed) and print "
+                            "their loss after each epoch next to the training loss, a line per "
+                            "epoch instead of the progress bar (with --loss sse, scaled to as "
+                            "many rows as the training set's)")
     train.add_argument("--sizes", type=_sizes, default=None,
                        help="layer sizes, input first, such as 30,64,1: the first is the number "
                             "of inputs, the last the number of targets (classify: of classes, "
