@@ -60,7 +60,7 @@ def _is_fastprop(filepath: str | None) -> bool:
 
 if threadpoolctl is not None and hasattr(threadpoolctl, "LibController"):
 
-    class FastpropController(threadpoolctl.LibController):
+    class FastpropController(threadpoolctl.LibController):  # type: ignore[misc]  # untyped base
         """fit's threads, as threadpoolctl sees a library's thread pool: the number is
         ``fastprop.get_config()["threads"]``; setting it calls ``fastprop.set_config``."""
 

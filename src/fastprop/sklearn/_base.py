@@ -21,14 +21,18 @@ from scikit-learn's in these documented ways:
 """
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import FloatArray
 from ..network import ConvergenceWarning, Network, TrainingDivergedError
 from ..optimizers import SGD, Adam
 
@@ -38,9 +42,63 @@ ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoi
 SOLVERS = ("lbfgs", "sgd", "adam")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 DTYPES = (np.float64, np.float32)
+_Estimator = TypeVar("_Estimator", bound="NetworkEstimator")
+
+# The Parameters section of the estimators' docstrings (numpydoc), the parameters of
+# scikit-learn's MLPClassifier and MLPRegressor plus dtype.
+PARAMETERS_DOC = """\
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        The widths of the hidden layers.
+    activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
+        The hidden layers' function ("logistic" is the sigmoid; "sigmoid" is accepted).
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        fastprop.Adam or fastprop.SGD in minibatches, or scipy's L-BFGS-B on the full batch.
+    alpha : float, default 1e-4
+        The L2 penalty's factor: alpha / n_samples * W added to the weights' gradients.
+    batch_size : int or "auto", default "auto"
+        Samples per step of "sgd" and "adam"; "auto" is min(200, n_samples).
+    learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
+        The schedule of "sgd"'s learning rate.
+    learning_rate_init : float, default 1e-3
+        The initial learning rate of "sgd" and "adam".
+    power_t : float, default 0.5
+        The exponent of "invscaling".
+    max_iter : int, default 200
+        Epochs of "sgd" and "adam"; iterations of "lbfgs".
+    shuffle : bool, default True
+        Whether each epoch takes the samples in a new order.
+    random_state : int, numpy.random.RandomState or None
+        The initial weights (scikit-learn's for the same value), the shuffling and the
+        validation split.
+    tol : float, default 1e-4
+        The improvement below which an epoch counts as none (and "lbfgs"'s gtol).
+    verbose : bool or int, default False
+        Print the loss of every epoch.
+    warm_start : bool, default False
+        Continue from the fitted network in the next fit.
+    momentum : float, default 0.9
+        "sgd"'s momentum, in [0, 1].
+    nesterovs_momentum : bool, default True
+        Nesterov momentum for "sgd".
+    early_stopping : bool, default False
+        Stop when the score on a validation split stops improving.
+    validation_fraction : float, default 0.1
+        The share of the training set held out for early stopping, in (0, 1).
+    beta_1, beta_2 : float, default 0.9 and 0.999
+        Adam's decay rates, in [0, 1).
+    epsilon : float, default 1e-8
+        Adam's epsilon.
+    n_iter_no_change : int, default 10
+        Epochs without improvement before stopping (or lowering "adaptive"'s rate).
+    max_fun : int, default 15000
+        The most loss evaluations of "lbfgs".
+    dtype : numpy.float64 (default) or numpy.float32
+        The network's dtype: every computation runs in it."""
 
 
-def _number(estimator, name, kind, low=None, high=None, low_open=False, high_open=False):
+def _number(estimator: object, name: str, kind: type[int] | type[float],
+            low: float | None = None, high: float | None = None, low_open: bool = False,
+            high_open: bool = False) -> Any:
     """The parameter name of estimator, checked: a real (kind float) or integer (kind int)
     number within [low, high] (or open at either end)."""
     value = getattr(estimator, name)
@@ -60,30 +118,53 @@ def _number(estimator, name, kind, low=None, high=None, low_open=False, high_ope
     return value
 
 
-def _choice(estimator, name, choices):
+def _choice(estimator: object, name: str, choices: Sequence[str]) -> str:
     value = getattr(estimator, name)
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
 
 
-def _boolean(estimator, name):
+def _boolean(estimator: object, name: str) -> bool:
     value = getattr(estimator, name)
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
-class NetworkEstimator(BaseEstimator):
+class NetworkEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn has no types
     """The parameters and training of NetworkClassifier and NetworkRegressor."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=np.float64):
+    # Fitted attributes (set by fit, absent before: scikit-learn's check_is_fitted).
+    network_: Network
+    n_iter_: int
+    t_: int
+    n_layers_: int
+    n_outputs_: int
+    out_activation_: str
+    loss_: float
+    loss_curve_: list[float] | None
+    best_loss_: float | None
+    validation_scores_: list[float] | None
+    best_validation_score_: float | None
+    coefs_: list[FloatArray]
+    intercepts_: list[FloatArray]
+    _random_state: np.random.RandomState
+    _optimizer: SGD | Adam | None
+    _no_improvement_count: int
+    _best_parameters: list[FloatArray]
+
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dtype: DTypeLike = np.float64) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -111,14 +192,14 @@ class NetworkEstimator(BaseEstimator):
 
     # --- parameters -------------------------------------------------------------------
 
-    def _checked_parameters(self):
+    def _checked_parameters(self) -> tuple[list[int], str, np.dtype[np.floating[Any]]]:
         """The hidden widths, fastprop's activation name and the dtype; every parameter
         checked (ValueError or TypeError naming it), as scikit-learn checks them in fit."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = [sizes]
+        given: object = self.hidden_layer_sizes
+        if isinstance(given, numbers.Integral) and not isinstance(given, bool):
+            given = [given]
         try:
-            sizes = list(sizes)
+            sizes: list[int] = list(given)  # type: ignore[call-overload]  # checked below
         except TypeError:
             raise TypeError("hidden_layer_sizes must be an integer or a sequence of integers, "
                             f"got {self.hidden_layer_sizes!r}") from None
@@ -152,17 +233,18 @@ class NetworkEstimator(BaseEstimator):
             _boolean(self, name)
         if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
             raise TypeError(f"verbose must be a bool or an integer, got {self.verbose!r}")
+        dtype: np.dtype[Any] | None
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
             dtype = None
-        if dtype not in DTYPES:
+        if dtype is None or dtype not in DTYPES:
             raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {self.dtype!r}")
-        return sizes, activation, dtype
+        return sizes, activation, cast("np.dtype[np.floating[Any]]", dtype)  # one of DTYPES
 
     # --- fitting ------------------------------------------------------------------
 
-    def _fit(self, X, y, incremental):
+    def _fit(self: _Estimator, X: ArrayLike, y: ArrayLike, incremental: bool) -> _Estimator:
         sizes, activation, dtype = self._checked_parameters()
         if incremental and self.solver == "lbfgs":
             raise ValueError("partial_fit is only available for the stochastic solvers "
@@ -170,8 +252,8 @@ class NetworkEstimator(BaseEstimator):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
-        X, targets = self._validate_input(X, y, incremental, reset=first_pass)
-        X = np.ascontiguousarray(X, dtype=dtype)
+        validated, targets = self._validate_input(X, y, incremental, reset=first_pass)
+        X = np.ascontiguousarray(validated, dtype=dtype)
         self._random_state = check_random_state(self.random_state)
         n_outputs = self._n_network_outputs(targets)
         if first_pass:
@@ -196,10 +278,12 @@ class NetworkEstimator(BaseEstimator):
         self._export_parameters()
         return self
 
-    def _initialize(self, layer_sizes, activation, dtype):
+    def _initialize(self, layer_sizes: list[int], activation: str,
+                    dtype: np.dtype[np.floating[Any]]) -> None:
         """A new network with scikit-learn's initial weights for this random_state."""
         factor = 2.0 if activation == "sigmoid" else 6.0
-        weights, biases = [], []
+        weights: list[NDArray[np.float64]] = []
+        biases: list[NDArray[np.float64]] = []
         for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
             bound = np.sqrt(factor / (fan_in + fan_out))
             # scikit-learn draws coefs_ (fan_in, fan_out), then the intercepts.
@@ -225,12 +309,13 @@ class NetworkEstimator(BaseEstimator):
             self.best_loss_ = np.inf
         self._optimizer = None
 
-    def _l2_term(self, n_samples):
+    def _l2_term(self, n_samples: int) -> float:
         """scikit-learn's 0.5 * alpha * ||W||^2 / n_samples with the network's weights."""
         squares = sum(float(np.dot(w.ravel(), w.ravel())) for w in self.network_._weights)
         return 0.5 * self.alpha * squares / n_samples
 
-    def _make_optimizer(self):
+    def _make_optimizer(self) -> SGD | Adam:
+        optimizer: SGD | Adam
         if self.solver == "adam":
             optimizer = Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
                              eps=self.epsilon)
@@ -240,11 +325,12 @@ class NetworkEstimator(BaseEstimator):
         optimizer._sample_l2 = float(self.alpha)
         return optimizer
 
-    def _fit_stochastic(self, X, targets, incremental):
+    def _fit_stochastic(self, X: FloatArray, targets: NDArray[Any], incremental: bool) -> None:
         if not incremental or self._optimizer is None:
             self._optimizer = self._make_optimizer()
         optimizer = self._optimizer
-        X_val = y_val = None
+        X_val: FloatArray | None = None
+        y_val: NDArray[Any] | None = None
         if self.early_stopping and self.validation_scores_ is None:
             # warm_start after a fit without early stopping: its records start now.
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -270,13 +356,15 @@ class NetworkEstimator(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         n_batches = -(-n_samples // batch_size)
         epochs = 1 if incremental else self.max_iter
-        stopped = []
+        stopped: list[int] = []
 
-        def end_of_epoch(epoch, loss):
+        def end_of_epoch(epoch: int, loss: float) -> bool:
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_ = self._reported_loss(loss) + n_batches * self._l2_term(n_samples)
-            self.loss_curve_.append(self.loss_)
+            # A list since _initialize (None after an lbfgs fit continued by warm_start:
+            # AttributeError, as before annotations)
+            cast(list[float], self.loss_curve_).append(self.loss_)
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             self._update_no_improvement_count(X_val, y_val)
@@ -313,10 +401,14 @@ class NetworkEstimator(BaseEstimator):
                                    self._best_parameters):
                 np.copyto(array, best)
 
-    def _update_no_improvement_count(self, X_val, y_val):
+    def _update_no_improvement_count(self, X_val: FloatArray | None,
+                                     y_val: NDArray[Any] | None) -> None:
         """scikit-learn's rule: an epoch improves on the best loss (or validation score)
         by more than tol, or counts as one without improvement."""
         if self.early_stopping:
+            # early stopping: a validation set, and its records (_fit_stochastic)
+            assert X_val is not None and y_val is not None
+            assert self.validation_scores_ is not None and self.best_validation_score_ is not None
             score = self._score_decoded(X_val, y_val)
             self.validation_scores_.append(score)
             if self.verbose:
@@ -330,13 +422,15 @@ class NetworkEstimator(BaseEstimator):
                 self._best_parameters = [array.copy() for array in
                                          self.network_._weights + self.network_._biases]
         else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            # without early stopping: a loss curve and the best loss (_initialize)
+            loss_curve, best_loss = cast(list[float], self.loss_curve_), cast(float, self.best_loss_)
+            if loss_curve[-1] > best_loss - self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            self.best_loss_ = min(best_loss, loss_curve[-1])
 
-    def _fit_lbfgs(self, X, targets):
+    def _fit_lbfgs(self, X: FloatArray, targets: NDArray[Any]) -> None:
         from ._lbfgs import fit_lbfgs
 
         result = fit_lbfgs(self.network_, X, targets, alpha=self.alpha, max_iter=self.max_iter,
@@ -346,7 +440,7 @@ class NetworkEstimator(BaseEstimator):
         self.loss_curve_ = None
         self.best_loss_ = None
 
-    def _export_parameters(self):
+    def _export_parameters(self) -> None:
         """scikit-learn's coefs_ (n_in, n_out: the transpose of Network.weights) and
         intercepts_, copies of the fitted network's."""
         self.coefs_ = [w.T.copy() for w in self.network_._weights]
@@ -354,46 +448,47 @@ class NetworkEstimator(BaseEstimator):
 
     # --- predicting ---------------------------------------------------------------
 
-    def _outputs(self, X):
+    def _outputs(self, X: ArrayLike) -> FloatArray:
         """The fitted network's outputs for X (checked as in fit)."""
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=DTYPES)
         return self.network_.forward(np.ascontiguousarray(X, dtype=self.network_.dtype))
 
-    def _score_decoded(self, X, y):
+    def _score_decoded(self, X: FloatArray, y: NDArray[Any]) -> float:
         """The score on X of targets y as the user gave them (early stopping)."""
         predictions = self._predict_outputs(self.network_.forward(X))
         if np.issubdtype(predictions.dtype, np.floating) and not np.isfinite(predictions).all():
             return np.nan
         return self._score_function(y, predictions)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
 
     # --- to be given by the classifier and the regressor ---------------------------------
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+                        ) -> tuple[NDArray[Any], NDArray[Any]]:
         raise NotImplementedError
 
-    def _n_network_outputs(self, targets):
+    def _n_network_outputs(self, targets: NDArray[Any]) -> int:
         raise NotImplementedError
 
-    def _output_and_loss(self):
+    def _output_and_loss(self) -> tuple[str, str]:
         raise NotImplementedError
 
-    def _reported_loss(self, loss):
+    def _reported_loss(self, loss: float) -> float:
         raise NotImplementedError
 
-    def _stratifies(self):
+    def _stratifies(self) -> bool:
         raise NotImplementedError
 
-    def _decoded_targets(self, targets):
+    def _decoded_targets(self, targets: NDArray[Any]) -> NDArray[Any]:
         raise NotImplementedError
 
-    def _predict_outputs(self, outputs):
+    def _predict_outputs(self, outputs: FloatArray) -> NDArray[Any]:
         raise NotImplementedError
 
-    def _score_function(self, y, predictions):
+    def _score_function(self, y: NDArray[Any], predictions: NDArray[Any]) -> float:
         raise NotImplementedError

@@ -52,14 +52,18 @@ Design
 """
 import itertools
 import warnings
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy
 import scipy.optimize
+from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 
 from .. import _kernels
+from .._validation import FloatArray
+from ..network import Network
 
 _SCIPY_TAKES_IPRINT = tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 15)
 
@@ -67,14 +71,14 @@ _SCIPY_TAKES_IPRINT = tuple(int(part) for part in scipy.__version__.split(".")[:
 class LbfgsResult(NamedTuple):
     loss: float       # the final loss, L2 term included: scikit-learn's loss_
     n_iter: int       # iterations run, at most max_iter: scikit-learn's n_iter_
-    optimize_result: scipy.optimize.OptimizeResult
+    optimize_result: Any  # scipy.optimize.OptimizeResult (scipy ships no types)
 
 
 class LbfgsObjective:
     """``objective(x) -> (loss, gradient)``: scikit-learn's L2-penalised loss of the network
     on the full batch (X, Y), and its gradient, at the packed float64 parameters x."""
 
-    def __init__(self, network, X, Y, alpha):
+    def __init__(self, network: Network, X: ArrayLike, Y: ArrayLike, alpha: float) -> None:
         self.network = network
         self.samples, self.targets, self.labels = network._samples_and_targets(X, Y,
                                                                                training=True)
@@ -85,31 +89,31 @@ class LbfgsObjective:
         if network.loss == "mse":                               # squared_error's value
             self.loss_scale /= network.sizes[-1]
         arrays = network._weights + network._biases
-        self.shapes = [array.shape for array in arrays]
+        self.shapes: list[tuple[int, ...]] = [array.shape for array in arrays]
         self.ends = np.cumsum([array.size for array in arrays])
         self.n_weights = int(self.ends[len(network._weights) - 1])
         self.evaluated = False      # whether a forward pass has been finite yet
-        self.hidden_deltas = [np.empty((n_samples, width), dtype=network.dtype)
+        self.hidden_deltas: list[FloatArray] = [np.empty((n_samples, width), dtype=network.dtype)
                               for width in network.sizes[1:-1]]
 
-    def pack(self):
+    def pack(self) -> NDArray[np.float64]:
         """The network's parameters as one float64 vector."""
         return np.concatenate([array.ravel() for array in
                                self.network._weights + self.network._biases]).astype(np.float64)
 
-    def split(self, vector):
+    def split(self, vector: NDArray[np.float64]) -> list[NDArray[np.float64]]:
         """Views of a packed vector, one per weight matrix, then one per bias vector."""
         starts = [0, *self.ends[:-1]]
         return [vector[start:end].reshape(shape)
                 for start, end, shape in zip(starts, self.ends, self.shapes)]
 
-    def unpack(self, x):
+    def unpack(self, x: NDArray[np.float64]) -> None:
         """Copy x into the network's arrays in place (rounded for a float32 network)."""
         network = self.network
         for array, values in zip(network._weights + network._biases, self.split(x)):
             np.copyto(array, values)
 
-    def __call__(self, x):
+    def __call__(self, x: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         network = self.network
         self.unpack(x)
         try:
@@ -127,7 +131,7 @@ class LbfgsObjective:
                                   deltas[layer - 1], network._functions[layer - 1])
         gradient = np.empty_like(x)
         gradient_views = self.split(gradient)
-        gradient_buffers = (gradient_views if network.dtype == np.float64
+        gradient_buffers: list[NDArray[Any]] = (gradient_views if network.dtype == np.float64
                             else [np.empty(shape, dtype=network.dtype) for shape in self.shapes])
         layer_inputs = [self.samples] + activations[:-1]
         for layer in range(n_layers):
@@ -142,9 +146,9 @@ class LbfgsObjective:
         if network.loss in ("cross_entropy", "bce"):
             summed_loss += self.clipping_difference(activations)
         loss = summed_loss * self.loss_scale + 0.5 * self.l2_scale * float(np.dot(weights, weights))
-        return loss, gradient
+        return float(loss), gradient
 
-    def clipping_difference(self, activations):
+    def clipping_difference(self, activations: list[FloatArray]) -> float:
         """scikit-learn's summed log loss minus fastprop's: scikit-learn takes logarithms of
         probabilities clipped to [eps, 1 - eps] (eps of float64, its arithmetic), fastprop
         computes the loss from z exactly. Worked out, from z recomputed in float64, on the
@@ -157,6 +161,7 @@ class LbfgsObjective:
         if self.labels is not None:
             rows = np.flatnonzero(probabilities[np.arange(len(self.labels)), self.labels] < eps)
         else:
+            assert self.targets is not None      # targets where there are no labels
             capped = (self.targets > 0) & (probabilities < eps)
             if network.loss == "bce":
                 capped |= (self.targets < 1) & (probabilities > 1 - eps)
@@ -167,6 +172,7 @@ class LbfgsObjective:
         z = (layer_input[rows].astype(np.float64) @ network._weights[-1].T.astype(np.float64)
              + network._biases[-1])
         if self.labels is None:
+            assert self.targets is not None
             targets = self.targets[rows].astype(np.float64)
         else:
             targets = np.eye(network.sizes[-1])[self.labels[rows]]
@@ -180,7 +186,8 @@ class LbfgsObjective:
         return float(scikit_learn - exact)
 
 
-def fit_lbfgs(network, X, Y, alpha, max_iter, max_fun, tol, verbose=False):
+def fit_lbfgs(network: Network, X: ArrayLike, Y: ArrayLike, alpha: float, max_iter: int,
+              max_fun: int, tol: float, verbose: bool | int = False) -> LbfgsResult:
     """Train ``network`` (a fastprop.Network) on the full batch (X, Y) as scikit-learn's MLP
     solver="lbfgs" does, from its current parameters; returns an ``LbfgsResult``.
 
@@ -189,14 +196,14 @@ def fit_lbfgs(network, X, Y, alpha, max_iter, max_fun, tol, verbose=False):
     converging. verbose: scipy's iprint=1 before scipy 1.15, the loss of each iteration after.
     """
     objective = LbfgsObjective(network, X, Y, alpha)
-    options = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
-    callback = None
+    options: dict[str, float] = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
+    callback: Callable[[Any], None] | None = None
     if _SCIPY_TAKES_IPRINT:
         options["iprint"] = 1 if verbose else -1
     elif verbose:
         iterations = itertools.count(1)
 
-        def callback(intermediate_result):
+        def callback(intermediate_result: Any) -> None:
             print(f"Iteration {next(iterations)}, loss = {intermediate_result.fun:.8f}")
 
     with network._usage.writing("fit_lbfgs"):

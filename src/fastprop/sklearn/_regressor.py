@@ -1,36 +1,69 @@
 """NetworkRegressor: scikit-learn's MLPRegressor on fastprop's compiled loop (an identity
 output, squared error, one output per target column)."""
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._base import DTYPES, NetworkEstimator
+from .._validation import FloatArray
+from ._base import DTYPES, PARAMETERS_DOC, NetworkEstimator
 from ._classifier import _stochastic
 
 
-class NetworkRegressor(RegressorMixin, NetworkEstimator):
-    """A multi-layer perceptron regressor trained by fastprop: the parameters, attributes
-    and methods of ``sklearn.neural_network.MLPRegressor`` with its squared-error loss
-    (``loss="squared_error"``, the default, is the one accepted)
-    (see fastprop.sklearn's documentation for the few differences), plus ``dtype``.
+class NetworkRegressor(RegressorMixin, NetworkEstimator):  # type: ignore[misc]  # untyped base
+    __doc__ = f"""A multi-layer perceptron regressor trained by fastprop.
 
-    Fitted attributes: ``network_`` (the ``fastprop.Network``), ``coefs_`` and
-    ``intercepts_`` (scikit-learn's (n_in, n_out) layout: the transposes of
-    ``network_.weights``), ``loss_``, ``best_loss_``, ``loss_curve_``,
-    ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
-    ``n_features_in_``, ``feature_names_in_``, ``n_layers_``, ``n_outputs_``,
-    ``out_activation_``.
+    The parameters, attributes and methods of ``sklearn.neural_network.MLPRegressor`` with
+    its squared-error loss (see fastprop.sklearn's documentation for the few
+    differences), plus ``dtype``: an identity output, one unit per target column.
+
+    Parameters
+    ----------
+{PARAMETERS_DOC}
+    loss : "squared_error"
+        The loss (MLPRegressor's "poisson" is not supported).
+
+    Attributes
+    ----------
+    network_ : fastprop.Network
+        The fitted network.
+    coefs_, intercepts_ : list of ndarray
+        scikit-learn's layout, (n_in, n_out): the transposes of ``network_.weights``,
+        and the biases.
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_
+        As MLPRegressor's.
+    n_iter_, t_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
+        As MLPRegressor's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastprop.sklearn import NetworkRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, (200, 2))
+    >>> y = X[:, 0] * X[:, 1] + np.sin(X[:, 0])
+    >>> reg = NetworkRegressor(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=500,
+    ...                        random_state=0).fit(X, y)
+    >>> bool(reg.score(X, y) > 0.99), reg.predict(X[:5]).shape, reg.network_.output
+    (True, (5,), 'identity')
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 loss="squared_error", solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
-                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
-                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dtype=np.float64):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, loss: str = "squared_error",
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init,
@@ -42,53 +75,135 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):
         # MLPRegressor's loss (scikit-learn 1.7): "squared_error" only here.
         self.loss = loss
 
-    def fit(self, X, y):
-        """Train on X (n_samples, n_features) and targets y (n_samples,) or (n_samples,
-        n_outputs); returns self."""
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "NetworkRegressor":
+        """Train the network on X and the targets y (all epochs; from scratch unless warm_start).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The training samples.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets.
+
+        Returns
+        -------
+        NetworkRegressor
+            self, fitted.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For an invalid parameter (naming it) or invalid data, as scikit-learn's.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastprop.sklearn import NetworkRegressor
+        >>> X = np.linspace(0, 1, 20).reshape(-1, 1)
+        >>> reg = NetworkRegressor((8,), solver="lbfgs", random_state=0).fit(X, 2 * X.ravel() + 1)
+        >>> print(np.round(reg.predict([[0.5]]), 2))
+        [2.]
+        """
         return self._fit(X, y, incremental=False)
 
-    def _checked_parameters(self):
+    def _checked_parameters(self) -> tuple[list[int], str, np.dtype[np.floating[Any]]]:
         if self.loss != "squared_error":
             raise ValueError(f"loss must be 'squared_error' (MLPRegressor's 'poisson' is not "
                              f"supported), got {self.loss!r}")
         return super()._checked_parameters()
 
-    @available_if(_stochastic)
-    def partial_fit(self, X, y):
-        """One epoch over X, y, continuing from the last call."""
+    # (scikit-learn ships no types: available_if keeps the signature)
+    @available_if(_stochastic)  # type: ignore[untyped-decorator]
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "NetworkRegressor":
+        """One epoch over X, y, continuing from the last call ("sgd" and "adam" only).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The samples.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets.
+
+        Returns
+        -------
+        NetworkRegressor
+            self.
+
+        Raises
+        ------
+        ValueError
+            If the data does not match the first call's widths.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastprop.sklearn import NetworkRegressor
+        >>> reg = NetworkRegressor((4,), solver="sgd", random_state=0)
+        >>> reg = reg.partial_fit([[0.0], [1.0]], [0.0, 1.0]).partial_fit([[0.5]], [0.5])
+        >>> reg.n_iter_, reg.t_
+        (1, 3)
+        """
         return self._fit(X, y, incremental=True)
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=DTYPES,
-                             reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+                        ) -> tuple[NDArray[Any], NDArray[Any]]:
+        samples, targets = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                                         dtype=DTYPES, reset=reset)
+        if targets.ndim == 2 and targets.shape[1] == 1:
+            targets = column_or_1d(targets, warn=True)
+        return samples, np.asarray(targets, dtype=np.float64).reshape(len(targets), -1)
 
-    def _n_network_outputs(self, targets):
-        return targets.shape[1]
+    def _n_network_outputs(self, targets: NDArray[Any]) -> int:
+        return int(targets.shape[1])
 
-    def _output_and_loss(self):
+    def _output_and_loss(self) -> tuple[str, str]:
         return "identity", "mse"
 
-    def _reported_loss(self, loss):
+    def _reported_loss(self, loss: float) -> float:
         # fastprop's "mse" is 1/2 sum over outputs / n_samples; scikit-learn's squared
         # loss is the mean over samples and outputs / 2 (its gradient is fastprop's).
         return float(loss) / self.n_outputs_
 
-    def _stratifies(self):
+    def _stratifies(self) -> bool:
         return False
 
-    def _decoded_targets(self, targets):
+    def _decoded_targets(self, targets: NDArray[Any]) -> NDArray[Any]:
         return targets
 
-    def _predict_outputs(self, outputs):
+    def _predict_outputs(self, outputs: FloatArray) -> NDArray[Any]:
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
-    def _score_function(self, y, predictions):
-        return r2_score(y, predictions)
+    def _score_function(self, y: NDArray[Any], predictions: NDArray[Any]) -> float:
+        return float(r2_score(y, predictions))
 
-    def predict(self, X):
-        """The network's outputs for X: (n_samples,) for one target, else (n_samples,
-        n_outputs)."""
+    def predict(self, X: ArrayLike) -> FloatArray:
+        """The network's outputs for X.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            (n_samples,) when fitted on one target.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            If X does not have the fitted number of features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastprop.sklearn import NetworkRegressor
+        >>> X = np.linspace(0, 1, 20).reshape(-1, 1)
+        >>> Y = np.column_stack([X.ravel(), -X.ravel()])
+        >>> reg = NetworkRegressor((8,), solver="lbfgs", random_state=0).fit(X, Y)
+        >>> reg.predict(X[:3]).shape
+        (3, 2)
+        """
         return self._predict_outputs(self._outputs(X))
