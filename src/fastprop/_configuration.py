@@ -17,6 +17,8 @@ Environment variables set the defaults at import:
 * ``FASTPROP_PLAN``: how fit routes its products, "measured" (default), "portable" or
   "fixed".
 """
+from __future__ import annotations
+
 import contextlib
 import numbers
 import operator

@@ -46,6 +46,8 @@ few tens of milliseconds for small networks and about 0.2 s for 784-1024-1024-10
 (each of its products' routes timed twice, a step of each plan once); ``tune`` does it
 ahead of time, ``show_config`` lists the plans in use.
 """
+from __future__ import annotations
+
 import dataclasses
 import datetime
 import os
@@ -165,7 +167,7 @@ def plan_for(trainer: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
              targets: _FloatArray | None, batch_rows: int, mean_loss: bool,
              functions: Sequence[str] | None = None, loss: str = "squared",
              labels: NDArray[np.int64] | None = None,
-             optimizer: Mapping[str, Any] | None = None) -> "Plan":
+             optimizer: Mapping[str, Any] | None = None) -> Plan:
     """The plan of a fit under the configuration in use: read from the cache, or measured
     now (on copies) and stored. A plan is keyed by the network's widths, not its functions
     or loss: every route computes the same function, and what decides between routes is
@@ -193,7 +195,7 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
             biases: Sequence[_FloatArray], samples: _FloatArray, targets: _FloatArray | None,
             batch_rows: int, mean_loss: bool, functions: Sequence[str] | None = None,
             loss: str = "squared", labels: NDArray[np.int64] | None = None,
-            optimizer: Mapping[str, Any] | None = None) -> "Plan":
+            optimizer: Mapping[str, Any] | None = None) -> Plan:
     """Measure the plan of a fit (see the module's docstring); the arrays are not changed.
     functions, loss and labels as _kernels.Trainer takes them (the fit's); optimizer: the
     settings of the optimizer whose update the fit's steps include (None: plain gradient

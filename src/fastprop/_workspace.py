@@ -6,6 +6,8 @@ samples are shuffled, the optimizer's gradient block, and the ``_kernels.Trainer
 checked them with the data, with its measured plan. Memory is checked before anything is
 allocated.
 """
+from __future__ import annotations
+
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +35,9 @@ class Workspace:
     """Buffers for the compiled training loop, allocated once per fit or step,
     and the compiled trainer that checked them (once) together with the data."""
 
-    def __init__(self, network: "Network", samples: FloatArray, targets: FloatArray | None,
+    def __init__(self, network: Network, samples: FloatArray, targets: FloatArray | None,
                  labels: LabelArray | None, batch_size: int, shuffled: bool,
-                 optimizer: "_Optimizer | None" = None, state: "_State | None" = None) -> None:
+                 optimizer: _Optimizer | None = None, state: _State | None = None) -> None:
         dtype, sizes = network.dtype, network.sizes
         n_samples = samples.shape[0]
         # Activations and deltas of every layer for one batch (and the batch's inputs and

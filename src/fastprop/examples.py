@@ -12,6 +12,8 @@ the single training sample ``x``, its target ``y`` and the learning rate ``lr``,
 all plain Python floats. They are used by the tests, by ``fastprop demo`` and by
 the tests of ``fastprop.explain``.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -118,7 +120,7 @@ EXAMPLES = {
 }
 
 
-def network_from_example(example: Example, dtype: DTypeLike = np.float64) -> "Network":
+def network_from_example(example: Example, dtype: DTypeLike = np.float64) -> Network:
     """A ``fastprop.Network`` holding the example's weights and biases (loss "sse").
 
     Parameters

@@ -24,6 +24,8 @@ Names, chosen so that a reader can map them to the tutorials:
   ``W2[1,2]`` = layer 2, to neuron 1, from neuron 2 (1-based). Biases:
   ``b1[2]`` = layer 1, neuron 2.
 """
+from __future__ import annotations
+
 import math
 import textwrap
 from collections.abc import Callable, Sequence
@@ -271,7 +273,7 @@ class Trace:
 
 
 # --------------------------------------------------------------------- compute
-def explain(net: "Network", x: ArrayLike, y: ArrayLike, lr: float) -> Trace:
+def explain(net: Network, x: ArrayLike, y: ArrayLike, lr: float) -> Trace:
     """Trace one forward pass, backward pass and gradient step of ``net`` on one sample.
 
     ``net`` is not changed: the updated values are in the trace. ``print(trace)`` shows
@@ -438,7 +440,7 @@ def _loss(loss_name: str, z: Sequence[float], outputs: Sequence[float],
                      if target)
 
 
-def _read_network(net: "Network") -> tuple[tuple[int, ...], list[list[list[float]]],
+def _read_network(net: Network) -> tuple[tuple[int, ...], list[list[list[float]]],
                                         list[list[float]], str, str, tuple[str, ...], str]:
     try:
         sizes, weights, biases = tuple(net.sizes), net.weights, net.biases
@@ -639,7 +641,7 @@ def _render(trace: Trace, markdown: bool) -> str:
     return out.text()
 
 
-def _shared_bias_note(out: "_Document", layer: LayerTrace, lr: float) -> None:
+def _shared_bias_note(out: _Document, layer: LayerTrace, lr: float) -> None:
     biases = layer.biases
     old, total = biases[0].old, layer.bias_gradient_sum
     neurons = ", ".join(bias.connection for bias in biases)

@@ -6,6 +6,8 @@ buffers the kernels write into, and calls the compiled kernels of
 ``fastprop._kernels``, which run without the GIL. All checks happen before any
 state changes, so a call that raises leaves the network exactly as it was.
 """
+from __future__ import annotations
+
 import contextlib
 import copy
 import functools
@@ -199,7 +201,7 @@ class Network:
     def from_weights(cls, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike],
                      loss: str = "sse", dtype: DTypeLike | None = None,
                      activation: str | Sequence[str] = "sigmoid",
-                     output: str = "sigmoid") -> "Network":
+                     output: str = "sigmoid") -> Network:
         """A network with copies of the given weights and biases.
 
         Parameters
@@ -552,7 +554,7 @@ class Network:
 
     @_writes
     def step(self, X: ArrayLike, Y: ArrayLike, lr: float | None = None,
-             optimizer: "SGD | Adam | None" = None) -> float:
+             optimizer: SGD | Adam | None = None) -> float:
         """One update on the batch (X, Y), by gradient descent or by the optimizer.
 
         Parameters
@@ -618,7 +620,7 @@ class Network:
             batch_size: int | None = None, shuffle: bool = True,
             seed: int | np.random.Generator | None = None, progress: bool = False,
             callback: Callback | None = None,
-            optimizer: "SGD | Adam | None" = None) -> NDArray[np.float64]:
+            optimizer: SGD | Adam | None = None) -> NDArray[np.float64]:
         """Train the network on (X, Y) by minibatch gradient descent; return each epoch's loss.
 
         Each step is plain gradient descent with step size ``lr``, or the update of
@@ -935,7 +937,7 @@ class Network:
                     activations=self._hidden_functions, output=self._output)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "Network":
+    def load(cls, path: str | os.PathLike[str]) -> Network:
         """The network in a file written by ``save``.
 
         Parameters
@@ -966,7 +968,7 @@ class Network:
         return cls._from_model(read_model(path), path)
 
     @classmethod
-    def _from_model(cls, model: ModelData, path: str | os.PathLike[str]) -> "Network":
+    def _from_model(cls, model: ModelData, path: str | os.PathLike[str]) -> Network:
         """A network holding the contents of a model file that ``read_model`` checked."""
         try:
             activation: str | list[str] = ("sigmoid" if model.activations is None

@@ -16,6 +16,8 @@ which is how to schedule the learning rate::
         opt.lr = 1e-3 * 0.95 ** (epoch + 1)
     net.fit(X, labels, epochs=50, batch_size=32, optimizer=opt, callback=decay)
 """
+from __future__ import annotations
+
 import contextlib
 import math
 import numbers

@@ -1,4 +1,6 @@
 """``plot_loss``: the loss curve of a fit, drawn with matplotlib (the ``plot`` extra)."""
+from __future__ import annotations
+
 import math
 import os
 from typing import TYPE_CHECKING
@@ -33,7 +35,7 @@ def uses_log_scale(values: NDArray[np.float64]) -> bool:
     return low > 0 and math.log10(high / low) > LOG_SCALE_DECADES
 
 
-def require_matplotlib() -> "type[Figure]":
+def require_matplotlib() -> type[Figure]:
     """Import matplotlib's Figure class, or raise an ImportError that says how to install it."""
     try:
         from matplotlib.figure import Figure
@@ -44,7 +46,7 @@ def require_matplotlib() -> "type[Figure]":
     return Figure
 
 
-def plot_loss(history: ArrayLike, path: str | os.PathLike[str] | None = None) -> "Figure":
+def plot_loss(history: ArrayLike, path: str | os.PathLike[str] | None = None) -> Figure:
     """Draw the per-epoch losses in ``history`` and return the matplotlib Figure.
 
     The y axis is logarithmic when the losses are positive and span more than

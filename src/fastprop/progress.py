@@ -5,6 +5,8 @@
 throttled to a few per second, so an update that does not redraw costs one
 clock read.
 """
+from __future__ import annotations
+
 import sys
 import time
 from types import TracebackType
@@ -102,7 +104,7 @@ class EpochProgress:
             line += f", loss {_format_loss(self.loss)}"
         return line
 
-    def __enter__(self) -> "EpochProgress":
+    def __enter__(self) -> EpochProgress:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

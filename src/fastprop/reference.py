@@ -11,6 +11,8 @@ Notation (as in CONTRIBUTING.md): samples are rows, so ``X`` is a list of
 ``A[0] = X`` and ``A[l] = f(A[l-1] Wₗᵀ + bₗ)``, f the sigmoid σ unless another
 activation is named (the tutorials' networks are sigmoid everywhere).
 """
+from __future__ import annotations
+
 import math
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, cast

@@ -4,6 +4,8 @@ Multi-class targets train a softmax output with cross-entropy on integer labels 
 expanded into a one-hot copy); binary and multi-label targets a sigmoid output with
 binary cross-entropy, one unit per label (one for a binary problem), as scikit-learn's.
 """
+from __future__ import annotations
+
 from typing import Any
 
 import numpy as np
@@ -65,7 +67,7 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):  # type: ignore[misc
     (True, [0, 0, 0], (4, 16, 3))
     """
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "NetworkClassifier":
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NetworkClassifier:
         """Train the network on X and the labels y (all epochs; from scratch unless warm_start).
 
         Parameters
@@ -100,7 +102,7 @@ class NetworkClassifier(ClassifierMixin, NetworkEstimator):  # type: ignore[misc
     # (scikit-learn ships no types: available_if keeps the signature)
     @available_if(_stochastic)  # type: ignore[untyped-decorator]
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    classes: ArrayLike | None = None) -> "NetworkClassifier":
+                    classes: ArrayLike | None = None) -> NetworkClassifier:
         """One epoch over X, y, continuing from the last call ("sgd" and "adam" only).
 
         Parameters

@@ -1,5 +1,7 @@
 """NetworkRegressor: scikit-learn's MLPRegressor on fastprop's compiled loop (an identity
 output, squared error, one output per target column)."""
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,7 +77,7 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):  # type: ignore[misc] 
         # MLPRegressor's loss (scikit-learn 1.7): "squared_error" only here.
         self.loss = loss
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "NetworkRegressor":
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NetworkRegressor:
         """Train the network on X and the targets y (all epochs; from scratch unless warm_start).
 
         Parameters
@@ -114,7 +116,7 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):  # type: ignore[misc] 
 
     # (scikit-learn ships no types: available_if keeps the signature)
     @available_if(_stochastic)  # type: ignore[untyped-decorator]
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "NetworkRegressor":
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> NetworkRegressor:
         """One epoch over X, y, continuing from the last call ("sgd" and "adam" only).
 
         Parameters
