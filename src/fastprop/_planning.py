@@ -116,6 +116,33 @@ class Plan:
     measured time of one training step, ``planning_seconds`` how long measuring took,
     ``measured`` when (UTC), ``cache_file`` where it is stored, ``timed`` the plans whose
     steps were timed, fastest first, as (routes in short, see ``_code``; seconds per step).
+    Plans are made by :func:`fastprop.tune` and by fits, not by hand.
+
+    Parameters
+    ----------
+    key : str
+        What the plan was measured for: dtype, widths, batch size, CPU path, threads.
+    layers : tuple of dict
+        Per layer, ``{product: (route, shared)}``.
+    seconds_per_step : float
+        The measured time of one training step.
+    planning_seconds : float
+        How long measuring took.
+    measured : str
+        When, in UTC (ISO 8601).
+    cache_file : str
+        The plan cache file it is stored in.
+    timed : tuple of (str, float), default ()
+        The plans whose steps were timed, fastest first.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> plan = fastprop.tune([3, 2], batch_size=8)
+    >>> [sorted(layer) for layer in plan.layers]
+    [['forward', 'gradient_step']]
+    >>> plan.seconds_per_step > 0
+    True
     """
     key: str
     layers: tuple[dict[str, Decision], ...]
@@ -134,6 +161,13 @@ class Plan:
             One ``(route, shared)`` pair per product, layer after layer, in the order of
             ``("forward", "hidden_delta", "gradient_step")`` (layer 0's hidden delta,
             which does not exist, as ``("loops", False)``).
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> decisions = fastprop.tune([3, 2], batch_size=8).decisions()
+        >>> len(decisions), decisions[1]
+        (3, ('loops', False))
         """
         flat: list[Decision] = []
         for layer in self.layers:

@@ -155,7 +155,44 @@ class LayerTrace:
 
 @dataclass(frozen=True)
 class Trace:
-    """What ``explain`` computed; ``str(trace)`` and ``trace.to_markdown()`` render it."""
+    """What ``explain`` computed; ``str(trace)`` and ``trace.to_markdown()`` render it.
+
+    Made by :func:`fastprop.explain`, not by hand.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        The network's widths, input first.
+    loss_name : str
+        The network's loss.
+    x, y : tuple of float
+        The sample and its targets (a class label as its one-hot row).
+    lr : float
+        The learning rate of the step.
+    layers : tuple of LayerTrace
+        Layer by layer (1 = the first after the inputs): neurons, weights, biases.
+    loss : float
+        The loss before the step.
+    network_dtype : str
+        The network's dtype ("float32" or "float64"); the trace computes in float64.
+    activations : tuple of str
+        The hidden layers' functions.
+    output : str
+        The output layer's function.
+
+    Examples
+    --------
+    >>> import fastprop
+    >>> from fastprop.examples import network_from_example, seed_000_example_1
+    >>> example = seed_000_example_1()
+    >>> trace = fastprop.explain(network_from_example(example), example.x, example.y,
+    ...                          example.lr)
+    >>> print(trace)  # doctest: +ELLIPSIS
+    One training step of a 1-1 sigmoid network, explained
+    ...
+    >>> print(f"{trace.outputs[0]:.6f} {trace.loss:.6f}")
+    0.562177 0.439756
+    """
 
     sizes: tuple[int, ...]
     loss_name: str
@@ -256,19 +293,64 @@ class Trace:
         raise KeyError(f"no neuron named {name!r}")
 
     def new_weights(self) -> list[NDArray[np.float64]]:
-        """The weight matrices after the update, each ``(n_out, n_in)``."""
+        """The weight matrices after the update, each ``(n_out, n_in)``.
+
+        Returns
+        -------
+        list of ndarray, each of shape (n_out, n_in), float64
+            The weights after the step, layer by layer.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> [weights.shape for weights in trace.new_weights()]
+        [(2, 2), (1, 2)]
+        """
         return [np.array([weight.new for weight in layer.weights]).reshape(
             len(layer.neurons), -1) for layer in self.layers]
 
     def new_biases(self) -> list[NDArray[np.float64]]:
-        """The bias vectors after the update, each ``(n_out,)``."""
+        """The bias vectors after the update, each ``(n_out,)``.
+
+        Returns
+        -------
+        list of ndarray, each of shape (n_out,), float64
+            The biases after the step, layer by layer.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> [biases.shape for biases in trace.new_biases()]
+        [(2,), (1,)]
+        """
         return [np.array([bias.new for bias in layer.biases]) for layer in self.layers]
 
     def __str__(self) -> str:
         return _render(self, markdown=False)
 
     def to_markdown(self) -> str:
-        """The trace as Markdown: headings, tables and formulas in code spans."""
+        """The trace as Markdown: headings, tables and formulas in code spans.
+
+        Returns
+        -------
+        str
+            The same content as ``str(trace)``, as Markdown.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_000_example_1
+        >>> example = seed_000_example_1()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.1)
+        >>> trace.to_markdown().splitlines()[0]
+        '## One training step of a 1-1 sigmoid network, explained'
+        """
         return _render(self, markdown=True)
 
 
