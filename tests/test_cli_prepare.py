@@ -413,3 +413,19 @@ def test_unscaled_inputs_get_a_note_and_sse_validation_compares(tmp_path):
     X, y = (X - model.input_mean) / model.input_scale, (y - model.target_mean) / model.target_scale
     summed = fastprop.load(tmp_path / "b.npz").compute_loss(X, y)    # sse: a sum over 6 rows
     assert shown == pytest.approx(summed * 24 / 6, rel=1e-5)
+
+
+@pytest.mark.parametrize("command, expected", [
+    ([], ["evaluate", "--version"]),
+    (["train"], ["--features", "--drop", "--task", "--standardize", "--validation-fraction",
+                 "--activation", "--output", "--loss", "--optimizer", "--momentum",
+                 "--weight-decay", "--delimiter", "--batch-size"]),
+    (["predict"], ["--delimiter", "probability_<class>"]),
+    (["evaluate"], ["usage: fastprop evaluate", "model", "data", "accuracy", "RMSE"]),
+])
+def test_help_names_the_new_options(tmp_path, command, expected):
+    result = run(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    text = " ".join(result.stdout.split())
+    for fragment in expected:
+        assert fragment in text
