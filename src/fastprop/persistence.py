@@ -128,7 +128,33 @@ class ModelData:
 
 
 def validate_save_path(path: object) -> Path:
-    """Return ``path`` as a Path if a model can be written there; raise a clear error otherwise."""
+    """Return ``path`` as a Path if a model can be written there; raise a clear error otherwise.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where a model file is to be written.
+
+    Returns
+    -------
+    pathlib.Path
+        The same path.
+
+    Raises
+    ------
+    TypeError
+        For anything but a str or os.PathLike (bytes included).
+    ValueError
+        For a path that names no file ("", ".", "..").
+    IsADirectoryError, FileNotFoundError
+        For a directory, or a path whose directory does not exist.
+
+    Examples
+    --------
+    >>> from fastprop.persistence import validate_save_path
+    >>> validate_save_path("model.npz").name
+    'model.npz'
+    """
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     target = Path(path)
@@ -270,22 +296,65 @@ def write_model(path: PathLike, sizes: ArrayLike, dtype: Any, loss: str,
                 classes: Sequence[object] | None = None) -> None:
     """Write a model file to ``path`` (the exact name given; no suffix is added).
 
-    ``sizes`` lists the layer widths, input first; ``weights`` and ``biases`` hold
-    one ``(n_out, n_in)`` matrix and one ``(n_out,)`` vector per layer, written in
-    ``dtype`` (float32 or float64); ``loss`` is stored as given, and so are
-    ``activations`` (one per hidden layer; None: the sigmoid) and ``output`` where any
-    is not the sigmoid. ``input_names`` and ``output_names``, when given, name each
-    input and output neuron. ``task`` (``"regress"`` or ``"classify"``; None writes
-    none of the following), ``input_mean`` and ``input_scale`` (the standardisation of
-    the inputs, or None), for ``"regress"`` ``target_mean`` and ``target_scale`` (that of
-    the targets, or None), and for ``"classify"`` ``class_column`` and ``classes`` (all
-    strings or all integers, one per output, or two for a single output) record how
-    ``fastprop train`` prepared the data.
     Everything is checked before anything is written. The file is written to a
-    temporary file in the same directory and renamed into place, so an
-    interrupted or failed save leaves any old file intact; on Linux the temporary file
-    is unnamed (O_TMPFILE) until it is complete, so a process killed while saving leaves
-    no temporary file behind.
+    temporary file in the same directory and renamed into place, so an interrupted or
+    failed save leaves any old file intact; on Linux the temporary file is unnamed
+    (O_TMPFILE) until it is complete, so a process killed while saving leaves no
+    temporary file behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write; its directory must exist.
+    sizes : array_like of int, shape (n_layers + 1,)
+        The layer widths, input first.
+    dtype : numpy.float32 or numpy.float64
+        The dtype the weights and biases are written in.
+    loss : str
+        Stored as given (``read_model`` returns it; building a network checks it).
+    weights, biases : sequence of array_like
+        Per layer, a ``(n_out, n_in)`` matrix and a ``(n_out,)`` vector, all finite.
+    input_names, output_names : sequence of str, optional
+        A name per input and per output neuron (``fastprop train`` writes them).
+    activations : sequence of str, optional
+        One function per hidden layer (None: the sigmoid); written with ``output``
+        where any is not the sigmoid.
+    output : str
+        The output layer's function, default ``"sigmoid"``.
+    task : {"regress", "classify"}, optional
+        How ``fastprop train`` prepared the data; None writes none of what follows.
+    input_mean, input_scale : array_like of float, shape (sizes[0],), optional
+        The inputs' standardisation (both or neither; every scale > 0).
+    target_mean, target_scale : array_like of float, shape (sizes[-1],), optional
+        The targets' standardisation, for ``"regress"`` only.
+    class_column : str, optional
+        For ``"classify"``: the name of the label column.
+    classes : sequence of str or of int, optional
+        For ``"classify"``: the distinct labels, one per output (two for one output).
+
+    Raises
+    ------
+    TypeError
+        For a path that is not a str or os.PathLike, a dtype that is not float32 or
+        float64, or classes that mix strings and integers.
+    ValueError
+        For arrays that do not fit ``sizes`` or are not finite, names of the wrong count,
+        or a data preparation that ``read_model`` would refuse; nothing is written.
+    OSError
+        When the directory does not exist or the file cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastprop.persistence import read_model, write_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> write_model(path, [2, 1], np.float64, "bce", [np.ones((1, 2))], [np.zeros(1)],
+    ...             input_names=["x", "y"], task="classify", class_column="label",
+    ...             classes=["no", "yes"])
+    >>> model = read_model(path)
+    >>> model.sizes, model.input_names, model.classes
+    ((2, 1), ['x', 'y'], ('no', 'yes'))
     """
     target = validate_save_path(path)
     preparation = None if task is None else {
@@ -394,7 +463,42 @@ def _sync_directory(directory: Path) -> None:
 
 
 def read_model(path: PathLike) -> ModelData:
-    """Read and check a model file written by ``write_model``; raise ModelFileError for a bad file."""
+    """Read and check a model file written by ``write_model`` (format version 1 or 2).
+
+    The file is read as untrusted input: see the module's docstring ("Reading a file").
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    ModelData
+        The arrays and metadata the file holds, checked against one another.
+
+    Raises
+    ------
+    ModelFileError
+        For anything wrong with the file, naming it and the problem.
+    TypeError
+        For a path that is not a str or os.PathLike.
+    OSError
+        When the file cannot be opened (FileNotFoundError for a missing one).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastprop.persistence import read_model, write_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> write_model(path, [3, 1], np.float32, "mse", [np.zeros((1, 3))], [np.ones(1)],
+    ...             output="identity", task="regress", input_mean=[0, 1, 2],
+    ...             input_scale=[1, 1, 4])
+    >>> model = read_model(path)
+    >>> model.dtype, model.output, model.task, model.input_scale.tolist()
+    (dtype('float32'), 'identity', 'regress', [1.0, 1.0, 4.0])
+    """
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     name = str(path)
