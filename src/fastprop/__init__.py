@@ -1,4 +1,4 @@
-"""fastprop: backpropagation for dense sigmoid networks, in compiled C behind Cython.
+"""fastprop: backpropagation for dense networks on the CPU, in compiled C behind Cython.
 
 The hot path lives in the compiled extension ``fastprop._kernels``; there is no
 pure-Python fallback. ``fastprop.reference`` holds the same steps written as a
