@@ -213,8 +213,8 @@ def test_validation_loss_is_shown_each_epoch_and_plotted(tmp_path, mixed, monkey
     assert "on the validation rows" in lines[-2]
 
     pytest.importorskip("matplotlib")
-    from fastprop import _cli_commands
-    figure = _cli_commands._plot(np.array([1.0, 0.5, 0.25]), [1.2, 0.7, 0.6],
+    from fastprop import _cli_train
+    figure = _cli_train._plot(np.array([1.0, 0.5, 0.25]), [1.2, 0.7, 0.6],
                                  str(tmp_path / "loss.png"))
     axes = figure.axes[0]
     assert [line.get_label() for line in axes.lines] == ["training", "validation"]

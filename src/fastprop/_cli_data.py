@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -220,3 +221,24 @@ def standardizer(X: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[n
 def format_number(value: float) -> str:
     """A number for a CSV cell: its shortest exact text (repr)."""
     return repr(float(value))
+
+
+def sizes_text(sizes: Sequence[int]) -> str:
+    """'30-64-1'."""
+    return "-".join(str(size) for size in sizes)
+
+
+def names_text(names: Sequence[str], shown: int = 8) -> str:
+    """'a, b, c', or the first eight and 'and N more'."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+def check_output_path(path: str, option: str) -> None:
+    """CommandError unless option's file can be written at path (its directory exists)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{option} {path}: directory {directory!r} does not exist")
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path}: is a directory")

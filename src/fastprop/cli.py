@@ -16,17 +16,16 @@ from typing import NoReturn
 
 import numpy as np
 
-from ._cli_commands import (
+from ._cli_data import CommandError, UsageError, delimiter_option
+from ._cli_predict import run_evaluate, run_predict
+from ._cli_train import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_EPOCHS,
     DEFAULT_HIDDEN,
     DEFAULT_LEARNING_RATES,
     DEFAULT_MOMENTUM,
-    run_evaluate,
-    run_predict,
     run_train,
 )
-from ._cli_data import CommandError, UsageError, delimiter_option
 from ._version import __version__
 
 EXIT_FAILURE = 1
