@@ -285,7 +285,7 @@ def test_train_plot_without_matplotlib_fails_before_training(tmp_path, monkeypat
                    "model.npz", "--plot", "loss.png"])
     captured = capsys.readouterr()
     assert status == 1 and captured.out == ""
-    assert_one_line_error(captured.err, "pip install 'fastprop[plot]'")
+    assert_one_line_error(captured.err, "pip install matplotlib")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["votes.csv"]
 
 

@@ -286,5 +286,7 @@ def test_plot_loss_checks_path(matplotlib):
 def test_plot_loss_without_matplotlib_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ImportError, match=r"pip install 'fastprop\[plot\]'"):
+    # Never PyPI's "fastprop", an unrelated project: matplotlib itself, or the extra by path.
+    with pytest.raises(ImportError, match=r"pip install matplotlib \(or, in fastprop's source "
+                                          r"checkout, pip install \"\.\[plot\]\"\)"):
         fastprop.plot_loss([0.3, 0.2])

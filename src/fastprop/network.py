@@ -44,6 +44,8 @@ from .optimizers import _Optimizer, _State
 from .persistence import ModelData, ModelFileError, read_model, write_model
 
 if TYPE_CHECKING:
+    import torch
+
     from .optimizers import SGD, Adam
 
 _Parameters = ParamSpec("_Parameters")
@@ -196,6 +198,39 @@ class Network:
             raise ValueError(f"a network of sizes {described} "
                              "needs more memory than could be allocated") from error
         self._set_state(sizes, dtype, loss, weights, biases, hidden, output, activation)
+
+    @classmethod
+    def from_torch(cls, module: torch.nn.Sequential, *, dtype: DTypeLike | None = None,
+                   loss: str | None = None) -> Network:
+        """A network with the layers of a ``torch.nn.Sequential`` of ``Linear`` layers and
+        activations.
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential
+            ``Linear`` layers, each followed by nothing or ``Identity`` (an identity layer),
+            ``Sigmoid``, ``Tanh`` or ``ReLU`` (hidden layers), and by nothing, ``Identity``,
+            ``Sigmoid`` or ``Softmax(dim=-1)`` after the last one (the output).
+        dtype : {numpy.float32, numpy.float64}, optional
+            The network's dtype; by default the module's (float32 or float64 throughout).
+        loss : str, optional
+            The loss; by default "sse" after a sigmoid, "mse" after the identity and
+            "cross_entropy" after a softmax.
+
+        Returns
+        -------
+        Network
+            Copies of the module's weights and biases (``bias=False``: zero biases).
+
+        Raises
+        ------
+        TypeError, ValueError
+            For any other module, naming it and its position (see
+            ``fastprop.export.network_from_torch`` for everything accepted and refused).
+        """
+        from .export import network_from_torch
+
+        return network_from_torch(module, dtype=dtype, loss=loss)
 
     @classmethod
     def from_weights(cls, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike],

@@ -41,8 +41,8 @@ def require_matplotlib() -> type[Figure]:
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(
-            "plotting needs matplotlib, which is not installed: "
-            "pip install 'fastprop[plot]'") from error
+            "plotting needs matplotlib, which is not installed: pip install matplotlib "
+            "(or, in fastprop's source checkout, pip install \".[plot]\")") from error
     return Figure
 
 
