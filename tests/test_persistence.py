@@ -1,5 +1,6 @@
 """Network.save / fastprop.load: bit-exact round trips, atomic saves, clear errors on bad files."""
 import ast
+import errno
 import io
 import os
 import signal
@@ -244,8 +245,24 @@ def test_bad_save_paths(tmp_path, make_path, error, message):
 
 # ------------------------------------------------------------------ bad files
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing.npz"):
-        fastprop.load(tmp_path / "nothing.npz")
+    # A ModelFileError, as every failure to load is, and still the FileNotFoundError that
+    # code written before caught.
+    path = tmp_path / "nothing.npz"
+    with pytest.raises(fastprop.ModelFileError, match=r"nothing\.npz: No such file or directory$") as caught:
+        fastprop.load(path)
+    assert isinstance(caught.value, FileNotFoundError)
+    assert caught.value.errno == errno.ENOENT and caught.value.filename == str(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root reads files whatever their permissions")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "model.npz"
+    trained_network().save(path)
+    path.chmod(0)
+    with pytest.raises(fastprop.ModelFileError, match=r"model\.npz: Permission denied$") as caught:
+        fastprop.load(path)
+    assert isinstance(caught.value, PermissionError)
 
 
 def test_load_path_type():

@@ -94,6 +94,23 @@ class ModelFileError(ValueError):
     """A model file that cannot be read: its message names the file and the problem."""
 
 
+class _ModelFileOSError(ModelFileError):
+    """A ModelFileError that is also the OSError opening the file gave: its message is the
+    file's name and the system's words, its errno, strerror and filename the OSError's."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class _MissingModelFileError(_ModelFileOSError, FileNotFoundError):
+    """A model file that does not exist: a ModelFileError, as every failure to load is, and
+    the FileNotFoundError that opening it gives (what code written before caught)."""
+
+
+class _UnreadableModelFileError(_ModelFileOSError, PermissionError):
+    """A model file this process may not read: a ModelFileError, and a PermissionError."""
+
+
 @dataclass(frozen=True)
 class ModelData:
     """What a model file holds, as ``read_model`` checked it.
@@ -483,8 +500,10 @@ def read_model(path: PathLike) -> ModelData:
         For anything wrong with the file, naming it and the problem.
     TypeError
         For a path that is not a str or os.PathLike.
+        A missing file's is also a FileNotFoundError, an unreadable one's a
+        PermissionError.
     OSError
-        When the file cannot be opened (FileNotFoundError for a missing one).
+        When the file cannot be read for another reason (an I/O error).
 
     Examples
     --------
@@ -544,8 +563,15 @@ def _open_regular_file(path: PathLike, name: str) -> int:
     """A descriptor of path opened for reading, refused unless it is a regular file: a FIFO
     would block a read forever, a device give endless data. Opened without blocking and then
     checked, so that nothing can swap the file between the check and the open."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-                         | getattr(os, "O_BINARY", 0))  # a missing file: FileNotFoundError
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, PermissionError) as error:
+        refusal = (_MissingModelFileError if isinstance(error, FileNotFoundError)
+                   else _UnreadableModelFileError)
+        refused = refusal(f"{name}: {error.strerror}")
+        refused.errno, refused.strerror, refused.filename = error.errno, error.strerror, name
+        raise refused from error
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
