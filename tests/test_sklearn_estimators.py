@@ -181,6 +181,41 @@ def test_a_network_pickles_and_copies_bit_for_bit(dtype):
             np.testing.assert_array_equal(a, b)
 
 
+def test_an_estimator_fitting_in_one_thread_silences_no_other_threads_warnings(monkeypatch):
+    # The estimator turns the network's ConvergenceWarning off while it fits (it reports
+    # convergence as scikit-learn does) in its own thread only: warnings.catch_warnings, as
+    # it once did, swapped the process's filters, so a network fitting in another thread
+    # meanwhile warned nothing.
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    fit_stochastic = NetworkClassifier._fit_stochastic
+
+    def held_fit(self, *args, **kwargs):
+        inside.set()
+        assert done.wait(60)
+        return fit_stochastic(self, *args, **kwargs)
+
+    monkeypatch.setattr(NetworkClassifier, "_fit_stochastic", held_fit)
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    estimator = NetworkClassifier(hidden_layer_sizes=(4,), max_iter=300, random_state=0)
+    thread = threading.Thread(target=estimator.fit, args=(X, y))
+    xor = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        thread.start()
+        try:
+            assert inside.wait(60)
+            # lr 1000 saturates every output: a ConvergenceWarning when alone.
+            fastprop.Network([2, 4, 1], seed=0).fit(xor, [0, 1, 1, 0], epochs=20, lr=1000.0)
+        finally:
+            done.set()
+            thread.join()
+    assert any(issubclass(warning.category, fastprop.ConvergenceWarning)
+               and "saturated" in str(warning.message) for warning in caught)
+    assert hasattr(estimator, "network_")     # the held fit went on to the end
+
+
 def test_partial_fit_continues_as_fit_does():
     # Without shuffling, two partial_fit calls are the two epochs of fit(max_iter=2): the
     # same steps, the optimizer's state carried from one call to the next.

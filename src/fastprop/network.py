@@ -12,8 +12,9 @@ import contextlib
 import copy
 import functools
 import os
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import numpy as np
@@ -58,6 +59,24 @@ _Self = TypeVar("_Self", bound="Network")
 _CHUNK_MULTIPLY_ADDS = 50_000_000
 # Cap on the sample orders drawn ahead for one chunk of shuffled epochs.
 _MAX_ORDER_ENTRIES = 1 << 20
+
+
+# Set in a thread by without_convergence_warnings: fit then leaves its convergence to the
+# caller (fastprop.sklearn reports it as scikit-learn does). Per thread, unlike
+# warnings.catch_warnings, which swaps the process's filters under every other thread.
+_convergence_warnings = threading.local()
+
+
+@contextlib.contextmanager
+def without_convergence_warnings() -> Iterator[None]:
+    """Within it, this thread's fits and steps warn no ConvergenceWarning (other threads'
+    still do)."""
+    before = getattr(_convergence_warnings, "off", False)
+    _convergence_warnings.off = True
+    try:
+        yield
+    finally:
+        _convergence_warnings.off = before
 
 
 class ConvergenceWarning(UserWarning):
@@ -863,6 +882,8 @@ class Network:
         output is saturated (a (1 - a) below the dtype's resolution) on every training
         sample, a state in which its gradient vanishes. The whole set is only looked at
         when the last batch's outputs were all saturated (they are in the workspace)."""
+        if getattr(_convergence_warnings, "off", False):
+            return
         hint = ""
         if self._loss == "sse" and batch_size > 1:
             hint = (f" With loss='sse' the gradient is summed over each batch of {batch_size} "

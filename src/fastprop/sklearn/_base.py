@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import FloatArray
-from ..network import ConvergenceWarning, Network, TrainingDivergedError
+from ..network import Network, TrainingDivergedError, without_convergence_warnings
 from ..optimizers import SGD, Adam
 
 # scikit-learn's names of the hidden activations, and fastprop's.
@@ -265,9 +265,10 @@ class NetworkEstimator(BaseEstimator):  # type: ignore[misc]  # scikit-learn has
                 f"warm_start and partial_fit continue the network of the first fit "
                 f"(hidden_layer_sizes={list(self.network_.sizes[1:-1])}, dtype="
                 f"{self.network_.dtype}); got hidden_layer_sizes={sizes}, dtype={dtype}")
-        with warnings.catch_warnings():
-            # The estimator reports convergence as scikit-learn does (below).
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        # The estimator reports convergence as scikit-learn does (below); the network's
+        # own warning is turned off in this thread only (warnings.catch_warnings would
+        # swap the process's filters under other threads' feet).
+        with without_convergence_warnings():
             try:
                 if self.solver == "lbfgs":
                     self._fit_lbfgs(X, targets)
