@@ -12,11 +12,11 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
-from ._cli_data import CommandError, UsageError, delimiter_option
+from ._cli_data import CommandError, UsageError, check_output_path, delimiter_option
 from ._cli_predict import run_evaluate, run_predict
 from ._cli_train import (
     DEFAULT_BATCH_SIZE,
@@ -27,6 +27,9 @@ from ._cli_train import (
     run_train,
 )
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .explain import Trace
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -192,8 +195,32 @@ def run_explain(args: argparse.Namespace) -> int:
         raise _UsageError(str(error).replace("activation", "--activation", 1)
                           if "activation" in str(error) else str(error)) from error
     trace = explain(net, args.x, args.y, args.lr)
+    if args.svg is not None or args.png is not None:
+        _write_pictures(trace, args.svg, args.png)
     print(trace.to_markdown() if args.markdown else str(trace), end="")
     return 0
+
+
+def _write_pictures(trace: Trace, svg_path: str | None, png_path: str | None) -> None:
+    """--svg and --png: every check (the paths, the network's size, matplotlib) before
+    anything is written."""
+    from . import _explain_svg
+
+    for path, option in ((svg_path, "--svg"), (png_path, "--png")):
+        if path is not None:
+            check_output_path(path, option)
+    if png_path is not None:
+        from .plotting import require_matplotlib
+        require_matplotlib()
+    try:
+        layout = _explain_svg.layout(trace)
+    except ValueError as error:
+        option = "--svg" if svg_path is not None else "--png"
+        raise _UsageError(f"{option}: {error}") from None
+    if svg_path is not None:
+        _explain_svg.save_svg(layout, svg_path)
+    if png_path is not None:
+        _explain_svg.save_png(layout, png_path)
 
 
 def _sizes_text(sizes: Sequence[int]) -> str:
@@ -246,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--output", choices=("sigmoid", "identity", "softmax"),
                          default="sigmoid", help="the output layer's function (default sigmoid)")
     explain.add_argument("--markdown", action="store_true", help="print Markdown, not plain text")
+    explain.add_argument("--svg", metavar="OUT.svg", default=None,
+                         help="also draw the network with every number of the step there, as "
+                              "SVG (at most 6 neurons per layer and 4 weight layers)")
+    explain.add_argument("--png", metavar="OUT.png", default=None,
+                         help="the same picture as a PNG (needs matplotlib)")
     explain.set_defaults(run=run_explain)
 
     train = commands.add_parser(

@@ -27,6 +27,7 @@ Names, chosen so that a reader can map them to the tutorials:
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -352,6 +353,74 @@ class Trace:
         '## One training step of a 1-1 sigmoid network, explained'
         """
         return _render(self, markdown=True)
+
+    def to_svg(self) -> str:
+        """The network of the trace as an SVG picture, every number of the step on it.
+
+        A circle per neuron (inputs too) with its z, a and δ and its bias's old and new
+        value (a bias's gradient is its neuron's δ); a line per weight labelled with its
+        old value, new value and gradient; the loss and the learning rate in a caption.
+        Numbers are printed as in ``str(trace)``. Each neuron, bias and weight is a
+        ``<g>`` group with ``class`` and ``data-`` attributes (``data-name="w5"``...)
+        holding its numbers as ``<text>``; see :mod:`fastprop._explain_svg`.
+
+        Returns
+        -------
+        str
+            An SVG 1.1 document (no scripts, generic fonts); the same trace gives the
+            same text.
+
+        Raises
+        ------
+        ValueError
+            If a layer has more than 6 neurons or the network more than 4 weight
+            layers: the labels would no longer be readable.
+
+        Examples
+        --------
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> picture = trace.to_svg()
+        >>> picture.startswith("<?xml") and 'data-name="w5"' in picture
+        True
+        """
+        from . import _explain_svg
+
+        return _explain_svg.svg(_explain_svg.layout(self))
+
+    def save_svg(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_svg` to a file, atomically (UTF-8).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+
+        Raises
+        ------
+        TypeError
+            If ``path`` is not a str or os.PathLike.
+        ValueError
+            If the network is too large to draw, or ``path``'s directory does not exist
+            or ``path`` is a directory (nothing is written).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastprop
+        >>> from fastprop.examples import network_from_example, seed_002
+        >>> example = seed_002()
+        >>> trace = fastprop.explain(network_from_example(example), example.x, example.y, 0.5)
+        >>> path = os.path.join(tempfile.mkdtemp(), "step.svg")
+        >>> trace.save_svg(path)
+        >>> open(path, encoding="utf-8").read() == trace.to_svg()
+        True
+        """
+        from . import _explain_svg
+
+        _explain_svg.save_svg(_explain_svg.layout(self), path)
 
 
 # --------------------------------------------------------------------- compute
