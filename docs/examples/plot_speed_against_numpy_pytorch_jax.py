@@ -55,11 +55,12 @@ results = find_results()
 markdown = results.read_text(encoding="utf-8")
 header, rows = ratios_table(markdown)
 machine = re.search(r"Measured on: \*\*(.+?)\*\*(.*)", markdown)
-implementations = [name for name in header[1:5]]   # fastprop, NumPy, PyTorch, JAX
-print("read", len(rows), "cases from", results.name, "measured on",
-      machine.group(1) if machine else "(machine not named)")
+implementations = header[1:5]   # fastprop, NumPy, PyTorch, JAX, as the file names them
+where = machine.group(1) if machine else "a machine the file does not name"
+print(f"{len(rows)} cases from {results.name}, measured on {where}")
+print("case | " + " | ".join(implementations))
 for row in rows:
-    print(row["case"].split(":")[0], {name: row[name] for name in implementations})
+    print(row["case"].split(":")[0] + "    | " + " | ".join(row[name] for name in implementations))
 
 # %%
 # One group of bars per case, one bar per implementation.
@@ -75,7 +76,7 @@ ax.set_xticks(np.arange(len(cases)), cases)
 ax.set_yscale("log")
 ax.set_xlabel("benchmark case (see benchmarks/RESULTS.md)")
 ax.set_ylabel("training time, best run (s)")
-ax.set_title("Training time per case (lower is faster)")
+ax.set_title(f"Training time per case, lower is faster ({where})", fontsize="medium")
 ax.legend(fontsize="small")
 fig.tight_layout()
 
