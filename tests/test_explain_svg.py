@@ -96,6 +96,8 @@ def test_seed_002_numbers_as_the_tutorial_prints_them():
     assert texts(group(root, "neuron", layer=0, index=1)) == ["x2", "x2 = 0.1"]
     caption = " ".join(texts(group(root, "caption")))
     assert "L = 0.274811" in caption and "lr = 0.5" in caption
+    # the tutorial's shared b1: gradient 0.0284 and new value 0.3358 as it prints them
+    assert "one shared bias b1 = 0.35: ∂L/∂b1 = 0.028364, new b1 = 0.335818" in caption
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -133,6 +135,7 @@ def test_every_number_of_the_trace_is_in_its_group_as_printed(name):
     loss_line = next(line for line in text.splitlines() if line.strip().startswith("L = "))
     assert f"L = {loss_line.rsplit('= ', 1)[1]}" in caption
     assert f"lr = {trace.lr:g}" in caption
+    assert ("shared bias" in caption) == ("Note: layer" in text)
 
 
 def test_other_functions_and_several_outputs():

@@ -198,13 +198,15 @@ def layout(trace: Trace) -> Layout:
     placements: list[list[tuple[float, float]]] = []   # each weight's label centre
     for layer, trace_layer in enumerate(trace.layers):
         sources, targets = ys(layer), ys(layer + 1)
-        lines = [(sources[w.from_neuron - 1 if w.from_neuron else 0], targets[w.to_neuron - 1])
+        edges = [(sources[w.from_neuron - 1 if w.from_neuron else 0], targets[w.to_neuron - 1])
                  for w in trace_layer.weights]
         gap = 2 * half + label_width
+        # Ends: once the steps along the band are a label wide, each label has a place
+        # of its own (a layer has at most 36 labels and _LABEL_STEPS + 1 places).
         while True:
             x0, x1 = xs[-1], xs[-1] + gap
             band = (x0 + half + label_width / 2, x1 - half - label_width / 2)
-            centres = _place_labels(lines, x0, x1, band, (label_width, label_height))
+            centres = _place_labels(edges, x0, x1, band, (label_width, label_height))
             if centres is not None:
                 break
             gap += label_width / 4
@@ -237,13 +239,16 @@ def layout(trace: Trace) -> Layout:
                                          _PALETTE[j % len(_PALETTE)], box, tooltip))
 
     caption_lines = (
-        f"loss {trace.loss_name}: L = {_number(trace.loss)}; learning rate lr = {_number(trace.lr)}",
+        f"loss {trace.loss_name}: L = {_number(trace.loss)}; "
+        f"learning rate lr = {_number(trace.lr)}",
         "neurons: z = Σ w·a + b, a = f(z), δ = ∂L/∂z; bias b = old → new, its gradient is δ",
-        "weights: w = old → new = old − lr · ∂L/∂w; a line's colour is its target neuron's")
+        "weights: w = old → new = old − lr · ∂L/∂w; a line's colour is its target neuron's",
+        *_shared_bias_lines(trace))
     bottom = max(neuron.numbers.y + neuron.numbers.height for neuron in neurons)
     caption_width = _width(caption_lines)
     width = max(xs[-1] + box_width / 2 + _MARGIN, caption_width + 2 * _MARGIN)
-    caption = Box(_MARGIN, bottom + 2 * _GAP, caption_width, _height(caption_lines), caption_lines)
+    caption = Box(_MARGIN, bottom + 2 * _GAP, caption_width, _height(caption_lines),
+                  caption_lines)
     height = caption.y + caption.height + _MARGIN
     if trace.is_tutorial_network:
         title = f"One training step of a {'-'.join(map(str, trace.sizes))} sigmoid network"
@@ -251,6 +256,20 @@ def layout(trace: Trace) -> Layout:
         functions = ", ".join(dict.fromkeys(list(trace.activations) + [trace.output]))
         title = f"One training step of a {'-'.join(map(str, trace.sizes))} network ({functions})"
     return Layout(round(width), round(height), title, tuple(neurons), tuple(weights), caption)
+
+
+def _shared_bias_lines(trace: Trace) -> list[str]:
+    """A line for each layer whose biases start at one value, as the text trace's note:
+    read as one shared bias (the Forward & Backpropagation tutorial's b1), its gradient is
+    the sum of the neurons' and its update follows."""
+    lines = []
+    for layer in trace.layers:
+        if layer.biases_share_a_value:
+            old, total = layer.biases[0].old, layer.bias_gradient_sum
+            lines.append(f"read as one shared bias b{layer.index} = {_number(old)}: "
+                         f"∂L/∂b{layer.index} = {_number(total)}, "
+                         f"new b{layer.index} = {_number(old - trace.lr * total)}")
+    return lines
 
 
 # -------------------------------------------------------------------------- SVG

@@ -362,7 +362,9 @@ class Trace:
         old value, new value and gradient; the loss and the learning rate in a caption.
         Numbers are printed as in ``str(trace)``. Each neuron, bias and weight is a
         ``<g>`` group with ``class`` and ``data-`` attributes (``data-name="w5"``...)
-        holding its numbers as ``<text>``; see :mod:`fastprop._explain_svg`.
+        holding its numbers as ``<text>``: neurons ``data-layer`` (0 = the inputs) and
+        ``data-index`` (from 0), weights ``data-layer`` (the weight matrix, from 0),
+        ``data-to`` and ``data-from``.
 
         Returns
         -------
