@@ -79,12 +79,14 @@ macros.append(("FASTPROP_BUILD_FLAGS", '"' + build_description + '"'))
 
 # The C kernels, one concern per file; each header says what its file does.
 package = "src/fastprop"
-c_sources = ["_config.c", "_routing.c", "_blas.c", "_team.c", "_sigmoid.c", "_activations.c",
+c_sources = ["_config.c", "_routing.c", "_blas.c", "_team.c", "_interrupt.c", "_sigmoid.c",
+             "_activations.c",
              "_losses.c", "_optimizers.c", "_elementwise.c",
              "_products.c", "_steps.c", "_vector_products.c", "_vector_products_avx2.c",
              "_vector_products_avx512.c"]
 # Headers, and the templates the .c files include once per dtype or CPU path.
-c_depends = ["_config.h", "_routing.h", "_blas.h", "_team.h", "_sigmoid.h", "_activations.h",
+c_depends = ["_config.h", "_routing.h", "_blas.h", "_team.h", "_interrupt.h", "_sigmoid.h",
+             "_activations.h",
              "_activations_template.c", "_losses.h", "_losses_template.c", "_optimizers.h",
              "_optimizers_template.c", "_elementwise.h",
              "_products.h", "_steps.h", "_vector_products.h", "_vector_products_kernels.h",

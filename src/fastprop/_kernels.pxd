@@ -139,7 +139,21 @@ cdef extern from "_products.h" nogil:
                                        const double* A_in, const double* W, const double* b,
                                        double* A_out, fastprop_activation function)
 
+cdef extern from "_interrupt.h" nogil:
+    int fastprop_interrupt_watch()
+    void fastprop_interrupt_unwatch()
+    int fastprop_interrupt_requested()
+
 cdef extern from "_steps.h" nogil:
+    ctypedef struct fastprop_interruption:
+        ptrdiff_t piece_multiply_adds
+        int watching
+        ptrdiff_t n_arrays
+        void** live
+        void** saved
+        const size_t* bytes
+        int interrupted
+        ptrdiff_t epoch, position
     ctypedef struct fastprop_network_float:
         ptrdiff_t n_layers
         const ptrdiff_t* sizes
@@ -235,7 +249,8 @@ cdef extern from "_steps.h" nogil:
                                      fastprop_optimizer_state_float* optimizer,
                                      const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                      ptrdiff_t stop, float lr, double* epoch_losses,
-                                     int small_steps_allowed)
+                                     int small_steps_allowed,
+                                     fastprop_interruption* interruption)
     ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
                                       const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_double* network,
@@ -243,7 +258,8 @@ cdef extern from "_steps.h" nogil:
                                       fastprop_optimizer_state_double* optimizer,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, double lr,
-                                      double* epoch_losses, int small_steps_allowed)
+                                      double* epoch_losses, int small_steps_allowed,
+                                      fastprop_interruption* interruption)
     enum: FASTPROP_TIMING_ROUNDS
     enum: FASTPROP_SMALL_STEP_MAX_WIDTH
     double fastprop_time_product_float(const fastprop_config* config, fastprop_decision decision,

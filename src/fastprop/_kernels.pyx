@@ -28,7 +28,9 @@ Design
   thread. A product gives the same bits whichever thread computes which part.
 """
 import math
+import threading
 
+from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
 from libc.stdlib cimport free, malloc

@@ -3,11 +3,43 @@
 
 #include "_activations.h"
 #include "_elementwise.h"
+#include "_interrupt.h"
 #include "_losses.h"
 #include "_products.h"
 #include "_sigmoid.h"
 
+#include <string.h>
 #include <time.h>
+
+/* The rows of one piece of a product of per_row multiply-adds a row (_steps.h,
+ * fastprop_interruption): all of them without interruption, else as many whole strips of
+ * 16 rows as piece_multiply_adds holds, one strip at least. */
+static inline ptrdiff_t fastprop_piece_rows(const fastprop_interruption* interruption,
+                                            ptrdiff_t rows, ptrdiff_t per_row)
+{
+    if (interruption == NULL)
+        return rows;
+    ptrdiff_t piece = interruption->piece_multiply_adds / (per_row > 0 ? per_row : 1);
+    piece -= piece % 16;
+    return piece < 16 ? 16 : piece;
+}
+
+/* Whether the step in progress is to be abandoned. */
+static inline int fastprop_abandon(const fastprop_interruption* interruption)
+{
+    return interruption != NULL && interruption->watching && fastprop_interrupt_requested();
+}
+
+/* The arrays a step changes, copied before it (to = saved) or back after it (to = live). */
+static void fastprop_copy_step_state(const fastprop_interruption* interruption, int to_saved)
+{
+    for (ptrdiff_t i = 0; i < interruption->n_arrays; ++i) {
+        if (to_saved)
+            memcpy(interruption->saved[i], interruption->live[i], interruption->bytes[i]);
+        else
+            memcpy(interruption->live[i], interruption->saved[i], interruption->bytes[i]);
+    }
+}
 
 /* Seconds on a monotonic clock (for fastprop_time_product) */
 static double fastprop_seconds(void)

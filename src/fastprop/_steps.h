@@ -94,6 +94,28 @@ FASTPROP_STATE_STRUCT(float)
 FASTPROP_STATE_STRUCT(double)
 #undef FASTPROP_STATE_STRUCT
 
+/* Steps that may be abandoned (_interrupt.h: Ctrl-C inside a long step). Products of more
+ * than piece_multiply_adds run in pieces (rows of the batch for the forward products and
+ * hidden deltas, rows of the weights for the gradient steps; pieces of whole strips of 16
+ * rows), whether watching or not, so that the bits do not depend on it: the pieces do not
+ * change fastprop's own products' bits (each element is summed in the same order), but
+ * BLAS's may differ from the whole product's. When watching (the run's thread watches
+ * SIGINT), the n_arrays arrays the step changes (live[i], bytes[i] each: the parameters,
+ * the optimizer's state and step count) are copied to saved[i] before each step, and
+ * between pieces the loop looks at fastprop_interrupt_requested; a step abandoned is undone
+ * from the copies, and the loop returns with interrupted set and epoch and position naming
+ * the step not taken. */
+typedef struct {
+    ptrdiff_t piece_multiply_adds;
+    int watching;
+    ptrdiff_t n_arrays;
+    void* const* live;
+    void* const* saved;
+    const size_t* bytes;
+    int interrupted;          /* outputs */
+    ptrdiff_t epoch, position;
+} fastprop_interruption;
+
 /* delta := (delta_next @ W_next) * f'(z), from A = f(z) */
 void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                  ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
@@ -147,7 +169,8 @@ void fastprop_network_forward_double(const fastprop_config* config, fastprop_tea
  * plan: FASTPROP_PRODUCT_KINDS decisions per layer (_routing.h), or NULL to route
  * every product by the configuration. Steps run as one function where
  * FASTPROP_SMALL_STEP_MAX_WIDTH says, if small_steps_allowed (0: every step as the
- * general step, for tests that compare the two); returns how many did. */
+ * general step, for tests that compare the two); returns how many did. interruption:
+ * NULL, or how a step may be abandoned (above). */
 ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,
                                       const fastprop_decision* plan, fastprop_team* team,
                                       const fastprop_network_float* network,
@@ -155,7 +178,8 @@ ptrdiff_t fastprop_train_epochs_float(const fastprop_config* config,
                                       fastprop_optimizer_state_float* optimizer,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, float lr,
-                                      double* epoch_losses, int small_steps_allowed);
+                                      double* epoch_losses, int small_steps_allowed,
+                                      fastprop_interruption* interruption);
 ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
                                        const fastprop_decision* plan, fastprop_team* team,
                                        const fastprop_network_double* network,
@@ -163,7 +187,8 @@ ptrdiff_t fastprop_train_epochs_double(const fastprop_config* config,
                                        fastprop_optimizer_state_double* optimizer,
                                        const long long* orders, ptrdiff_t n_epochs,
                                        ptrdiff_t start, ptrdiff_t stop, double lr,
-                                       double* epoch_losses, int small_steps_allowed);
+                                       double* epoch_losses, int small_steps_allowed,
+                                       fastprop_interruption* interruption);
 
 /* How the measured plan is made (fastprop/_planning.py): seconds per call of
  * one product of a training step on the first rows of X (kind FASTPROP_PRODUCT_*

@@ -34,23 +34,33 @@ static inline const fastprop_decision* TYPED(decision_for)(const fastprop_decisi
 }
 
 /* The forward pass, each product as the plan decides (plan NULL: by the configuration); the
- * output layer's z where output_z, else its outputs but for a softmax's (still z). */
-static void TYPED(forward)(const fastprop_config* config, const fastprop_decision* plan,
-                           fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
-                           const fastprop_activation* functions, int output_z, ptrdiff_t rows,
-                           const REAL* X, REAL* const* weights, REAL* const* biases,
-                           REAL* const* activations)
+ * output layer's z where output_z, else its outputs but for a softmax's (still z). In
+ * pieces of rows where interruption says; returns 1 if the step is to be abandoned. */
+static int TYPED(forward)(const fastprop_config* config, const fastprop_decision* plan,
+                          fastprop_team* team, ptrdiff_t n_layers, const ptrdiff_t* sizes,
+                          const fastprop_activation* functions, int output_z, ptrdiff_t rows,
+                          const REAL* X, REAL* const* weights, REAL* const* biases,
+                          REAL* const* activations, const fastprop_interruption* interruption)
 {
     const REAL* layer_input = X;
     for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
-        TYPED(fastprop_dense_forward)(config,
-                                      TYPED(decision_for)(plan, layer, FASTPROP_PRODUCT_FORWARD),
-                                      team, rows, sizes[layer], sizes[layer + 1], layer_input,
-                                      weights[layer], biases[layer], activations[layer],
-                                      fastprop_forward_function(functions, n_layers, layer,
-                                                              output_z));
+        const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
+        const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_in * n_out);
+        for (ptrdiff_t row = 0; row < rows; row += piece) {
+            TYPED(fastprop_dense_forward)(config,
+                                          TYPED(decision_for)(plan, layer,
+                                                              FASTPROP_PRODUCT_FORWARD),
+                                          team, rows - row < piece ? rows - row : piece, n_in,
+                                          n_out, layer_input + row * n_in, weights[layer],
+                                          biases[layer], activations[layer] + row * n_out,
+                                          fastprop_forward_function(functions, n_layers, layer,
+                                                                  output_z));
+            if (fastprop_abandon(interruption))
+                return 1;
+        }
         layer_input = activations[layer];
     }
+    return 0;
 }
 
 void TYPED(fastprop_network_forward)(const fastprop_config* config, fastprop_team* team,
@@ -60,39 +70,59 @@ void TYPED(fastprop_network_forward)(const fastprop_config* config, fastprop_tea
                                      REAL* const* biases, REAL* const* activations)
 {
     TYPED(forward)(config, NULL, team, n_layers, sizes, functions, output_z, rows, X, weights,
-                   biases, activations);
+                   biases, activations, NULL);
     if (!output_z && functions[n_layers - 1] == FASTPROP_ACTIVATION_SOFTMAX)
         TYPED(fastprop_softmax_rows)(config->cpu, activations[n_layers - 1], rows,
                                      sizes[n_layers]);
 }
 
 /* delta[layer - 1] := (delta[layer] @ W[layer]) * f'(z) of layer - 1, from its outputs
- * A = activations[layer - 1] */
-static inline void TYPED(backward_delta)(const fastprop_config* config,
-                                         const fastprop_decision* plan, fastprop_team* team,
-                                         const ptrdiff_t* sizes,
-                                         const fastprop_activation* functions, ptrdiff_t rows,
-                                         ptrdiff_t layer, REAL* const* weights,
-                                         REAL* const* activations, REAL* const* deltas)
+ * A = activations[layer - 1]; in pieces of rows where interruption says; returns 1 if the
+ * step is to be abandoned. */
+static inline int TYPED(backward_delta)(const fastprop_config* config,
+                                        const fastprop_decision* plan, fastprop_team* team,
+                                        const ptrdiff_t* sizes,
+                                        const fastprop_activation* functions, ptrdiff_t rows,
+                                        ptrdiff_t layer, REAL* const* weights,
+                                        REAL* const* activations, REAL* const* deltas,
+                                        const fastprop_interruption* interruption)
 {
-    TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(plan, layer,
-                                                            FASTPROP_PRODUCT_HIDDEN_DELTA),
-                                team, rows, sizes[layer], sizes[layer + 1], deltas[layer],
-                                weights[layer], deltas[layer - 1], activations[layer - 1],
-                                functions[layer - 1]);
+    const ptrdiff_t n_this = sizes[layer], n_next = sizes[layer + 1];
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_this * n_next);
+    for (ptrdiff_t row = 0; row < rows; row += piece) {
+        TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(plan, layer,
+                                                                FASTPROP_PRODUCT_HIDDEN_DELTA),
+                                    team, rows - row < piece ? rows - row : piece, n_this, n_next,
+                                    deltas[layer] + row * n_next, weights[layer],
+                                    deltas[layer - 1] + row * n_this,
+                                    activations[layer - 1] + row * n_this, functions[layer - 1]);
+        if (fastprop_abandon(interruption))
+            return 1;
+    }
+    return 0;
 }
 
-/* W[layer] := W[layer] - lr * delta[layer].T @ input; b[layer] := b[layer] - lr * delta[layer].sum(0) */
-static inline void TYPED(update_layer)(const fastprop_config* config,
-                                       const fastprop_decision* plan, fastprop_team* team,
-                                       const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
-                                       REAL lr, const REAL* layer_input, REAL* const* weights,
-                                       REAL* const* biases, REAL* const* deltas)
+/* W[layer] := W[layer] - lr * delta[layer].T @ input; b[layer] := b[layer] - lr * delta[layer].sum(0);
+ * in pieces of rows of W where interruption says; returns 1 if the step is to be abandoned. */
+static inline int TYPED(update_layer)(const fastprop_config* config,
+                                      const fastprop_decision* plan, fastprop_team* team,
+                                      const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
+                                      REAL lr, const REAL* layer_input, REAL* const* weights,
+                                      REAL* const* biases, REAL* const* deltas,
+                                      const fastprop_interruption* interruption)
 {
-    TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
-                                                             FASTPROP_PRODUCT_GRADIENT_STEP),
-                                 team, sizes[layer + 1], sizes[layer], rows, -lr, deltas[layer],
-                                 sizes[layer + 1], layer_input, 1, weights[layer], biases[layer]);
+    const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows);
+    for (ptrdiff_t row = 0; row < n_out; row += piece) {
+        TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
+                                                                 FASTPROP_PRODUCT_GRADIENT_STEP),
+                                     team, n_out - row < piece ? n_out - row : piece, n_in, rows,
+                                     -lr, deltas[layer] + row, n_out, layer_input, 1,
+                                     weights[layer] + row * n_in, biases[layer] + row);
+        if (fastprop_abandon(interruption))
+            return 1;
+    }
+    return 0;
 }
 
 /* The optimizer's update of layer's weights and biases from their gradients (scale *
@@ -101,13 +131,14 @@ static inline void TYPED(update_layer)(const fastprop_config* config,
  * optimizer's state and of the gradient updated while in cache), each by the product the
  * plan calls the gradient step. The block does not change a gradient's bits: each element
  * is summed over the batch in the same order whatever the rows around it. */
-static inline void TYPED(optimize_layer)(const fastprop_config* config,
-                                         const fastprop_decision* plan, fastprop_team* team,
-                                         const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
-                                         REAL scale, const REAL* layer_input,
-                                         REAL* const* weights, REAL* const* biases,
-                                         REAL* const* deltas,
-                                         const TYPED(fastprop_optimizer_state)* optimizer)
+static inline int TYPED(optimize_layer)(const fastprop_config* config,
+                                        const fastprop_decision* plan, fastprop_team* team,
+                                        const ptrdiff_t* sizes, ptrdiff_t rows, ptrdiff_t layer,
+                                        REAL scale, const REAL* layer_input,
+                                        REAL* const* weights, REAL* const* biases,
+                                        REAL* const* deltas,
+                                        const TYPED(fastprop_optimizer_state)* optimizer,
+                                        const fastprop_interruption* interruption)
 {
     const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
     /* Blocks of whole pairs of strips of the vector kernels (FASTPROP_STRIP_ROWS, 16), where
@@ -119,7 +150,10 @@ static inline void TYPED(optimize_layer)(const fastprop_config* config,
      * block sized by the team's threads would make the BLAS route's bits depend on them. */
     const ptrdiff_t fits = optimizer->gradient_capacity / n_in;
     const ptrdiff_t multiple = 2 * 16;
-    const ptrdiff_t block = fits >= multiple ? fits - fits % multiple : fits;
+    ptrdiff_t block = fits >= multiple ? fits - fits % multiple : fits;
+    /* A step that may be abandoned: no block over a piece (whole strips, one at least). */
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows);
+    block = piece < block ? piece : block;
     const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
                                                             FASTPROP_PRODUCT_GRADIENT_STEP);
     REAL* first_weights = optimizer->first_weights != NULL ? optimizer->first_weights[layer]
@@ -136,6 +170,8 @@ static inline void TYPED(optimize_layer)(const fastprop_config* config,
                                          weights[layer] + offset, optimizer->weight_gradient,
                                          first_weights != NULL ? first_weights + offset : NULL,
                                          second_weights != NULL ? second_weights + offset : NULL);
+        if (fastprop_abandon(interruption))
+            return 1;
     }
     TYPED(fastprop_column_sums)(rows, n_out, scale, deltas[layer], 0, optimizer->bias_gradient);
     TYPED(fastprop_optimizer_update)(config, NULL, &optimizer->settings, 0, n_out, biases[layer],
@@ -144,17 +180,21 @@ static inline void TYPED(optimize_layer)(const fastprop_config* config,
                                      ? optimizer->first_biases[layer] : NULL,
                                      optimizer->second_biases != NULL
                                      ? optimizer->second_biases[layer] : NULL);
+    return 0;
 }
 
 /* One step on a batch; returns the batch's summed loss (_losses.h). Without an optimizer,
  * plain gradient descent with step size lr, fused into the gradient product; with one, its
- * update of each layer fused with the layer's gradient (times gradient_scale). */
+ * update of each layer fused with the layer's gradient (times gradient_scale). Where
+ * interruption is not NULL, in pieces, and *abandoned = 1 if the step was left unfinished
+ * (the caller undoes it). */
 static double TYPED(train_batch)(const fastprop_config* config, const fastprop_decision* plan,
                                  fastprop_team* team, const TYPED(fastprop_network)* network,
                                  fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
                                  const REAL* Y, const long long* labels, REAL lr,
                                  const TYPED(fastprop_optimizer_state)* optimizer,
-                                 REAL gradient_scale)
+                                 REAL gradient_scale, const fastprop_interruption* interruption,
+                                 int* abandoned)
 {
     const ptrdiff_t n_layers = network->n_layers, last = n_layers - 1;
     const ptrdiff_t* sizes = network->sizes;
@@ -163,23 +203,31 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
     REAL* const* biases = network->biases;
     REAL* const* activations = network->activations;
     REAL* const* deltas = network->deltas;
-    TYPED(forward)(config, plan, team, n_layers, sizes, functions,
-                   loss_kind != FASTPROP_LOSS_SQUARED, rows, X, weights, biases, activations);
+    *abandoned = 0;
+    if (TYPED(forward)(config, plan, team, n_layers, sizes, functions,
+                       loss_kind != FASTPROP_LOSS_SQUARED, rows, X, weights, biases, activations,
+                       interruption)) {
+        *abandoned = 1;
+        return 0.0;
+    }
     const double loss = TYPED(fastprop_output_delta)(config->cpu, loss_kind, functions[last], rows,
                                                      sizes[n_layers], activations[last], Y,
                                                      labels, deltas[last]);
     for (ptrdiff_t layer = last; layer >= 0; --layer) {
         const REAL* layer_input = layer == 0 ? X : activations[layer - 1];
-        if (layer > 0)
-            /* The delta of the layer below needs this layer's weights before they are updated. */
-            TYPED(backward_delta)(config, plan, team, sizes, functions, rows, layer, weights,
-                                  activations, deltas);
-        if (optimizer != NULL)
-            TYPED(optimize_layer)(config, plan, team, sizes, rows, layer, gradient_scale,
-                                  layer_input, weights, biases, deltas, optimizer);
-        else
-            TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input, weights,
-                                biases, deltas);
+        /* The delta of the layer below needs this layer's weights before they are updated. */
+        if ((layer > 0
+             && TYPED(backward_delta)(config, plan, team, sizes, functions, rows, layer, weights,
+                                      activations, deltas, interruption))
+            || (optimizer != NULL
+                ? TYPED(optimize_layer)(config, plan, team, sizes, rows, layer, gradient_scale,
+                                        layer_input, weights, biases, deltas, optimizer,
+                                        interruption)
+                : TYPED(update_layer)(config, plan, team, sizes, rows, layer, lr, layer_input,
+                                      weights, biases, deltas, interruption))) {
+            *abandoned = 1;
+            return 0.0;
+        }
     }
     return loss;
 }
@@ -191,7 +239,8 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
                                        TYPED(fastprop_optimizer_state)* optimizer,
                                        const long long* orders, ptrdiff_t n_epochs,
                                        ptrdiff_t start, ptrdiff_t stop, REAL lr,
-                                       double* epoch_losses, int small_steps_allowed)
+                                       double* epoch_losses, int small_steps_allowed,
+                                       fastprop_interruption* interruption)
 {
     /* The fused small step knows plain gradient descent only. */
     small_steps_allowed = small_steps_allowed && optimizer == NULL;
@@ -212,6 +261,15 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
         for (ptrdiff_t position = start; position < stop;) {
             const ptrdiff_t rows = stop - position < data->batch_size ? stop - position
                                                                       : data->batch_size;
+            if (interruption != NULL && interruption->watching) {
+                if (fastprop_interrupt_requested()) {
+                    interruption->interrupted = 1;
+                    interruption->epoch = epoch;
+                    interruption->position = position;
+                    return small_steps;
+                }
+                fastprop_copy_step_state(interruption, 1);
+            }
             const REAL* inputs = data->X + position * n_in;
             const REAL* targets = data->Y == NULL ? NULL : data->Y + position * n_out;
             const long long* labels = data->labels == NULL ? NULL : data->labels + position;
@@ -238,10 +296,21 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
                 ++small_steps;
                 epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,
                                                          inputs, targets, labels, step_size);
-            } else
-                epoch_losses[epoch] += TYPED(train_batch)(config, plan, team, network, data->loss,
-                                                          rows, inputs, targets, labels,
-                                                          step_size, optimizer, gradient_scale);
+            } else {
+                int abandoned;
+                const double loss = TYPED(train_batch)(config, plan, team, network, data->loss,
+                                                       rows, inputs, targets, labels, step_size,
+                                                       optimizer, gradient_scale, interruption,
+                                                       &abandoned);
+                if (abandoned) {
+                    fastprop_copy_step_state(interruption, 0);
+                    interruption->interrupted = 1;
+                    interruption->epoch = epoch;
+                    interruption->position = position;
+                    return small_steps;
+                }
+                epoch_losses[epoch] += loss;
+            }
             position += rows;
         }
     }

@@ -234,6 +234,13 @@ cdef class Trainer:
     cdef list optimizer_pointers
     cdef list optimizer_gradients
     cdef object optimizer_steps
+    # set_interruption: the arrays a step changes, their copies and sizes in bytes, and the
+    # largest piece of a product (0: steps are not abandoned).
+    cdef _ArrayPointers interruption_live
+    cdef _ArrayPointers interruption_saved
+    cdef size_t* interruption_bytes
+    cdef Py_ssize_t interruption_arrays
+    cdef Py_ssize_t piece_multiply_adds
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None, *, functions=None,
@@ -293,6 +300,40 @@ cdef class Trainer:
         self.mean_loss = mean_loss
         self.is_float32 = dtype == np.float32
         self.small_steps_allowed = True
+
+    def set_interruption(self, arrays, Py_ssize_t piece_multiply_adds=0):
+        """Let Ctrl-C abandon a step of the runs (_interrupt.h; _steps.h, fastprop_interruption):
+        arrays are every array a step changes (the weights and biases given to the trainer,
+        and the optimizer's state arrays and step counter given to set_optimizer), copied
+        before each step (copies allocated here, once) and put back from the copies when a
+        step is abandoned; products of more than piece_multiply_adds run in pieces. None (or
+        piece_multiply_adds 0): steps are never abandoned. Watched only in runs called from
+        the main thread, where Python's SIGINT handler runs."""
+        self.piece_multiply_adds = 0
+        self.interruption_live = self.interruption_saved = None
+        self.interruption_arrays = 0
+        free(self.interruption_bytes)
+        self.interruption_bytes = NULL
+        if arrays is None or piece_multiply_adds == 0:
+            return
+        if piece_multiply_adds < 1:
+            raise ValueError(f"piece_multiply_adds must be >= 1, got {piece_multiply_adds}")
+        arrays = list(arrays)
+        for index, array in enumerate(arrays):
+            if not (isinstance(array, np.ndarray) and array.flags.c_contiguous
+                    and array.flags.writeable and array.flags.aligned):
+                raise TypeError(f"arrays[{index}] must be a writable aligned C-contiguous array")
+        saved = [np.empty_like(array) for array in arrays]
+        self.interruption_bytes = <size_t*> malloc(max(1, len(arrays)) * sizeof(size_t))
+        if self.interruption_bytes == NULL:
+            raise MemoryError()
+        cdef Py_ssize_t i
+        for i in range(len(arrays)):
+            self.interruption_bytes[i] = arrays[i].nbytes
+        self.interruption_live = _ArrayPointers(arrays)
+        self.interruption_saved = _ArrayPointers(saved)
+        self.interruption_arrays = len(arrays)
+        self.piece_multiply_adds = piece_multiply_adds
 
     def set_optimizer(self, settings, gradients=None, first=None, second=None, steps=None):
         """The optimizer whose update follows each layer's gradient in the runs (None: plain
@@ -503,8 +544,43 @@ cdef class Trainer:
             self.plan if config.plan == FASTPROP_PLAN_MEASURED
             and not (self.plan_uses_vector and config.cpu < FASTPROP_CPU_AVX2) else NULL)
         cdef double* losses = <double*> _data_pointer(epoch_losses)
-        self._run(&config, plan, order_data, n_epochs, start, stop, lr, losses,
-                  self._ready_team(&config, False, plan))
+        cdef fastprop_team* team = self._ready_team(&config, False, plan)
+        if self.piece_multiply_adds == 0:
+            self._run(&config, plan, order_data, n_epochs, start, stop, lr, losses, team, NULL)
+            return
+        # Steps that Ctrl-C may abandon: products in pieces always (the same bits whether
+        # watched or not), SIGINT watched while the loop runs in the main thread, where
+        # Python's handler runs. An abandoned step is undone; Python's handler then runs
+        # here (KeyboardInterrupt, normally), and if it returns, the run goes on with the
+        # step it abandoned.
+        main_thread = threading.current_thread() is threading.main_thread()
+        cdef fastprop_interruption interruption
+        interruption.piece_multiply_adds = self.piece_multiply_adds
+        interruption.n_arrays = self.interruption_arrays
+        interruption.live = self.interruption_live.data
+        interruption.saved = self.interruption_saved.data
+        interruption.bytes = self.interruption_bytes
+        cdef Py_ssize_t done = 0, resume = start, epochs_now
+        while done < n_epochs:
+            # The rest of an epoch left at resume, alone; else the remaining epochs.
+            epochs_now = 1 if resume != start else n_epochs - done
+            interruption.interrupted = 0
+            watching = fastprop_interrupt_watch() if main_thread else 0
+            interruption.watching = watching
+            try:
+                self._run(&config, plan,
+                          order_data + done * self.n_samples if order_data != NULL else NULL,
+                          epochs_now, resume, stop, lr, losses + done, team, &interruption)
+            finally:
+                if watching:
+                    fastprop_interrupt_unwatch()
+            if not interruption.interrupted:
+                done += epochs_now
+                resume = start
+                continue
+            done += interruption.epoch
+            resume = interruption.position
+            PyErr_CheckSignals()
 
     def stop_threads(self):
         """Stop the helper threads this trainer started (a later run starts them again)."""
@@ -520,6 +596,7 @@ cdef class Trainer:
     def __dealloc__(self):
         global HELPER_TASKS
         free(self.plan)
+        free(self.interruption_bytes)
         if self.team_started:
             # The helpers never take the GIL, so joining them here cannot deadlock.
             HELPER_TASKS += fastprop_team_stop(&self.team)
@@ -548,7 +625,8 @@ cdef class Trainer:
 
     cdef void _run(self, const fastprop_config* config, const fastprop_decision* plan,
                    const long long* order_data, Py_ssize_t n_epochs, Py_ssize_t start,
-                   Py_ssize_t stop, double lr, double* losses, fastprop_team* team):
+                   Py_ssize_t stop, double lr, double* losses, fastprop_team* team,
+                   fastprop_interruption* interruption):
         cdef _LayerPointers p = self.pointers
         cdef fastprop_network_float network_float
         cdef fastprop_network_double network_double
@@ -602,7 +680,7 @@ cdef class Trainer:
                                                           &data_float, optimizer_float_pointer,
                                                           order_data, n_epochs,
                                                           start, stop, <float> lr, losses,
-                                                          self.small_steps_allowed)
+                                                          self.small_steps_allowed, interruption)
         else:
             _fill_network_double(&network_double, p)
             data_double.X = <const double*> self.X_data
@@ -620,7 +698,8 @@ cdef class Trainer:
                                                            &data_double, optimizer_double_pointer,
                                                            order_data, n_epochs,
                                                            start, stop, lr, losses,
-                                                           self.small_steps_allowed)
+                                                           self.small_steps_allowed,
+                                                           interruption)
         self.small_steps += small_steps
 
 

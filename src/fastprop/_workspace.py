@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 # divided by the batch's rows.
 KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
                "cross_entropy": "cross_entropy"}
+# Ctrl-C inside a step (_kernels.Trainer.set_interruption): a step of more multiply-adds
+# than this (fit's chunk, network._CHUNK_MULTIPLY_ADDS: tens of milliseconds) may be
+# abandoned, its products run in pieces of at most PIECE_MULTIPLY_ADDS (a few milliseconds
+# on the slowest path) with a look at the flag between them; when copying what the step
+# changes (parameters, optimizer state) costs no more than 1/STATE_COPY_RATIO of the step's
+# multiply-adds, so under a few percent of its time.
+INTERRUPTIBLE_STEP_MULTIPLY_ADDS = 50_000_000
+PIECE_MULTIPLY_ADDS = 1 << 24
+STATE_COPY_RATIO = 64
 # A warning when the batch buffers take more than the training data and more than this.
 WORKSPACE_WARNING_BYTES = 64 << 20
 
@@ -82,6 +91,14 @@ class Workspace:
             self.trainer.set_optimizer(settings, gradient_buffers(sizes, dtype),
                                        state.first,
                                        state.second, state.steps)
+        step_multiply_adds = min(batch_size, n_samples) * network._multiply_adds_per_sample()
+        changed = network._state_arrays(state)
+        changed_bytes = sum(array.nbytes for array in changed)
+        if (step_multiply_adds > INTERRUPTIBLE_STEP_MULTIPLY_ADDS
+                and sum(array.size for array in changed) * STATE_COPY_RATIO <= step_multiply_adds):
+            check_fits_in_memory(changed_bytes, "a copy of what a step changes (so that Ctrl-C "
+                                                "can abandon a long step)")
+            self.trainer.set_interruption(changed, PIECE_MULTIPLY_ADDS)
         self.plan: Plan | None = None
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
