@@ -123,21 +123,3 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "capture_repr": ("_repr_html_",),
 }
-
-
-def _summary_ending_in_literal_block(app, what, name, obj, options, lines):  # noqa: ANN001
-    """Move a literal block's "::" line out of a two-line summary.
-
-    numpydoc dedents the extended summary, so a summary paragraph ending in "::" loses
-    the literal block that follows it (docutils: "Literal block expected; none found").
-    fastprop.Adam's docstring does this; this shim splits the paragraph's last line into
-    the extended summary, and does nothing once the docstring is fixed.
-    """
-    end = lines.index("") if "" in lines else len(lines)
-    if end >= 2 and lines[end - 1].rstrip().endswith("::"):
-        lines.insert(end - 1, "")
-
-
-def setup(app):  # noqa: ANN001, ANN201
-    # Before numpydoc (priority 500) reads the docstring.
-    app.connect("autodoc-process-docstring", _summary_ending_in_literal_block, priority=100)

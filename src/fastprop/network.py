@@ -684,8 +684,8 @@ class Network:
         ``shuffle=False`` samples are taken in order; with ``shuffle=True`` each epoch's
         order is a permutation drawn from ``np.random.default_rng(seed)`` (a single full
         batch needs no order, so none is drawn). An epoch's loss is the sum of its
-        batches' losses measured before each update (but for "sse", divided by the
-        number of samples).
+        batches' losses measured before each update, divided by the number of samples
+        for every loss but "sse" (whose epoch loss is that sum).
 
         ``progress=True`` shows a progress bar (tqdm when installed), updated
         between chunks of compiled work (``progress`` must be a bool). ``callback(epoch,

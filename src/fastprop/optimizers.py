@@ -171,8 +171,9 @@ class _Optimizer:
 
 
 class SGD(_Optimizer):
-    """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight
-    decay, as ``torch.optim.SGD`` (dampening 0)::
+    """Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay.
+
+    As ``torch.optim.SGD`` (dampening 0)::
 
         g := dL/dθ + weight_decay · θ
         b := g on the first step, momentum · b + g after      (momentum > 0)
@@ -256,8 +257,9 @@ class SGD(_Optimizer):
 
 
 class Adam(_Optimizer):
-    """Adam with decoupled weight decay and bias correction, as ``torch.optim.AdamW``
-    (``weight_decay=0``: as ``torch.optim.Adam``), t counting the steps from 1::
+    """Adam with decoupled weight decay and bias correction, as ``torch.optim.AdamW``.
+
+    With ``weight_decay=0`` it is ``torch.optim.Adam``; t counts the steps from 1::
 
         θ := θ · (1 − lr · weight_decay)
         m := β₁ m + (1 − β₁) g,   v := β₂ v + (1 − β₂) g²
