@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from .explain import _number
+from .persistence import write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -362,32 +362,10 @@ def checked_path(path: str | os.PathLike[str], what: str) -> Path:
     return target
 
 
-def write_atomically(data: bytes, target: Path) -> None:
-    """Write data to target through a temporary file in its directory, renamed over it: the
-    file is whole or as it was (an overwritten file keeps its permissions)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def save_svg(layout: Layout, path: str | os.PathLike[str]) -> None:
     """The layout as SVG (UTF-8) in path, written atomically after checking path."""
-    write_atomically(svg(layout).encode("utf-8"), checked_path(path, "SVG"))
+    data = svg(layout).encode("utf-8")
+    write_atomically(checked_path(path, "SVG"), lambda stream: stream.write(data))
 
 
 # ------------------------------------------------------------------- matplotlib
@@ -449,4 +427,4 @@ def save_png(layout: Layout, path: str | os.PathLike[str]) -> None:
     figure = draw_figure(layout)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=150, facecolor="white")
-    write_atomically(buffer.getvalue(), target)
+    write_atomically(target, lambda stream: stream.write(buffer.getvalue()))

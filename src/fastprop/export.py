@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ import numpy.typing as npt
 
 from ._version import __version__
 from .network import Network
-from .persistence import _new_file_mode
+from .persistence import write_atomically
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time
     import onnx
@@ -110,25 +109,6 @@ def _checked_path(path: str | os.PathLike[str] | None) -> str | None:
     if os.path.isdir(text):
         raise ValueError(f"path {text!r} is a directory, not a file")
     return text
-
-
-def _write_atomically(data: bytes, path: str) -> None:
-    """Write data to path through a temporary file in its directory: the file is either
-    the whole model or as it was before (as model files are: persistence.py), with an
-    overwritten file's permissions or a new file's usual ones."""
-    target = Path(path).absolute()
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, _new_file_mode(target))
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.ModelProto:
@@ -249,7 +229,8 @@ def to_onnx(model: object, path: str | os.PathLike[str] | None = None) -> onnx.M
     onnx_model.producer_version = __version__
     onnx.checker.check_model(onnx_model, full_check=True)
     if text_path is not None:
-        _write_atomically(onnx_model.SerializeToString(), text_path)
+        serialized = onnx_model.SerializeToString()
+        write_atomically(Path(text_path).absolute(), lambda stream: stream.write(serialized))
     return onnx_model
 
 

@@ -59,7 +59,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -384,12 +384,19 @@ def write_model(path: PathLike, sizes: ArrayLike, dtype: Any, loss: str,
                          "and classes need a task")
     arrays = _model_arrays(sizes, dtype, loss, weights, biases, input_names, output_names,
                            activations, output, preparation)
-    if not _write_unnamed_then_link(target, arrays):
-        _write_named_then_rename(target, arrays)
+    write_atomically(target, lambda stream: np.savez(stream, **arrays))
     _sync_directory(target.parent)
 
 
-def _write_unnamed_then_link(target: Path, arrays: Arrays) -> bool:
+def write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file whole or not at all: write(stream) fills it, which then replaces target
+    (an overwritten file keeps its permissions, a new one gets the umask's). Model files,
+    ONNX files and the explain pictures are written this way."""
+    if not _write_unnamed_then_link(target, write):
+        _write_named_then_rename(target, write)
+
+
+def _write_unnamed_then_link(target: Path, write: Callable[[BinaryIO], object]) -> bool:
     """Write the file unnamed (Linux's O_TMPFILE), then give it a temporary name and rename
     that over target: a process killed while writing leaves nothing behind (a named
     temporary file stays, 62 files and 1.7 GB after 100 SIGKILLs), only between the link
@@ -403,7 +410,7 @@ def _write_unnamed_then_link(target: Path, arrays: Arrays) -> bool:
     except OSError:             # EOPNOTSUPP, EISDIR, EINVAL: not here
         return False
     with os.fdopen(descriptor, "wb") as stream:
-        np.savez(stream, **arrays)
+        write(stream)
         stream.flush()
         os.fsync(stream.fileno())
         os.fchmod(stream.fileno(), _new_file_mode(target))
@@ -432,13 +439,13 @@ def _write_unnamed_then_link(target: Path, arrays: Arrays) -> bool:
     return True
 
 
-def _write_named_then_rename(target: Path, arrays: Arrays) -> None:
+def _write_named_then_rename(target: Path, write: Callable[[BinaryIO], object]) -> None:
     """The portable way: a named temporary file in target's directory, renamed over it."""
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                          dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, _new_file_mode(target))
