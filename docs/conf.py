@@ -64,9 +64,6 @@ autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-# Validation: every check except the purely stylistic ones, so that a missing or
-# misnamed parameter, a missing Returns section or an undocumented public name warns
-# (and with -W fails the build).
 # Validation: every check but the stylistic ones, so that a missing, misnamed or
 # misordered parameter, a parameter without a type or an undocumented public name warns
 # (and, with -W, fails the build).
@@ -87,14 +84,6 @@ numpydoc_validation_exclude = {
     r"\.__init__$",
     r"\.__repr__$",
     r"\.__str__$",
-    # Known gaps in docstrings (listed in the docs' report; delete a line once fixed):
-    r"^fastprop\.TrainingDivergedError$",  # PR01: message, epoch not documented
-    r"^fastprop\.examples\.Example$",  # PR01: NamedTuple fields not documented
-    r"^fastprop\.examples\.TrainingSetup$",  # PR01: dataclass fields not documented
-    r"^fastprop\.explain\.(Factor|LayerTrace|NeuronTrace|ParameterTrace)$",  # PR01: fields
-    r"^fastprop\.explain\.Trace\.biases$",  # GL08: no docstring
-    r"^fastprop\.reference\.(gradients|loss|step)$",  # PR03 order, PR04 types
-    r"^fastprop\.sklearn\.NetworkRegressor$",  # PR03: loss documented last
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -25,7 +25,24 @@ if TYPE_CHECKING:
 
 
 class Example(NamedTuple):
-    """One worked example: parameters, one sample, its target and the learning rate."""
+    """One worked example: parameters, one sample, its target and the learning rate.
+
+    Parameters
+    ----------
+    weights : list of list of list of float
+        The starting weights, one matrix per layer (input side first), each a list of
+        ``n_out`` rows of ``n_in`` floats: ``weights[l][j][i]`` connects neuron i of
+        one layer to neuron j of the next.
+    biases : list of list of float
+        The starting biases, one list of ``n_out`` floats per layer.
+    x : list of float
+        The single training sample, one value per input.
+    y : list of float
+        Its target, one value per output (the value the tutorial's figures are computed
+        with).
+    lr : float
+        The learning rate of the tutorial's gradient-descent step.
+    """
 
     weights: list[list[list[float]]]
     biases: list[list[float]]
@@ -175,7 +192,25 @@ def xor_data() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 @dataclass(frozen=True)
 class TrainingSetup:
     """Everything needed to train a network from scratch: ``Network(sizes, seed=seed,
-    loss=loss).fit(X, Y, epochs=epochs, lr=lr, batch_size=batch_size)``."""
+    loss=loss).fit(X, Y, epochs=epochs, lr=lr, batch_size=batch_size)``.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        The network's layer widths, input first (``Network``'s ``sizes``).
+    lr : float
+        The learning rate of plain gradient descent (``fit``'s ``lr``).
+    epochs : int
+        The number of passes over the training set (``fit``'s ``epochs``).
+    loss : str
+        The network's loss, as for ``Network``: "sse", "mse", "bce" or "cross_entropy".
+    batch_size : int or None
+        Samples per step (``fit``'s ``batch_size``); None takes the full batch, one step
+        per epoch, as the NumPy XOR tutorial does.
+    seed : int
+        The seed of the network's initial weights (``Network``'s ``seed``); ``fastprop
+        demo`` also passes it to ``fit`` as the seed of the shuffling order.
+    """
 
     sizes: tuple[int, ...]
     lr: float
@@ -192,6 +227,9 @@ class TrainingSetup:
 # gradient descent often settles in a local minimum. The convergence counts
 # behind this choice are in docs/worked-examples.md (NumPy XOR);
 # tests/test_xor.py checks it.
+#: XOR as the NumPy XOR tutorial trains it (sum-of-squares loss, full batch, plain
+#: gradient descent), with a 2-4-1 network, learning rate 1.0, 5000 epochs and seed 0:
+#: what ``fastprop demo`` trains.
 XOR_TRAINING = TrainingSetup(
     sizes=(2, 4, 1),
     lr=1.0,

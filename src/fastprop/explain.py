@@ -77,7 +77,16 @@ def _operand(value: float) -> str:
 
 @dataclass(frozen=True)
 class Factor:
-    """One factor of a chain-rule product, e.g. ``Factor("∂ŷ/∂z_out", 0.186816)``."""
+    """One factor of a chain-rule product, e.g. ``Factor("∂ŷ/∂z_out", 0.186816)``.
+
+    Parameters
+    ----------
+    symbol : str
+        The factor as the tables write it: ``"∂L/∂ŷ"``, ``"∂ŷ/∂z_out"``,
+        ``"∂z_out/∂w5"``…
+    value : float
+        Its value for the traced sample, in float64.
+    """
 
     symbol: str
     value: float
@@ -85,7 +94,37 @@ class Factor:
 
 @dataclass(frozen=True)
 class NeuronTrace:
-    """One neuron: forward values and its delta ``δ = ∂L/∂z = ∂L/∂a · ∂a/∂z``."""
+    """One neuron: forward values and its delta ``δ = ∂L/∂z = ∂L/∂a · ∂a/∂z``.
+
+    Parameters
+    ----------
+    layer : int
+        The neuron's layer, 1-based: 1 is the first layer after the inputs (the first
+        hidden layer, or the output layer of a network without one); the inputs have no
+        NeuronTrace.
+    index : int
+        The neuron's position in its layer, 1-based.
+    name : str
+        Its name in the tables: ``"h1"``, ``"h2.1"`` (layer 2, neuron 1, when there are
+        several hidden layers), ``"out"`` or ``"out2"``.
+    z : float
+        Its weighted input ``z = Σᵢ wᵢ·aᵢ + b``, the sum over the previous layer's
+        activations (the sample's x for layer 1) plus the neuron's bias.
+    a : float
+        Its activation ``a = f(z)``, f the layer's function; for an output neuron ŷ (for a
+        softmax output, the softmax of the whole layer's z).
+    dL_da : float or None
+        ``∂L/∂a``: for an output neuron ``∂L/∂ŷ = ŷ − y``, for a hidden neuron
+        ``Σₖ wₖ·δₖ`` over the next layer's neurons k, wₖ the weight from this neuron to
+        k and δₖ k's delta. None for the output neurons of a softmax with
+        "cross_entropy" or a sigmoid with "bce", whose ``δ = ŷ − y`` is taken whole.
+    da_dz : float or None
+        ``∂a/∂z = f'(z)``, computed from a: ``a·(1 − a)`` for the sigmoid, ``1 − a²`` for
+        tanh, 1 if a > 0 (else 0) for relu, 1 for the identity. None where ``dL_da`` is.
+    delta : float
+        ``δ = ∂L/∂z = dL_da · da_dz`` (``ŷ − y`` where those are None): the gradient of the
+        neuron's bias, and, times the previous layer's activations, of its weights.
+    """
 
     layer: int           # 1 = first hidden (or output) layer
     index: int           # 1-based within the layer
@@ -101,7 +140,46 @@ class NeuronTrace:
 
 @dataclass(frozen=True)
 class ParameterTrace:
-    """One weight or bias: where it sits, its chain rule, gradient and updated value."""
+    """One weight or bias: where it sits, its chain rule, gradient and updated value.
+
+    Parameters
+    ----------
+    name : str
+        A weight's flat name, ``"w1"``, ``"w2"``… numbered layer by layer and each
+        ``(n_out, n_in)`` matrix row by row (the Forward & Backpropagation tutorial's
+        numbering); a bias's name, ``"b2[1]"`` (layer 2, neuron 1).
+    kind : {"weight", "bias"}
+        Whether it is a weight or a bias.
+    layer : int
+        The layer it belongs to (the layer of ``to_neuron``), 1-based: the weight matrix
+        ``W{layer}`` or bias vector ``b{layer}``.
+    to_neuron : int
+        The neuron (1-based within ``layer``) whose z the weight feeds or the bias is
+        part of: the row of the weight matrix.
+    from_neuron : int or None
+        For a weight, the neuron (1-based within the previous layer, the inputs for
+        layer 1) whose activation it multiplies: the column of the weight matrix; None for
+        a bias.
+    position : str
+        Where it sits: ``"W2[1,2]"`` for the weight of layer 2 to neuron 1 from neuron 2
+        (1-based); for a bias its name, ``"b2[1]"``.
+    connection : str
+        For a weight the neurons it connects, ``"h1 → out"``; for a bias its neuron's
+        name, ``"out"``.
+    factors : tuple of Factor
+        The chain rule, factors whose product is ``gradient``: those of ``to_neuron``'s δ
+        (written out back to the loss while each later layer has a single neuron, else
+        from ``∂L/∂a`` of that neuron; ``∂L/∂z`` alone for an output neuron of a softmax
+        with "cross_entropy" or a sigmoid with "bce"), then ``∂z/∂w`` (the activation of
+        ``from_neuron``) for a weight or ``∂z/∂b = 1`` for a bias.
+    gradient : float
+        ``∂L/∂θ`` for the traced sample: ``to_neuron``'s δ times the activation of
+        ``from_neuron`` for a weight, that δ for a bias.
+    old : float
+        Its value before the step (the network's, in float64).
+    new : float
+        Its value after one gradient-descent step: ``old − lr · gradient``.
+    """
 
     name: str                   # "w5" or "b2[1]"
     kind: str                   # "weight" or "bias"
@@ -130,7 +208,21 @@ class ParameterTrace:
 
 @dataclass(frozen=True)
 class LayerTrace:
-    """One layer (1-based): its neurons, its weights (row by row) and its biases."""
+    """One layer (1-based): its neurons, its weights (row by row) and its biases.
+
+    Parameters
+    ----------
+    index : int
+        The layer, 1-based: 1 is the first layer after the inputs, the last the output
+        layer.
+    neurons : tuple of NeuronTrace
+        Its neurons, in order.
+    weights : tuple of ParameterTrace
+        The weights of its ``(n_out, n_in)`` matrix, row by row (by ``to_neuron``, then
+        ``from_neuron``): the flat order ``w1, w2, …``.
+    biases : tuple of ParameterTrace
+        Its biases, one per neuron, in order.
+    """
 
     index: int
     neurons: tuple[NeuronTrace, ...]
@@ -224,6 +316,7 @@ class Trace:
 
     @property
     def biases(self) -> tuple[ParameterTrace, ...]:
+        """All biases, layer by layer: b1[1], b1[2], …"""
         return tuple(bias for layer in self.layers for bias in layer.biases)
 
     def parameter(self, name: str) -> ParameterTrace:

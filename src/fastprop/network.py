@@ -86,8 +86,18 @@ class ConvergenceWarning(UserWarning):
 
 class TrainingDivergedError(FloatingPointError):
     """Training made the loss or the weights NaN or infinite (a learning rate too large for
-    the network and data). ``epoch`` is the epoch it happened in (counting from 0; None for
-    ``step``); the network is left as it was before that epoch (or step)."""
+    the network and data). The network is left as it was before the epoch (or step) that
+    diverged.
+
+    Parameters
+    ----------
+    message : str
+        The error's message: what became NaN or infinite, with which learning rate, and
+        what the network was restored to.
+    epoch : int or None, default None
+        The epoch of ``fit`` that diverged, counting from 0; None for ``step`` (and for a
+        ``fit`` whose replay did not find the epoch). Kept as the ``epoch`` attribute.
+    """
 
     def __init__(self, message: str, epoch: int | None = None) -> None:
         super().__init__(message)

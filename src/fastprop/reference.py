@@ -530,12 +530,23 @@ def loss(weights: Sequence[Rows], biases: Sequence[Sequence[float]], X: Rows, Y:
 
     Parameters
     ----------
-    weights, biases, X, activation, output
-        As for :func:`forward`.
-    Y : list of rows, shape (n_samples, n_outputs)
-        The targets.
-    loss : {"sse", "mse", "bce", "cross_entropy"}
-        The loss.
+    weights : list of list of list of float
+        One weight matrix per layer, input side first, each a list of ``n_out`` rows of
+        ``n_in`` floats.
+    biases : list of list of float
+        One bias vector per layer, each a list of ``n_out`` floats.
+    X : list of list of float
+        The samples: ``n_samples`` rows of ``n_inputs`` floats.
+    Y : list of list of float
+        The targets: ``n_samples`` rows of ``n_outputs`` floats.
+    loss : {"sse", "mse", "bce", "cross_entropy"}, default "sse"
+        The loss; "sse" and "mse" go with a sigmoid or identity output, "bce" with a
+        sigmoid output and "cross_entropy" with a softmax output.
+    activation : str or list of str, default "sigmoid"
+        The hidden layers' function ("sigmoid", "tanh", "relu" or "identity"), or one
+        per hidden layer.
+    output : {"sigmoid", "identity", "softmax"}, default "sigmoid"
+        The output layer's function.
 
     Returns
     -------
@@ -589,8 +600,23 @@ def gradients(weights: Sequence[Rows], biases: Sequence[Sequence[float]], X: Row
 
     Parameters
     ----------
-    weights, biases, X, Y, loss, activation, output
-        As for :func:`loss`.
+    weights : list of list of list of float
+        One weight matrix per layer, input side first, each a list of ``n_out`` rows of
+        ``n_in`` floats.
+    biases : list of list of float
+        One bias vector per layer, each a list of ``n_out`` floats.
+    X : list of list of float
+        The samples: ``n_samples`` rows of ``n_inputs`` floats.
+    Y : list of list of float
+        The targets: ``n_samples`` rows of ``n_outputs`` floats.
+    loss : {"sse", "mse", "bce", "cross_entropy"}, default "sse"
+        The loss; "sse" and "mse" go with a sigmoid or identity output, "bce" with a
+        sigmoid output and "cross_entropy" with a softmax output.
+    activation : str or list of str, default "sigmoid"
+        The hidden layers' function ("sigmoid", "tanh", "relu" or "identity"), or one
+        per hidden layer.
+    output : {"sigmoid", "identity", "softmax"}, default "sigmoid"
+        The output layer's function.
 
     Returns
     -------
@@ -624,10 +650,25 @@ def step(weights: Sequence[Rows], biases: Sequence[Sequence[float]], X: Rows, Y:
 
     Parameters
     ----------
-    weights, biases, X, Y, loss, activation, output
-        As for :func:`loss`.
+    weights : list of list of list of float
+        One weight matrix per layer, input side first, each a list of ``n_out`` rows of
+        ``n_in`` floats.
+    biases : list of list of float
+        One bias vector per layer, each a list of ``n_out`` floats.
+    X : list of list of float
+        The samples: ``n_samples`` rows of ``n_inputs`` floats.
+    Y : list of list of float
+        The targets: ``n_samples`` rows of ``n_outputs`` floats.
     lr : float
         α, the learning rate.
+    loss : {"sse", "mse", "bce", "cross_entropy"}, default "sse"
+        The loss; "sse" and "mse" go with a sigmoid or identity output, "bce" with a
+        sigmoid output and "cross_entropy" with a softmax output.
+    activation : str or list of str, default "sigmoid"
+        The hidden layers' function ("sigmoid", "tanh", "relu" or "identity"), or one
+        per hidden layer.
+    output : {"sigmoid", "identity", "softmax"}, default "sigmoid"
+        The output layer's function.
 
     Returns
     -------

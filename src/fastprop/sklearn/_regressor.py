@@ -17,6 +17,11 @@ from ._base import DTYPES, PARAMETERS_DOC, NetworkEstimator
 from ._classifier import _stochastic
 
 
+# The shared Parameters section split before solver, so that loss is documented third, in
+# the position it has in the signature.
+_LAYERS_DOC, _SOLVER_HEADING, _TRAINING_DOC = PARAMETERS_DOC.partition("\n    solver : ")
+
+
 class NetworkRegressor(RegressorMixin, NetworkEstimator):  # type: ignore[misc]  # untyped base
     __doc__ = f"""A multi-layer perceptron regressor trained by fastprop.
 
@@ -26,9 +31,9 @@ class NetworkRegressor(RegressorMixin, NetworkEstimator):  # type: ignore[misc] 
 
     Parameters
     ----------
-{PARAMETERS_DOC}
+{_LAYERS_DOC}
     loss : "squared_error"
-        The loss (MLPRegressor's "poisson" is not supported).
+        The loss (MLPRegressor's "poisson" is not supported).{_SOLVER_HEADING}{_TRAINING_DOC}
 
     Attributes
     ----------
