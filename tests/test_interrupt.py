@@ -161,24 +161,41 @@ def test_a_long_step_call_is_interrupted_too_and_leaves_the_network_unchanged():
     assert same(state_of(net), before)
 
 
-@pytest.mark.parametrize("path", ["loops", "vector"])
-def test_pieces_change_no_bit_of_fastprops_own_products(monkeypatch, path):
-    # The same fit with and without the pieces (the threshold above or below its steps):
-    # the plain loops and the vector kernels sum every element in the same order whatever
-    # rows surround it. (BLAS's GEMM may differ in its last bits: not checked here.)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("make", [None, lambda: fastprop.Adam(lr=1e-3)])
+@pytest.mark.parametrize("path", ["loops", "vector", "blas"])
+def test_pieces_give_the_whole_products_results(monkeypatch, path, make, threads):
+    # The same fit with and without the pieces (the threshold above or below its steps), with
+    # plain SGD (whose bias update is fused into the gradient product unless in pieces) and
+    # with Adam, ten outputs. The plain loops and the vector kernels sum every element in the
+    # same order whatever rows surround it: the same bits. BLAS's GEMM may round a piece
+    # otherwise than the whole: the same to the rounding of the sums (a wrong piece, such as
+    # biases summed with the wrong row stride, was off by 5e-3).
     if path == "vector" and not vector_kernels_in_use():
         pytest.skip("no vector kernels on this CPU path")
-    net, X, Y = problem(64, 96, 4096, seed=5)
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((512, 64)), rng.uniform(0.2, 0.8, (512, 10))
+    start = fastprop.Network([64, 96, 10], seed=5, loss="mse")
     results = []
     for threshold, piece in ((10 ** 12, 1 << 24), (1, 5000)):
         monkeypatch.setattr(_workspace, "INTERRUPTIBLE_STEP_MULTIPLY_ADDS", threshold)
         monkeypatch.setattr(_workspace, "PIECE_MULTIPLY_ADDS", piece)
-        copy = fastprop.Network.from_weights(net.weights, net.biases, loss="mse")
-        optimizer = fastprop.Adam(lr=1e-3)
-        with product_path(path), fastprop.config_context(threads=2):
-            copy.fit(X, Y, epochs=2, batch_size=1024, seed=0, optimizer=optimizer)
+        copy = fastprop.Network.from_weights(start.weights, start.biases, loss="mse")
+        optimizer = make() if make else None
+        arguments = dict(optimizer=optimizer) if optimizer else dict(lr=0.1)
+        with product_path(path), fastprop.config_context(threads=threads):
+            copy.fit(X, Y, epochs=2, batch_size=128, seed=0, **arguments)
         results.append(state_of(copy, optimizer))
-    assert same(results[0], results[1])
+    if path == "blas":
+        for whole, pieces in zip(*results):
+            if whole.dtype.kind != "f":            # the optimizer's step counter
+                np.testing.assert_array_equal(pieces, whole)
+                continue
+            np.testing.assert_allclose(pieces, whole, rtol=0,
+                                       atol=64 * np.finfo(whole.dtype).eps
+                                       * max(1.0, np.abs(whole).max()))
+    else:
+        assert same(results[0], results[1])
 
 
 def test_a_fit_in_another_thread_runs_the_same_pieces_and_bits():

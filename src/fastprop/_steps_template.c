@@ -113,16 +113,26 @@ static inline int TYPED(update_layer)(const fastprop_config* config,
 {
     const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
     const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows);
+    const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
+                                                            FASTPROP_PRODUCT_GRADIENT_STEP);
+    if (piece >= n_out) {
+        TYPED(fastprop_product_at_b)(config, decision, team, n_out, n_in, rows, -lr, deltas[layer],
+                                     n_out, layer_input, 1, weights[layer], biases[layer]);
+        return fastprop_abandon(interruption);
+    }
+    /* In pieces of W's rows, each a product on the first columns of delta (lda n_out), which
+     * cannot sum delta's columns as it goes (_products.h): the biases' update, the same
+     * column sums in the same order, once for the layer. */
     for (ptrdiff_t row = 0; row < n_out; row += piece) {
-        TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(plan, layer,
-                                                                 FASTPROP_PRODUCT_GRADIENT_STEP),
-                                     team, n_out - row < piece ? n_out - row : piece, n_in, rows,
-                                     -lr, deltas[layer] + row, n_out, layer_input, 1,
-                                     weights[layer] + row * n_in, biases[layer] + row);
+        TYPED(fastprop_product_at_b)(config, decision, team,
+                                     n_out - row < piece ? n_out - row : piece, n_in, rows, -lr,
+                                     deltas[layer] + row, n_out, layer_input, 1,
+                                     weights[layer] + row * n_in, NULL);
         if (fastprop_abandon(interruption))
             return 1;
     }
-    return 0;
+    TYPED(fastprop_column_sums)(rows, n_out, -lr, deltas[layer], 1, biases[layer]);
+    return fastprop_abandon(interruption);
 }
 
 /* The optimizer's update of layer's weights and biases from their gradients (scale *
