@@ -61,9 +61,22 @@ def fixed_plan():
         yield
 
 
+@pytest.fixture
+def watched_steps(monkeypatch):
+    # Steps of 256-512-1 on 2048 or 4096 rows (8e8 and 1.7e9 multiply-adds, 10-30 ms) are
+    # under the threshold at which steps are watched; these tests are about what happens to
+    # a watched step, so they lower it, and the pieces' least rows so that every product of
+    # theirs runs in several pieces (2048 rows: 8 pieces of the batch, 2 of W's 512 rows).
+    monkeypatch.setattr(_workspace, "INTERRUPTIBLE_STEP_MULTIPLY_ADDS", 10 ** 8)
+    monkeypatch.setattr(_workspace, "PIECE_MULTIPLY_ADDS", 1 << 26)
+    monkeypatch.setattr(_workspace, "PIECE_MIN_BATCH_ROWS", 256)
+    monkeypatch.setattr(_workspace, "PIECE_MIN_WEIGHT_ROWS", 256)
+
+
 def test_ctrl_c_inside_a_long_step_stops_within_a_fraction_of_a_second():
     # 512-1024-1 on 8192 rows: one step of about 1.3e10 multiply-adds (0.8 s on an AMD
-    # EPYC Zen 3 here), in pieces of 2^24. Without pieces, Ctrl-C waited for the step's end.
+    # EPYC Zen 3, 0.2 s on an Intel Xeon with AVX-512), in pieces (the defaults: 8 of the
+    # batch's rows for the forward product; the gradient's 1024 rows of W in one). Without pieces, Ctrl-C waited for the step's end.
     net, X, Y = problem(512, 1024, 8192)
     started = time.perf_counter()
     net.fit(X, Y, epochs=1, lr=0.1, shuffle=False)                   # one whole step
@@ -83,7 +96,7 @@ def test_ctrl_c_inside_a_long_step_stops_within_a_fraction_of_a_second():
 
 @pytest.mark.parametrize("make", [None, lambda: fastprop.Adam(lr=1e-3),
                                   lambda: fastprop.SGD(0.05, momentum=0.9)])
-def test_an_interrupted_fit_stops_at_a_whole_number_of_steps(make):
+def test_an_interrupted_fit_stops_at_a_whole_number_of_steps(make, watched_steps):
     # Four steps of 2048 rows an epoch; interrupted somewhere in one of them. The network
     # and the optimizer's state are those after some whole number k of steps, bit for bit:
     # the same as a fit of exactly those k steps (batches taken in order).
@@ -117,7 +130,7 @@ def test_an_interrupted_fit_stops_at_a_whole_number_of_steps(make):
             assert not any(array.any() for array in optimizer._state.arrays())
 
 
-def test_a_sigint_handler_that_returns_lets_the_fit_go_on_to_the_same_bits():
+def test_a_sigint_handler_that_returns_lets_the_fit_go_on_to_the_same_bits(watched_steps):
     # A handler of the user's own that does not raise: the abandoned step is taken again,
     # and the fit ends as an uninterrupted one does, bit for bit.
     net, X, Y = problem(256, 512, 8192, seed=2)
@@ -135,7 +148,7 @@ def test_a_sigint_handler_that_returns_lets_the_fit_go_on_to_the_same_bits():
     assert signal.getsignal(signal.SIGINT) is previous
 
 
-def test_an_ignored_sigint_is_left_ignored():
+def test_an_ignored_sigint_is_left_ignored(watched_steps):
     net, X, Y = problem(256, 512, 8192, seed=3)
     alone = fastprop.Network.from_weights(net.weights, net.biases, loss="mse")
     alone.fit(X, Y, epochs=2, batch_size=4096, shuffle=False, lr=0.1)
@@ -180,6 +193,8 @@ def test_pieces_give_the_whole_products_results(monkeypatch, path, make, threads
     for threshold, piece in ((10 ** 12, 1 << 24), (1, 5000)):
         monkeypatch.setattr(_workspace, "INTERRUPTIBLE_STEP_MULTIPLY_ADDS", threshold)
         monkeypatch.setattr(_workspace, "PIECE_MULTIPLY_ADDS", piece)
+        monkeypatch.setattr(_workspace, "PIECE_MIN_BATCH_ROWS", 16)
+        monkeypatch.setattr(_workspace, "PIECE_MIN_WEIGHT_ROWS", 16)
         copy = fastprop.Network.from_weights(start.weights, start.biases, loss="mse")
         optimizer = make() if make else None
         arguments = dict(optimizer=optimizer) if optimizer else dict(lr=0.1)
@@ -198,7 +213,7 @@ def test_pieces_give_the_whole_products_results(monkeypatch, path, make, threads
         assert same(results[0], results[1])
 
 
-def test_a_fit_in_another_thread_runs_the_same_pieces_and_bits():
+def test_a_fit_in_another_thread_runs_the_same_pieces_and_bits(watched_steps):
     # Only the main thread watches SIGINT, but every thread runs long steps in the same
     # pieces: the bits do not depend on the thread (BLAS's GEMM, which the fixed plan
     # routes these products to, gives other bits for a piece than for the whole).
@@ -212,7 +227,7 @@ def test_a_fit_in_another_thread_runs_the_same_pieces_and_bits():
     assert same(state_of(net), state_of(other))
 
 
-def test_watching_stops_with_the_fit():
+def test_watching_stops_with_the_fit(watched_steps):
     # After an interruptible fit the SIGINT disposition is Python's again.
     net, X, Y = problem(256, 512, 8192, seed=6)
     handler = signal.getsignal(signal.SIGINT)
@@ -220,3 +235,21 @@ def test_watching_stops_with_the_fit():
     assert signal.getsignal(signal.SIGINT) is handler
     with pytest.raises(KeyboardInterrupt):
         signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ((0,), None),                                       # 0: never abandoned, no error
+    ((-1,), r"piece_multiply_adds must be >= 1, got -1"),
+    ((1 << 20, 100, 16), r"min_batch_rows must be a positive multiple of 16, got 100"),
+    ((1 << 20, 16, 0), r"min_weight_rows must be a positive multiple of 16, got 0"),
+])
+def test_set_interruption_checks_its_pieces(arguments, message):
+    net, X, Y = problem(4, 3, 8)
+    workspace = _workspace.Workspace(net, np.ascontiguousarray(X), np.ascontiguousarray(Y),
+                                     None, 8, False)
+    changed = net._state_arrays(None)
+    if message is None:
+        workspace.trainer.set_interruption(changed, *arguments)
+        return
+    with pytest.raises(ValueError, match=message):
+        workspace.trainer.set_interruption(changed, *arguments)

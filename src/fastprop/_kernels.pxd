@@ -147,6 +147,8 @@ cdef extern from "_interrupt.h" nogil:
 cdef extern from "_steps.h" nogil:
     ctypedef struct fastprop_interruption:
         ptrdiff_t piece_multiply_adds
+        ptrdiff_t min_batch_rows
+        ptrdiff_t min_weight_rows
         int watching
         ptrdiff_t n_arrays
         void** live

@@ -241,6 +241,8 @@ cdef class Trainer:
     cdef size_t* interruption_bytes
     cdef Py_ssize_t interruption_arrays
     cdef Py_ssize_t piece_multiply_adds
+    cdef Py_ssize_t piece_min_batch_rows
+    cdef Py_ssize_t piece_min_weight_rows
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None, *, functions=None,
@@ -301,12 +303,15 @@ cdef class Trainer:
         self.is_float32 = dtype == np.float32
         self.small_steps_allowed = True
 
-    def set_interruption(self, arrays, Py_ssize_t piece_multiply_adds=0):
+    def set_interruption(self, arrays, Py_ssize_t piece_multiply_adds=0,
+                         Py_ssize_t min_batch_rows=16, Py_ssize_t min_weight_rows=16):
         """Let Ctrl-C abandon a step of the runs (_interrupt.h; _steps.h, fastprop_interruption):
         arrays are every array a step changes (the weights and biases given to the trainer,
         and the optimizer's state arrays and step counter given to set_optimizer), copied
         before each step (copies allocated here, once) and put back from the copies when a
-        step is abandoned; products of more than piece_multiply_adds run in pieces. None (or
+        step is abandoned; products of more than piece_multiply_adds run in pieces, each of
+        at least min_batch_rows rows of the batch (forward products and hidden deltas) or
+        min_weight_rows rows of the weights (gradient steps), multiples of 16. None (or
         piece_multiply_adds 0): steps are never abandoned. Watched only in runs called from
         the main thread, where Python's SIGINT handler runs."""
         self.piece_multiply_adds = 0
@@ -318,6 +323,10 @@ cdef class Trainer:
             return
         if piece_multiply_adds < 1:
             raise ValueError(f"piece_multiply_adds must be >= 1, got {piece_multiply_adds}")
+        for name, value in (("min_batch_rows", min_batch_rows),
+                            ("min_weight_rows", min_weight_rows)):
+            if value < 16 or value % 16:
+                raise ValueError(f"{name} must be a positive multiple of 16, got {value}")
         arrays = list(arrays)
         for index, array in enumerate(arrays):
             if not (isinstance(array, np.ndarray) and array.flags.c_contiguous
@@ -334,6 +343,8 @@ cdef class Trainer:
         self.interruption_saved = _ArrayPointers(saved)
         self.interruption_arrays = len(arrays)
         self.piece_multiply_adds = piece_multiply_adds
+        self.piece_min_batch_rows = min_batch_rows
+        self.piece_min_weight_rows = min_weight_rows
 
     def set_optimizer(self, settings, gradients=None, first=None, second=None, steps=None):
         """The optimizer whose update follows each layer's gradient in the runs (None: plain
@@ -556,6 +567,8 @@ cdef class Trainer:
         main_thread = threading.current_thread() is threading.main_thread()
         cdef fastprop_interruption interruption
         interruption.piece_multiply_adds = self.piece_multiply_adds
+        interruption.min_batch_rows = self.piece_min_batch_rows
+        interruption.min_weight_rows = self.piece_min_weight_rows
         interruption.n_arrays = self.interruption_arrays
         interruption.live = self.interruption_live.data
         interruption.saved = self.interruption_saved.data

@@ -27,15 +27,24 @@ if TYPE_CHECKING:
 # divided by the batch's rows.
 KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
                "cross_entropy": "cross_entropy"}
-# Ctrl-C inside a step (_kernels.Trainer.set_interruption): a step of more multiply-adds
-# than this (fit's chunk, network._CHUNK_MULTIPLY_ADDS: tens of milliseconds) may be
-# abandoned, its products run in pieces of at most PIECE_MULTIPLY_ADDS (a few milliseconds
-# on the slowest path) with a look at the flag between them; when copying what the step
-# changes (parameters, optimizer state) costs no more than 1/STATE_COPY_RATIO of the step's
-# multiply-adds, so under a few percent of its time.
-INTERRUPTIBLE_STEP_MULTIPLY_ADDS = 50_000_000
-PIECE_MULTIPLY_ADDS = 1 << 24
-STATE_COPY_RATIO = 64
+# Ctrl-C inside a step (_kernels.Trainer.set_interruption). Pieces and the copy cost time,
+# so only steps that Ctrl-C would otherwise wait for noticeably are watched: a step of more
+# multiply-adds than INTERRUPTIBLE_STEP_MULTIPLY_ADDS (0.2 s at 1e10 a second, one core of an
+# old x86-64 in BLAS; 15-30 ms on the Intel Xeon with AVX-512 where this was measured) may be
+# abandoned. Its products run in pieces of about PIECE_MULTIPLY_ADDS (tens of milliseconds
+# at most), each of at least PIECE_MIN_BATCH_ROWS rows of the batch (forward products and
+# hidden deltas) or PIECE_MIN_WEIGHT_ROWS rows of W (gradient steps): a piece reads the
+# whole of the product's other operand again, so small pieces cost (pieces of 2^24
+# multiply-adds and 16 rows made benchmark D's steps 60% slower, a 1000-2000-1 step on 8192
+# rows 45%; these values: 1-6%, and 512 rows of W instead of 1024 10%). What the step changes (parameters, optimizer state) is
+# copied before it when that costs at most 1/STATE_COPY_RATIO of its multiply-adds: copying
+# an element costs about as much as 30-60 multiply-adds of a product (D's 1.9e6 parameters
+# on batches of 256, a ratio of 770: 6% slower), so about 1% at most.
+INTERRUPTIBLE_STEP_MULTIPLY_ADDS = 2_000_000_000
+PIECE_MULTIPLY_ADDS = 1 << 28
+PIECE_MIN_BATCH_ROWS = 1024
+PIECE_MIN_WEIGHT_ROWS = 1024
+STATE_COPY_RATIO = 4096
 # A warning when the batch buffers take more than the training data and more than this.
 WORKSPACE_WARNING_BYTES = 64 << 20
 
@@ -98,7 +107,8 @@ class Workspace:
                 and sum(array.size for array in changed) * STATE_COPY_RATIO <= step_multiply_adds):
             check_fits_in_memory(changed_bytes, "a copy of what a step changes (so that Ctrl-C "
                                                 "can abandon a long step)")
-            self.trainer.set_interruption(changed, PIECE_MULTIPLY_ADDS)
+            self.trainer.set_interruption(changed, PIECE_MULTIPLY_ADDS, PIECE_MIN_BATCH_ROWS,
+                                          PIECE_MIN_WEIGHT_ROWS)
         self.plan: Plan | None = None
         if _kernels.plan_in_use() == "measured":
             self.plan = plan_for(self.trainer, sizes, dtype, network._weights, network._biases,
