@@ -122,11 +122,16 @@ def test_every_cpu_path_and_thread_count_has_a_plan_of_its_own(plan_directory, m
             assert not any(shared for layer in entry["layers"] for _, shared in layer.values())
 
 
+@pytest.mark.parametrize("field, value", [("fastprop", "0.0.0-another-version"),
+                                          ("planner", "1")])
 def test_a_changed_machine_key_means_another_file_and_new_plans(plan_directory, measurements,
-                                                                monkeypatch):
+                                                                monkeypatch, field, value):
+    # Another version of fastprop, or plans measured by an earlier planner (planner "1":
+    # the files written before the planner's version was part of the key had none).
+    assert _plan_cache.machine_key()["planner"] == str(_plan_cache.PLANNER_VERSION)
     fit(np.float64, plan="measured")
     old_file = the_cache_file(plan_directory)
-    changed = dict(_plan_cache.machine_key(), fastprop="0.0.0-another-version")
+    changed = dict(_plan_cache.machine_key(), **{field: value})
     monkeypatch.setattr(_plan_cache, "_machine_key", changed)
     _planning.forget_loaded_plans()
     fit(np.float64, plan="measured")
@@ -134,7 +139,7 @@ def test_a_changed_machine_key_means_another_file_and_new_plans(plan_directory, 
     files = sorted(plan_directory.glob("plans-*.json"))
     assert len(files) == 2 and old_file in files
     new_file, = set(files) - {old_file}
-    assert json.loads(new_file.read_text())["machine"]["fastprop"] == "0.0.0-another-version"
+    assert json.loads(new_file.read_text())["machine"][field] == value
 
 
 @pytest.mark.parametrize("content, message", [

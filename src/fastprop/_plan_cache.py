@@ -2,7 +2,8 @@
 
 A plan (see ``_planning``) is only as good as the machine it was measured on, so
 plans are filed under a *machine key*: the CPU (model and the instruction sets
-fastprop uses), fastprop's version and build, and the BLAS it calls (library,
+fastprop uses), fastprop's version and build, the planner's version (a plan measured
+by an earlier planner may be one it measured wrongly) and the BLAS it calls (library,
 version, kernels, threads). The file of a key is
 ``<cache directory>/plans-<hash of the key>.json``; it repeats its key, so that a
 file copied from another machine, or left by another version, is recognised and
@@ -32,6 +33,11 @@ from ._version import __version__
 
 FORMAT = "fastprop-plan-cache"
 FORMAT_VERSION = 1
+# Raised when planning changes what it measures, so that plans an earlier planner measured
+# are measured again rather than kept: 2 times plans that share nothing without the team's
+# helpers running (the first planner timed them with the helpers of the plans before still
+# waiting, and chose the team for 64-128-10 at 24.5 us a step against 18 alone).
+PLANNER_VERSION = 2
 
 
 class PlanCacheWarning(UserWarning):
@@ -69,6 +75,7 @@ def machine_key() -> dict[str, str]:
             "cpu_features": ", ".join(
                 name for name in ("avx2_fma", "avx512") if capabilities[name]) or "none",
             "fastprop": __version__,
+            "planner": str(PLANNER_VERSION),
             "build": _kernels.BUILD_FLAGS,
             "blas": "; ".join(blas_descriptions()),
         }
