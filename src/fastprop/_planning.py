@@ -263,6 +263,11 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
             scratch.set_plan(_all_vector(sizes, dtype, dict(config, threads=1),
                                          [("loops", False)] * n_products))
         scratch.run(None, 0, min(rows, batch_rows), PLANNING_LEARNING_RATE, np.zeros(1))
+        # Other libraries' threads that ran just before (a BLAS's, an OpenMP pool's) spin
+        # for a while after their work, and timings taken meanwhile are of a busier
+        # machine than the fit's: 64-128-10's steps timed at 27 us right after PyTorch's
+        # and JAX's fits in one process, 17 in a quiet one.
+        _wait_for_idle_threads(IDLE_WAIT_SECONDS)
         products = [(index // len(PRODUCT_KINDS), PRODUCT_KINDS[index % len(PRODUCT_KINDS)])
                     for index in range(n_products)]
         exists = [not (kind == "hidden_delta" and layer == 0) for layer, kind in products]
