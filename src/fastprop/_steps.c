@@ -13,15 +13,18 @@
 
 /* The rows of one piece of a product of per_row multiply-adds a row (_steps.h,
  * fastprop_interruption): all of them without interruption, else as many whole strips of
- * 16 rows as piece_multiply_adds holds, min_rows at least (_steps.h). */
+ * 16 rows as piece_multiply_adds holds, and at least the least rows of a piece of the
+ * weights' rows (of_weights) or of the batch's (_steps.h). */
 static inline ptrdiff_t fastprop_piece_rows(const fastprop_interruption* interruption,
-                                            ptrdiff_t rows, ptrdiff_t per_row, ptrdiff_t min_rows)
+                                            ptrdiff_t rows, ptrdiff_t per_row, int of_weights)
 {
     if (interruption == NULL)
         return rows;
+    const ptrdiff_t least = of_weights ? interruption->min_weight_rows
+                                       : interruption->min_batch_rows;
     ptrdiff_t piece = interruption->piece_multiply_adds / (per_row > 0 ? per_row : 1);
     piece -= piece % 16;
-    return piece < min_rows ? min_rows : piece;
+    return piece < least ? least : piece;
 }
 
 /* Whether the step in progress is to be abandoned. */

@@ -98,7 +98,8 @@ FASTPROP_STATE_STRUCT(double)
  * than piece_multiply_adds run in pieces (rows of the batch for the forward products and
  * hidden deltas, rows of the weights for the gradient steps; pieces of whole strips of 16
  * rows, and of at least min_batch_rows and min_weight_rows: each piece reads the whole of
- * the product's other operand again), whether watching or not, so that the bits do not depend on it: the pieces do not
+ * the product's other operand again), whether watching or not, so that the bits do not
+ * depend on it: the pieces do not
  * change fastprop's own products' bits (each element is summed in the same order), but
  * BLAS's may differ from the whole product's. When watching (the run's thread watches
  * SIGINT), the n_arrays arrays the step changes (live[i], bytes[i] each: the parameters,

@@ -45,9 +45,7 @@ static int TYPED(forward)(const fastprop_config* config, const fastprop_decision
     const REAL* layer_input = X;
     for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
         const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
-        const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_in * n_out,
-                                                    interruption != NULL
-                                                    ? interruption->min_batch_rows : 0);
+        const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_in * n_out, 0);
         for (ptrdiff_t row = 0; row < rows; row += piece) {
             TYPED(fastprop_dense_forward)(config,
                                           TYPED(decision_for)(plan, layer,
@@ -90,9 +88,7 @@ static inline int TYPED(backward_delta)(const fastprop_config* config,
                                         const fastprop_interruption* interruption)
 {
     const ptrdiff_t n_this = sizes[layer], n_next = sizes[layer + 1];
-    const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_this * n_next,
-                                                interruption != NULL
-                                                ? interruption->min_batch_rows : 0);
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, rows, n_this * n_next, 0);
     for (ptrdiff_t row = 0; row < rows; row += piece) {
         TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(plan, layer,
                                                                 FASTPROP_PRODUCT_HIDDEN_DELTA),
@@ -116,9 +112,7 @@ static inline int TYPED(update_layer)(const fastprop_config* config,
                                       const fastprop_interruption* interruption)
 {
     const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
-    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows,
-                                                interruption != NULL
-                                                ? interruption->min_weight_rows : 0);
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows, 1);
     const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
                                                             FASTPROP_PRODUCT_GRADIENT_STEP);
     if (piece >= n_out) {
@@ -168,9 +162,7 @@ static inline int TYPED(optimize_layer)(const fastprop_config* config,
     const ptrdiff_t multiple = 2 * 16;
     ptrdiff_t block = fits >= multiple ? fits - fits % multiple : fits;
     /* A step that may be abandoned: no block over a piece (whole strips). */
-    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows,
-                                                interruption != NULL
-                                                ? interruption->min_weight_rows : 0);
+    const ptrdiff_t piece = fastprop_piece_rows(interruption, n_out, n_in * rows, 1);
     block = piece < block ? piece : block;
     const fastprop_decision* decision = TYPED(decision_for)(plan, layer,
                                                             FASTPROP_PRODUCT_GRADIENT_STEP);

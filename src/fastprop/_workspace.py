@@ -36,8 +36,8 @@ KERNEL_LOSS = {"sse": "squared", "mse": "squared", "bce": "bce",
 # hidden deltas) or PIECE_MIN_WEIGHT_ROWS rows of W (gradient steps): a piece reads the
 # whole of the product's other operand again, so small pieces cost (pieces of 2^24
 # multiply-adds and 16 rows made benchmark D's steps 60% slower, a 1000-2000-1 step on 8192
-# rows 45%; these values: 1-6%, and 512 rows of W instead of 1024 10%). What the step changes (parameters, optimizer state) is
-# copied before it when that costs at most 1/STATE_COPY_RATIO of its multiply-adds: copying
+# rows 45%; these values: 1-6%, and 512 rows of W instead of 1024 10%). What the step
+# changes (parameters, optimizer state) is copied before it when that costs at most 1/STATE_COPY_RATIO of its multiply-adds: copying
 # an element costs about as much as 30-60 multiply-adds of a product (D's 1.9e6 parameters
 # on batches of 256, a ratio of 770: 6% slower), so about 1% at most.
 INTERRUPTIBLE_STEP_MULTIPLY_ADDS = 2_000_000_000
