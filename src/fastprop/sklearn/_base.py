@@ -4,8 +4,6 @@ network they build, and training in fastprop's compiled loop.
 The parameters mean what they mean for ``sklearn.neural_network.MLPClassifier`` and
 ``MLPRegressor`` (1.6 and later), and the same random_state draws the same initial
 weights (Glorot uniform, sklearn's bound, factor 2 for "logistic"). Training differs
-from __future__ import annotations
-
 from scikit-learn's in these documented ways:
 
 * the "sgd" and "adam" solvers run ``Network.fit`` with ``fastprop.SGD`` or
@@ -21,6 +19,8 @@ from scikit-learn's in these documented ways:
 * sample_weight and sparse X are not supported (TypeError); the regressor's loss is
   "squared_error" only.
 """
+from __future__ import annotations
+
 import numbers
 import warnings
 from collections.abc import Sequence
