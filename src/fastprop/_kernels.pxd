@@ -212,6 +212,14 @@ cdef extern from "_steps.h" nogil:
         ptrdiff_t gradient_capacity
         double* bias_gradient
         long long* steps
+    ctypedef struct fastprop_split_float:
+        ptrdiff_t parts
+        ptrdiff_t part_size
+        float* partials
+    ctypedef struct fastprop_split_double:
+        ptrdiff_t parts
+        ptrdiff_t part_size
+        double* partials
     void fastprop_hidden_delta_float(const fastprop_config* config, fastprop_team* team,
                                      ptrdiff_t rows, ptrdiff_t n_next, ptrdiff_t n_this,
                                      const float* delta_next, const float* W_next, const float* A,
@@ -249,6 +257,7 @@ cdef extern from "_steps.h" nogil:
                                      const fastprop_network_float* network,
                                      const fastprop_training_set_float* data,
                                      fastprop_optimizer_state_float* optimizer,
+                                     const fastprop_split_float* split,
                                      const long long* orders, ptrdiff_t n_epochs, ptrdiff_t start,
                                      ptrdiff_t stop, float lr, double* epoch_losses,
                                      int small_steps_allowed,
@@ -258,6 +267,7 @@ cdef extern from "_steps.h" nogil:
                                       const fastprop_network_double* network,
                                       const fastprop_training_set_double* data,
                                       fastprop_optimizer_state_double* optimizer,
+                                      const fastprop_split_double* split,
                                       const long long* orders, ptrdiff_t n_epochs,
                                       ptrdiff_t start, ptrdiff_t stop, double lr,
                                       double* epoch_losses, int small_steps_allowed,

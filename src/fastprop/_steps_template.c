@@ -242,11 +242,202 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
     return loss;
 }
 
+/* A data-parallel step (_steps.h: fastprop_split): what its two phases' tasks share. */
+typedef struct {
+    const fastprop_config* config;
+    const fastprop_decision* plan;
+    const TYPED(fastprop_network)* network;
+    fastprop_loss loss_kind;
+    ptrdiff_t rows, parts;
+    const REAL* X;
+    const REAL* Y;
+    const long long* labels;
+    REAL gradient_scale;        /* the partial gradients' factor (1 for plain descent) */
+    REAL step_size;             /* plain descent's */
+    const TYPED(fastprop_optimizer_state)* optimizer;     /* NULL: plain descent */
+    const TYPED(fastprop_split)* split;
+    double part_losses[FASTPROP_MAX_THREADS];
+} TYPED(split_step);
+
+/* The first row of part (of parts) of rows */
+static inline ptrdiff_t TYPED(part_start)(ptrdiff_t rows, ptrdiff_t parts, ptrdiff_t part)
+{
+    return part * rows / parts;
+}
+
+/* Where layer's weights and biases start in a part's partial gradients: every layer's
+ * weights, then every layer's biases. */
+static inline void TYPED(split_offsets)(const ptrdiff_t* sizes, ptrdiff_t n_layers,
+                                        ptrdiff_t layer, ptrdiff_t* weights_offset,
+                                        ptrdiff_t* biases_offset)
+{
+    ptrdiff_t weights = 0, biases = 0;
+    for (ptrdiff_t l = 0; l < n_layers; ++l) {
+        if (l < layer) {
+            weights += sizes[l] * sizes[l + 1];
+            biases += sizes[l + 1];
+        }
+        biases += sizes[l] * sizes[l + 1];
+    }
+    *weights_offset = weights;
+    *biases_offset = biases;
+}
+
+/* Phase 1, task part: the part's rows through the forward pass, the loss's delta, the
+ * hidden deltas (with the weights as they were at the start of the step) and the part's
+ * partial gradients: weights scale * delta.T @ input, biases scale * delta.sum(0). */
+static void TYPED(split_part)(void* arguments, ptrdiff_t part)
+{
+    TYPED(split_step)* step = (TYPED(split_step)*) arguments;
+    const fastprop_config* config = step->config;
+    const TYPED(fastprop_network)* network = step->network;
+    const ptrdiff_t n_layers = network->n_layers, last = n_layers - 1;
+    const ptrdiff_t* sizes = network->sizes;
+    const fastprop_activation* functions = network->functions;
+    const ptrdiff_t first = TYPED(part_start)(step->rows, step->parts, part);
+    const ptrdiff_t rows = TYPED(part_start)(step->rows, step->parts, part + 1) - first;
+    const int output_z = step->loss_kind != FASTPROP_LOSS_SQUARED;
+    const REAL* layer_input = step->X + first * sizes[0];
+    for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
+        const ptrdiff_t n_out = sizes[layer + 1];
+        TYPED(fastprop_dense_forward)(config,
+                                      TYPED(decision_for)(step->plan, layer,
+                                                          FASTPROP_PRODUCT_FORWARD),
+                                      NULL, rows, sizes[layer], n_out, layer_input,
+                                      network->weights[layer], network->biases[layer],
+                                      network->activations[layer] + first * n_out,
+                                      fastprop_forward_function(functions, n_layers, layer,
+                                                              output_z));
+        layer_input = network->activations[layer] + first * n_out;
+    }
+    const ptrdiff_t n_outputs = sizes[n_layers];
+    step->part_losses[part] = TYPED(fastprop_output_delta)(
+        config->cpu, step->loss_kind, functions[last], rows, n_outputs,
+        network->activations[last] + first * n_outputs,
+        step->Y != NULL ? step->Y + first * n_outputs : NULL,
+        step->labels != NULL ? step->labels + first : NULL,
+        network->deltas[last] + first * n_outputs);
+    REAL* gradients = step->split->partials + part * step->split->part_size;
+    for (ptrdiff_t layer = last; layer >= 0; --layer) {
+        const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
+        ptrdiff_t weights_offset, biases_offset;
+        TYPED(split_offsets)(sizes, n_layers, layer, &weights_offset, &biases_offset);
+        const REAL* delta = network->deltas[layer] + first * n_out;
+        if (layer > 0)
+            TYPED(fastprop_product_a_b)(config, TYPED(decision_for)(step->plan, layer,
+                                                                    FASTPROP_PRODUCT_HIDDEN_DELTA),
+                                        NULL, rows, n_in, n_out, delta, network->weights[layer],
+                                        network->deltas[layer - 1] + first * n_in,
+                                        network->activations[layer - 1] + first * n_in,
+                                        functions[layer - 1]);
+        const REAL* input = layer == 0 ? step->X + first * n_in
+                                       : network->activations[layer - 1] + first * n_in;
+        TYPED(fastprop_product_at_b)(config, TYPED(decision_for)(step->plan, layer,
+                                                                 FASTPROP_PRODUCT_GRADIENT_STEP),
+                                     NULL, n_out, n_in, rows, step->gradient_scale, delta, n_out,
+                                     input, 0, gradients + weights_offset,
+                                     gradients + biases_offset);
+    }
+}
+
+/* The parts' sums, in order, of elements [offset, offset + count) of the partials, into
+ * those of the block's own part (the part its thread computed: its lines are in that
+ * core's cache); returns them. */
+static REAL* TYPED(split_sum)(const TYPED(fastprop_split)* split, ptrdiff_t parts,
+                              ptrdiff_t block, ptrdiff_t offset, ptrdiff_t count)
+{
+    REAL* sum = split->partials + block * split->part_size + offset;
+    for (ptrdiff_t i = 0; i < count; ++i) {
+        REAL total = split->partials[offset + i];
+        for (ptrdiff_t part = 1; part < parts; ++part)
+            total += split->partials[part * split->part_size + offset + i];
+        sum[i] = total;
+    }
+    return sum;
+}
+
+/* Phase 2, task block * n_layers + layer: the layer's rows of weights (and their biases)
+ * in block (of parts), their gradients summed over the parts and applied. */
+static void TYPED(split_apply)(void* arguments, ptrdiff_t task)
+{
+    const TYPED(split_step)* step = (const TYPED(split_step)*) arguments;
+    const TYPED(fastprop_network)* network = step->network;
+    const ptrdiff_t n_layers = network->n_layers;
+    const ptrdiff_t block = task / n_layers, layer = task % n_layers;
+    const ptrdiff_t* sizes = network->sizes;
+    const ptrdiff_t n_in = sizes[layer], n_out = sizes[layer + 1];
+    const ptrdiff_t row = TYPED(part_start)(n_out, step->parts, block);
+    const ptrdiff_t count = TYPED(part_start)(n_out, step->parts, block + 1) - row;
+    if (count == 0)
+        return;
+    ptrdiff_t weights_offset, biases_offset;
+    TYPED(split_offsets)(sizes, n_layers, layer, &weights_offset, &biases_offset);
+    weights_offset += row * n_in;
+    biases_offset += row;
+    const REAL* weight_gradient = TYPED(split_sum)(step->split, step->parts, block,
+                                                   weights_offset, count * n_in);
+    const REAL* bias_gradient = TYPED(split_sum)(step->split, step->parts, block, biases_offset,
+                                                 count);
+    REAL* weights = network->weights[layer] + row * n_in;
+    REAL* biases = network->biases[layer] + row;
+    const TYPED(fastprop_optimizer_state)* optimizer = step->optimizer;
+    if (optimizer == NULL) {
+        TYPED(fastprop_sgd_update)(count * n_in, step->step_size, weight_gradient, weights);
+        TYPED(fastprop_sgd_update)(count, step->step_size, bias_gradient, biases);
+        return;
+    }
+    const ptrdiff_t offset = row * n_in;
+    TYPED(fastprop_optimizer_update)(step->config, NULL, &optimizer->settings, 1, count * n_in,
+                                     weights, weight_gradient,
+                                     optimizer->first_weights != NULL
+                                     ? optimizer->first_weights[layer] + offset : NULL,
+                                     optimizer->second_weights != NULL
+                                     ? optimizer->second_weights[layer] + offset : NULL);
+    TYPED(fastprop_optimizer_update)(step->config, NULL, &optimizer->settings, 0, count, biases,
+                                     bias_gradient,
+                                     optimizer->first_biases != NULL
+                                     ? optimizer->first_biases[layer] + row : NULL,
+                                     optimizer->second_biases != NULL
+                                     ? optimizer->second_biases[layer] + row : NULL);
+}
+
+/* One data-parallel step on a batch (fastprop_split); returns the batch's summed loss,
+ * the parts' losses added in order. */
+static double TYPED(split_batch)(const fastprop_config* config, const fastprop_decision* plan,
+                                 fastprop_team* team, const TYPED(fastprop_network)* network,
+                                 fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
+                                 const REAL* Y, const long long* labels, REAL step_size,
+                                 const TYPED(fastprop_optimizer_state)* optimizer,
+                                 REAL gradient_scale, const TYPED(fastprop_split)* split)
+{
+    TYPED(split_step) step;
+    step.config = config;
+    step.plan = plan;
+    step.network = network;
+    step.loss_kind = loss_kind;
+    step.rows = rows;
+    step.parts = split->parts < rows ? split->parts : rows;
+    step.X = X;
+    step.Y = Y;
+    step.labels = labels;
+    step.gradient_scale = optimizer != NULL ? gradient_scale : (REAL) 1;
+    step.step_size = step_size;
+    step.optimizer = optimizer;
+    step.split = split;
+    fastprop_team_run(team, TYPED(split_part), &step, step.parts);
+    fastprop_team_run(team, TYPED(split_apply), &step, step.parts * network->n_layers);
+    double loss = step.part_losses[0];
+    for (ptrdiff_t part = 1; part < step.parts; ++part)
+        loss += step.part_losses[part];
+    return loss;
+}
+
 ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
                                        const fastprop_decision* plan, fastprop_team* team,
                                        const TYPED(fastprop_network)* network,
                                        const TYPED(fastprop_training_set)* data,
                                        TYPED(fastprop_optimizer_state)* optimizer,
+                                       const TYPED(fastprop_split)* split,
                                        const long long* orders, ptrdiff_t n_epochs,
                                        ptrdiff_t start, ptrdiff_t stop, REAL lr,
                                        double* epoch_losses, int small_steps_allowed,
@@ -302,7 +493,12 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             if (optimizer != NULL)
                 fastprop_optimizer_begin_step(&optimizer->settings, ++*optimizer->steps, lr,
                                               rows);
-            if (rows == full_rows ? small_full : small_short) {
+            if (split != NULL && interruption == NULL) {
+                epoch_losses[epoch] += TYPED(split_batch)(config, plan, team, network,
+                                                          data->loss, rows, inputs, targets,
+                                                          labels, step_size, optimizer,
+                                                          gradient_scale, split);
+            } else if (rows == full_rows ? small_full : small_short) {
                 ++small_steps;
                 epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,
                                                          inputs, targets, labels, step_size);

@@ -243,6 +243,10 @@ cdef class Trainer:
     cdef Py_ssize_t piece_multiply_adds
     cdef Py_ssize_t piece_min_batch_rows
     cdef Py_ssize_t piece_min_weight_rows
+    # set_split: the parts of a data-parallel step (0: none) and their partial gradients.
+    cdef readonly Py_ssize_t split_parts
+    cdef object split_partials
+    cdef Py_ssize_t split_part_size
 
     def __cinit__(self, sizes, weights, biases, X, Y, Py_ssize_t batch_size, bint mean_loss,
                   activations, deltas, batch_X=None, batch_Y=None, *, functions=None,
@@ -321,6 +325,9 @@ cdef class Trainer:
         self.interruption_bytes = NULL
         if arrays is None or piece_multiply_adds == 0:
             return
+        if self.split_parts:
+            raise ValueError("a trainer whose steps are split (set_split) does not run them "
+                             "in pieces")
         if piece_multiply_adds < 1:
             raise ValueError(f"piece_multiply_adds must be >= 1, got {piece_multiply_adds}")
         for name, value in (("min_batch_rows", min_batch_rows),
@@ -345,6 +352,44 @@ cdef class Trainer:
         self.piece_multiply_adds = piece_multiply_adds
         self.piece_min_batch_rows = min_batch_rows
         self.piece_min_weight_rows = min_weight_rows
+
+    def set_split(self, Py_ssize_t parts, partials=None):
+        """Data-parallel steps under the plan of set_plan (_steps.h, fastprop_split): each
+        batch cut into parts parts (2 to FASTPROP_MAX_THREADS), each taken through the whole
+        step by one thread, their gradients summed in order; or parts 0 for none. partials:
+        a C-contiguous array of the network's dtype, shape (parts, weights + biases), which
+        the steps overwrite. Not with set_interruption's pieces (ValueError)."""
+        if parts == 0:
+            self.split_parts = 0
+            self.split_partials = None
+            return
+        if not 2 <= parts <= FASTPROP_MAX_THREADS:
+            raise ValueError(f"parts must be 0 or from 2 to {FASTPROP_MAX_THREADS}, got {parts}")
+        if self.piece_multiply_adds != 0:
+            raise ValueError("a trainer whose steps run in pieces (set_interruption) does not "
+                             "split them")
+        if self.plan == NULL:
+            raise ValueError("set_split needs a plan (set_plan first)")
+        cdef Py_ssize_t index
+        for index in range(self.pointers.n_layers * FASTPROP_PRODUCT_KINDS):
+            # Each part's products run on its own thread: not shared, and not BLAS's (whose
+            # own threads the parts' calls would fight over).
+            # (Layer 0's hidden delta, which does not exist, is not looked at.)
+            if index != FASTPROP_PRODUCT_HIDDEN_DELTA and (
+                    self.plan[index].shared or self.plan[index].route == FASTPROP_ROUTE_BLAS):
+                raise ValueError("a split plan's products run on one thread each, outside "
+                                 "BLAS: every decision must be ('loops', False) or "
+                                 "('vector', False)")
+        cdef Py_ssize_t n_layers = self.pointers.n_layers, layer
+        cdef Py_ssize_t part_size = 0
+        for layer in range(n_layers):
+            part_size += (self.pointers.sizes[layer] + 1) * self.pointers.sizes[layer + 1]
+        _require_floating_c_array("partials", partials, 2,
+                                  np.float32 if self.is_float32 else np.float64)
+        _require_shape("partials", partials, (parts, part_size))
+        self.split_parts = parts
+        self.split_partials = partials
+        self.split_part_size = part_size
 
     def set_optimizer(self, settings, gradients=None, first=None, second=None, steps=None):
         """The optimizer whose update follows each layer's gradient in the runs (None: plain
@@ -429,7 +474,10 @@ cdef class Trainer:
         """The measured plan the runs use while the configuration's plan is "measured":
         one (route, shared) pair per product of a step, for each layer in the order of
         PRODUCT_KINDS (the hidden delta of layer 0, which does not exist, included), the
-        route one of ROUTES; or None for no plan (route by the thresholds)."""
+        route one of ROUTES; or None for no plan (route by the thresholds). Either way,
+        the steps are no longer split (set_split follows set_plan)."""
+        self.split_parts = 0
+        self.split_partials = None
         if decisions is None:
             free(self.plan)
             self.plan = NULL
@@ -555,7 +603,8 @@ cdef class Trainer:
             self.plan if config.plan == FASTPROP_PLAN_MEASURED
             and not (self.plan_uses_vector and config.cpu < FASTPROP_CPU_AVX2) else NULL)
         cdef double* losses = <double*> _data_pointer(epoch_losses)
-        cdef fastprop_team* team = self._ready_team(&config, False, plan)
+        cdef fastprop_team* team = self._ready_team(&config, plan != NULL and self.split_parts > 0,
+                                                    plan)
         if self.piece_multiply_adds == 0:
             self._run(&config, plan, order_data, n_epochs, start, stop, lr, losses, team, NULL)
             return
@@ -652,6 +701,17 @@ cdef class Trainer:
         cdef fastprop_optimizer_state_double* optimizer_double_pointer = NULL
         cdef _ArrayPointers fw, fb, sw, sb
         cdef long long* steps = NULL
+        cdef fastprop_split_float split_float
+        cdef fastprop_split_double split_double
+        cdef fastprop_split_float* split_float_pointer = NULL
+        cdef fastprop_split_double* split_double_pointer = NULL
+        if plan != NULL and self.split_parts > 0:
+            split_float.parts = split_double.parts = self.split_parts
+            split_float.part_size = split_double.part_size = self.split_part_size
+            split_float.partials = <float*> _data_pointer(self.split_partials)
+            split_double.partials = <double*> _data_pointer(self.split_partials)
+            split_float_pointer = &split_float
+            split_double_pointer = &split_double
         if self.has_optimizer:
             fw, fb, sw, sb = self.optimizer_pointers
             weight_gradient, bias_gradient = self.optimizer_gradients
@@ -691,6 +751,7 @@ cdef class Trainer:
             with nogil:
                 small_steps = fastprop_train_epochs_float(config, plan, team, &network_float,
                                                           &data_float, optimizer_float_pointer,
+                                                          split_float_pointer,
                                                           order_data, n_epochs,
                                                           start, stop, <float> lr, losses,
                                                           self.small_steps_allowed, interruption)
@@ -709,6 +770,7 @@ cdef class Trainer:
             with nogil:
                 small_steps = fastprop_train_epochs_double(config, plan, team, &network_double,
                                                            &data_double, optimizer_double_pointer,
+                                                           split_double_pointer,
                                                            order_data, n_epochs,
                                                            start, stop, lr, losses,
                                                            self.small_steps_allowed,
