@@ -211,6 +211,84 @@ def test_a_stored_plan_that_does_not_check_is_measured_again(plan_directory, mea
     assert measurements == [key]
 
 
+LOOPS_PLAN = [{"forward": ["loops", False], "gradient_step": ["loops", False]},
+              {"forward": ["loops", False], "hidden_delta": ["loops", False],
+               "gradient_step": ["loops", False]}]
+
+
+@pytest.mark.parametrize("parts, message", [
+    ("two", r"parts must be an integer, got 'two'"),
+    (True, r"parts must be an integer, got True"),
+    (9, r"parts must be 0 or from 2 to 8, got 9"),
+    (1, r"parts must be 0 or from 2 to 8, got 1"),
+])
+def test_a_stored_plan_with_bad_parts_is_measured_again(plan_directory, measurements, parts,
+                                                        message):
+    key = _planning.entry_key(SIZES, np.float32, 16, _kernels.read_config())
+    entry = dict(stored_entry(LOOPS_PLAN), parts=parts)
+    _plan_cache.write_plans(_plan_cache.cache_file(), _plan_cache.machine_key(), {key: entry})
+    with pytest.warns(fastprop.PlanCacheWarning, match=message):
+        fit(np.float32, plan="measured")
+    assert measurements == [key]
+
+
+def test_a_stored_split_plan_cannot_split_over_blas(plan_directory, measurements):
+    key = _planning.entry_key(SIZES, np.float32, 16, _kernels.read_config())
+    layers = [dict(layer) for layer in LOOPS_PLAN]
+    layers[1]["forward"] = ["blas", False]
+    _plan_cache.write_plans(_plan_cache.cache_file(), _plan_cache.machine_key(),
+                            {key: dict(stored_entry(layers), parts=2)})
+    with pytest.warns(fastprop.PlanCacheWarning, match=r"a split plan's products run on one "
+                                                       r"thread each"):
+        fit(np.float32, plan="measured")
+    assert measurements == [key]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_stored_split_plan_runs_split_and_gives_the_same_bits_on_any_threads(
+        plan_directory, measurements, dtype, threads):
+    # The stored plan's parts (2) cut each batch of 16 into two parts of 8 rows, whatever the
+    # threads: the bits of two parts on one thread or two, and not those of the same
+    # routes unsplit (the gradients' sums are cut in two).
+    path = _kernels.path_and_threads()["cpu"]
+    key = _planning.entry_key(SIZES, dtype, 16, {"cpu": path, "threads": threads})
+    _plan_cache.write_plans(_plan_cache.cache_file(), _plan_cache.machine_key(),
+                            {key: dict(stored_entry(LOOPS_PLAN), parts=2)})
+    split = fit(dtype, plan="measured", threads=threads)
+    assert measurements == []
+    (plan,) = _planning.plans_in_use()
+    assert plan.parts == 2 and "in 2 parts, each on a thread" in str(plan)
+    report = io.StringIO()
+    fastprop.show_config(file=report)
+    assert "in 2 parts, each on a thread" in report.getvalue()
+    _planning.forget_loaded_plans()
+    other_key = _planning.entry_key(SIZES, dtype, 16, {"cpu": path, "threads": 3 - threads})
+    _plan_cache.write_plans(_plan_cache.cache_file(), _plan_cache.machine_key(),
+                            {other_key: dict(stored_entry(LOOPS_PLAN), parts=2)})
+    assert_same_bits(split, fit(dtype, plan="measured", threads=3 - threads))
+    _plan_cache.write_plans(_plan_cache.cache_file(), _plan_cache.machine_key(),
+                            {key: stored_entry(LOOPS_PLAN)})
+    _planning.forget_loaded_plans()
+    unsplit_net, unsplit_losses = fit(dtype, plan="measured", threads=threads)
+    assert measurements == []
+    assert not np.array_equal(unsplit_net.weights[0], split[0].weights[0])
+    np.testing.assert_allclose(unsplit_losses, split[1], rtol=1e-5)
+
+
+def test_the_planner_splits_only_with_threads_and_rows_enough():
+    config = {"threads": 2, "cpu": "avx2"}
+    threads_compiled = _kernels.cpu_capabilities()["threads_compiled"]
+    assert _planning._split_parts([64, 64, 10], np.float64, 200, config) == (
+        2 if threads_compiled else 0)
+    assert _planning._split_parts([64, 64, 10], np.float64, 200, dict(config, threads=1)) == 0
+    # fewer than SPLIT_MIN_PART_ROWS (8) rows a part
+    assert _planning._split_parts([64, 64, 10], np.float64, 15, config) == 0
+    # a step over SPLIT_MAX_STEP_MULTIPLY_ADDS (2^28): 1024 x 1024 x 512 rows
+    assert _planning._split_parts([1024, 1024], np.float32, 512, config) == 0
+    # partial gradients over SPLIT_MAX_PARTIAL_BYTES (64 MiB): 2 x 8193 x 1024 x 8 bytes
+    assert _planning._split_parts([8192, 1024], np.float64, 16, config) == 0
+
+
 @pytest.mark.skipif(not vector_kernels_in_use(), reason="needs the vector kernels")
 def test_a_stored_plan_cannot_send_a_narrow_product_to_the_vector_kernels(plan_directory,
                                                                           measurements):
@@ -363,7 +441,7 @@ def test_a_team_step_timed_far_over_its_estimate_is_timed_again_before_any_blas(
 
     def noisy_first_timing(scratch, rows, plans, estimates):
         seconds = time_steps(scratch, rows, plans, estimates)
-        calls.append([any(route == "blas" for route, _ in plan) for plan in plans])
+        calls.append([any(route == "blas" for route, _ in plan) for plan, _parts in plans])
         if len(calls) == 1:
             seconds = [10 * estimate for estimate in estimates]    # a moment of noise
         return seconds
@@ -385,9 +463,11 @@ def test_the_plan_records_the_steps_it_timed(plan_directory):
     assert len(codes) >= 2 and len(set(codes)) == len(codes)
     assert [seconds for _, seconds in plan.timed] == sorted(seconds for _, seconds in plan.timed)
     # The chosen plan is among them (not always the fastest: the team must win by a margin).
-    assert (_planning._code(plan.decisions()), plan.seconds_per_step) in plan.timed
-    # Two layers; the first has no hidden delta: 'r r / r r r', r one of l v b, + when shared.
+    assert (_planning._code(plan.decisions(), plan.parts), plan.seconds_per_step) in plan.timed
+    # Two layers; the first has no hidden delta: 'r r / r r r', r one of l v b, + when shared;
+    # a split step's prefixed by its parts, its products on one thread each, outside BLAS.
     assert all(re.fullmatch(r"[lvb]\+? [lvb]\+? / [lvb]\+? [lvb]\+? [lvb]\+?", code)
+               or re.fullmatch(r"split [2-8]: [lv] [lv] / [lv] [lv] [lv]", code)
                for code in codes), codes
     _planning.forget_loaded_plans()
     (reloaded,) = [_planning._plan_of(key, entry, "file") for key, entry

@@ -238,7 +238,8 @@ def test_set_split_checks_parts(parts):
 
 
 @pytest.mark.parametrize("partials, error, message", [
-    (None, TypeError, r"partials must be a numpy.ndarray, got NoneType"),
+    ([0.0] * 102, TypeError, r"partials must be a numpy.ndarray, got list"),
+    (np.empty((2, 51)).view(), None, None),  # made read-only below
     (np.empty((2, 50)), ValueError, r"partials must have shape \(2, 51\)"),
     (np.empty((3, 51)), ValueError, r"partials must have shape \(2, 51\)"),
     (np.empty((2, 51), np.float32), TypeError, r"partials must have dtype float64"),
@@ -247,6 +248,9 @@ def test_set_split_checks_parts(parts):
 def test_set_split_checks_partials(partials, error, message):
     trainer = make_trainer()
     trainer.set_plan([("loops", False)] * 6)
+    if error is None:
+        partials.flags.writeable = False
+        error, message = ValueError, r"partials must be writable"
     with pytest.raises(error, match=message):
         trainer.set_split(2, partials)
     assert trainer.split_parts == 0
@@ -267,3 +271,12 @@ def test_set_plan_ends_the_split_and_pieces_exclude_it():
     with pytest.raises(ValueError, match=r"steps run in pieces \(set_interruption\) does not "
                                          r"split them"):
         trainer.set_split(2, np.empty((2, 51)))
+
+
+def test_set_split_allocates_the_partials_itself():
+    trainer = make_trainer()
+    trainer.set_plan([("loops", False)] * 6)
+    trainer.set_split(3)
+    assert trainer.split_parts == 3
+    trainer.set_split(0)
+    assert trainer.split_parts == 0

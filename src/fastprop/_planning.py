@@ -22,7 +22,14 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
    step then runs as one function, which no product's timing shows), interleaved,
    each timing a few milliseconds long (a longer step is timed once per plan):
    threads interact (BLAS's own threads spinning after a call, a helper the
-   hypervisor has not scheduled) in ways one product alone does not show. The
+   hypervisor has not scheduled) in ways one product alone does not show. With
+   threads, the candidates include the data-parallel step (``Plan.parts``;
+   ``Trainer.set_split``): the batch cut into one part per thread, each part
+   through the whole step on its thread with the fastest routes on one thread
+   without BLAS, the parts' gradients summed in order. Products shared one by one
+   move their operands between the cores' caches at every product; a part's rows
+   stay in one core's (64-64-10 float64 on 200 rows, AMD Zen 4: every product
+   shared 79-98 us a step, one thread 93-115, two parts 64-74). The
    team must win by ``TEAM_MARGIN``; so the default does not lose to one thread,
    nor to forcing one route, by more than the noise of that timing. A step of the
    team without BLAS timed far over the sum of its products' timings
@@ -37,11 +44,11 @@ the workspace being filled by a step without BLAS; then come the BLAS routes and
 other plans. A step that mixes BLAS products with shared ones pays for the spinning in
 its timing as in a fit.
 
-A plan is a list of (route, shared) decisions, stored with the times that chose
-it in the plan cache (``_plan_cache``) under an entry key naming the network's
+A plan is a list of (route, shared) decisions and its parts (0: the step is not
+split), stored with the times that chose it in the plan cache (``_plan_cache``) under an entry key naming the network's
 widths, dtype, batch size, CPU path and thread count; a later fit of the same
 shape reads it back and runs the same routes, so it gives the same bits. Bits
-depend on the routes only, never on how many threads run them. Planning takes a
+depend on the routes and parts only, never on how many threads run them. Planning takes a
 few tens of milliseconds for small networks and about 0.2 s for 784-1024-1024-10
 (each of its products' routes timed twice, a step of each plan once); ``tune`` does it
 ahead of time, ``show_config`` lists the plans in use.
@@ -102,6 +109,14 @@ IDLE_WAIT_SECONDS = 0.3
 # fewer, or when they would take more than twice STEP_TIMING_SECONDS).
 STEP_BATCHES = 8
 PLANNING_LEARNING_RATE = 1e-6
+# The data-parallel step is a candidate for steps of at least this many rows per part, up
+# to SPLIT_MAX_STEP_MULTIPLY_ADDS multiply-adds (far below the steps that run in pieces,
+# _workspace.INTERRUPTIBLE_STEP_MULTIPLY_ADDS, which it cannot), and where the parts'
+# partial gradients (a copy of the weights and biases per part) take at most
+# SPLIT_MAX_PARTIAL_BYTES.
+SPLIT_MIN_PART_ROWS = 8
+SPLIT_MAX_STEP_MULTIPLY_ADDS = 1 << 28
+SPLIT_MAX_PARTIAL_BYTES = 64 << 20
 
 # The plans read or measured by this process: {cache file: {entry key: entry}}.
 _plans_by_file: dict[Path, dict[str, Entry]] = {}
@@ -109,6 +124,8 @@ _plans_by_file: dict[Path, dict[str, Entry]] = {}
 _used: list[str] = []
 # {(cache file, entry key): (entry, Plan, decisions)} of the entries that checked.
 _checked: dict[tuple[Path, str], tuple[Entry, "Plan", list[Decision]]] = {}
+# A candidate of the planner: its decisions and its parts (0: the step is not split).
+Candidate: TypeAlias = tuple[list[Decision], int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +138,10 @@ class Plan:
     measured time of one training step, ``planning_seconds`` how long measuring took,
     ``measured`` when (UTC), ``cache_file`` where it is stored, ``timed`` the plans whose
     steps were timed, fastest first, as (routes in short, see ``_code``; seconds per step).
-    Plans are made by :func:`fastprop.tune` and by fits, not by hand.
+    ``parts`` is 0, or the number of parts each batch is cut into: a data-parallel step,
+    each part through the whole step on a thread of its own (its products then all on one
+    thread, outside BLAS), the parts' gradients summed in order; the bits depend on it,
+    not on the threads. Plans are made by :func:`fastprop.tune` and by fits, not by hand.
 
     Parameters
     ----------
@@ -139,6 +159,8 @@ class Plan:
         The plan cache file it is stored in.
     timed : tuple of (str, float), default ()
         The plans whose steps were timed, fastest first.
+    parts : int, default 0
+        The parts a batch is cut into (0: the step is not split).
 
     Examples
     --------
@@ -156,6 +178,7 @@ class Plan:
     measured: str
     cache_file: str
     timed: tuple[tuple[str, float], ...] = ()
+    parts: int = 0
 
     def decisions(self) -> list[Decision]:
         """The flat list of (route, shared) pairs that Trainer.set_plan takes.
@@ -186,7 +209,8 @@ class Plan:
             ", ".join(f"{kind} {route}{' shared' if shared else ''}"
                       for kind, (route, shared) in layer.items())
             for layer in self.layers)
-        return (f"{self.key}: {layers} ({self.seconds_per_step * 1e6:.1f} us per step; "
+        split = f"in {self.parts} parts, each on a thread: " if self.parts else ""
+        return (f"{self.key}: {split}{layers} ({self.seconds_per_step * 1e6:.1f} us per step; "
                 f"planned in {self.planning_seconds * 1e3:.0f} ms)")
 
 
@@ -218,13 +242,14 @@ def plan_for(trainer: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
     key = entry_key(sizes, dtype, batch_rows, config, optimizer["kind"] if optimizer else None)
     path = _plan_cache.cache_file()
     plans = _plans_in(path)
+    splittable = trainer.piece_multiply_adds == 0
     plan = _checked_plan(trainer, plans.get(key), key, path)
     if plan is None:
         plan = measure(sizes, dtype, weights, biases, samples, targets, batch_rows, mean_loss,
-                       functions, loss, labels, optimizer)
+                       functions, loss, labels, optimizer, splittable)
         plans[key] = _entry_of(plan)
         _plan_cache.write_plans(path, _plan_cache.machine_key(), {key: plans[key]})
-        trainer.set_plan(plan.decisions())
+        _apply(trainer, plan.decisions(), plan.parts)
     if key not in _used:
         _used.append(key)
     return plan
@@ -234,11 +259,12 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
             biases: Sequence[_FloatArray], samples: _FloatArray, targets: _FloatArray | None,
             batch_rows: int, mean_loss: bool, functions: Sequence[str] | None = None,
             loss: str = "squared", labels: NDArray[np.int64] | None = None,
-            optimizer: Mapping[str, Any] | None = None) -> Plan:
+            optimizer: Mapping[str, Any] | None = None, splittable: bool = True) -> Plan:
     """Measure the plan of a fit (see the module's docstring); the arrays are not changed.
     functions, loss and labels as _kernels.Trainer takes them (the fit's); optimizer: the
     settings of the optimizer whose update the fit's steps include (None: plain gradient
-    descent), which the timed steps include too, on a state of zeros."""
+    descent), which the timed steps include too, on a state of zeros; splittable: whether
+    the fit's trainer can take a split step (not one whose steps run in pieces)."""
     started = time.perf_counter()
     config = _kernels.read_config()
     rows = min(samples.shape[0], STEP_BATCHES * batch_rows)
@@ -279,19 +305,26 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
         product_times = [
             _time_candidates(scratch, sizes, dtype, batch_rows, layer, kind, config, blas=False)
             if real else {} for (layer, kind), real in zip(products, exists)]
-        plans: list[list[Decision]] = []
+        plans: list[Candidate] = []
         seconds: list[float] = []
         if all(times for times, real in zip(product_times, exists) if real):
             no_blas = _best_plans(product_times)
-            alone = [plan for plan in (_all_vector(sizes, dtype, config, no_blas[0]),
+            alone: list[Candidate] = [
+                (plan, 0) for plan in (_all_vector(sizes, dtype, config, no_blas[0]),
                                        no_blas[1], fixed)
-                     if any(shared for _, shared in plan)
-                     and not any(route == "blas" for route, _ in plan)]
-            for plan in alone:
-                if plan not in plans:
-                    plans.append(plan)
+                if any(shared for _, shared in plan)
+                and not any(route == "blas" for route, _ in plan)]
+            parts = _split_parts(sizes, dtype, batch_rows, config) if splittable else 0
+            if parts:
+                # Each part's products on its own thread, outside BLAS: the fastest such
+                # routes (layer 0's hidden delta, which does not exist, in the loops).
+                alone.append((no_blas[0], parts))
+            for candidate in alone:
+                if candidate not in plans:
+                    plans.append(candidate)
             if plans:
-                estimates = [_step_estimate(plan, product_times) for plan in plans]
+                estimates = [_step_estimate(plan, product_times) / max(1, parts)
+                             for plan, parts in plans]
                 seconds = _time_steps(scratch, rows, plans, estimates)
                 # A timing hit by a moment of noise must not decide (a long step is timed
                 # once): 784-1024-1024-10's steps all on the team took 12.7 ms in one
@@ -323,23 +356,23 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
                       fixed]
         if max(sizes) <= _kernels.SMALL_STEP_MAX_WIDTH:
             candidates.append([("loops", False)] * n_products)
-        later: list[list[Decision]] = []
+        later: list[Candidate] = []
         for plan in candidates:
-            if plan not in plans and plan not in later:
-                later.append(plan)
-        estimates = [_step_estimate(plan, product_times) for plan in later]
+            if (plan, 0) not in plans and (plan, 0) not in later:
+                later.append((plan, 0))
+        estimates = [_step_estimate(plan, product_times) for plan, _ in later]
         plans += later
         seconds += _time_steps(scratch, rows, later, estimates)
-        # A plan that shares products out must win clearly: sharing costs more in a
-        # long fit than in a short timing when the other core is busy.
-        uses_team = [any(shared for _, shared in plan) for plan in plans]
+        # A plan that shares products out (or splits the step) must win clearly: sharing
+        # costs more in a long fit than in a short timing when the other core is busy.
+        uses_team = [bool(parts) or any(shared for _, shared in plan) for plan, parts in plans]
         best = min(range(len(plans)), key=seconds.__getitem__)
         best_alone = min((index for index in range(len(plans)) if not uses_team[index]),
                          key=seconds.__getitem__)
         if uses_team[best] and seconds[best] > TEAM_MARGIN * seconds[best_alone]:
             best = best_alone
-        chosen = plans[best]
-        timed = tuple(sorted(((_code(plan), step_seconds) for plan, step_seconds
+        chosen, chosen_parts = plans[best]
+        timed = tuple(sorted(((_code(plan, parts), step_seconds) for (plan, parts), step_seconds
                               in zip(plans, seconds)), key=lambda item: item[1]))
         best_seconds = seconds[best]
     finally:
@@ -353,7 +386,33 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
     measured = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return Plan(entry_key(sizes, dtype, batch_rows, config, optimizer["kind"] if optimizer else None),
                 tuple(layers), best_seconds,
-                time.perf_counter() - started, measured, str(_plan_cache.cache_file()), timed)
+                time.perf_counter() - started, measured, str(_plan_cache.cache_file()), timed,
+                chosen_parts)
+
+
+def _split_parts(sizes: Sequence[int], dtype: DTypeLike, batch_rows: int,
+                 config: Mapping[str, Any]) -> int:
+    """The parts of the data-parallel step the planner tries (one per thread), or 0 where
+    it does not: one thread, too few rows a part, a step too large (see
+    SPLIT_MAX_STEP_MULTIPLY_ADDS) or partial gradients too large."""
+    parts = int(config["threads"])
+    if parts < 2 or not _kernels.cpu_capabilities()["threads_compiled"]:
+        return 0
+    parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    step_multiply_adds = batch_rows * sum(n_in * n_out for n_in, n_out
+                                          in zip(sizes[:-1], sizes[1:]))
+    if (batch_rows < parts * SPLIT_MIN_PART_ROWS
+            or step_multiply_adds > SPLIT_MAX_STEP_MULTIPLY_ADDS
+            or parts * parameters * np.dtype(dtype).itemsize > SPLIT_MAX_PARTIAL_BYTES):
+        return 0
+    return parts
+
+
+def _apply(trainer: _kernels.Trainer, decisions: Sequence[Decision], parts: int) -> None:
+    """A plan's decisions and parts on trainer (its partial gradients allocated there)."""
+    trainer.set_plan(decisions)
+    if parts:
+        trainer.set_split(parts)
 
 
 def _give_optimizer(scratch: _kernels.Trainer, sizes: Sequence[int], dtype: DTypeLike,
@@ -373,16 +432,17 @@ def _give_optimizer(scratch: _kernels.Trainer, sizes: Sequence[int], dtype: DTyp
                           arrays() if adam else None, np.zeros(1, dtype=np.int64))
 
 
-def _code(decisions: Sequence[Decision]) -> str:
+def _code(decisions: Sequence[Decision], parts: int = 0) -> str:
     """A plan's routes in short: per product (forward, hidden delta, gradient step; layers
-    separated by '/'), l loops, v vector kernels, b BLAS, + shared out; 'l v+ / ...'."""
+    separated by '/'), l loops, v vector kernels, b BLAS, + shared out; 'l v+ / ...'; a
+    split step's prefixed by its parts, 'split 2: v v / v v v'."""
     layers = []
     for start in range(0, len(decisions), len(PRODUCT_KINDS)):
         codes = [route[0] + ("+" if shared else "") for (route, shared), kind
                  in zip(decisions[start:start + len(PRODUCT_KINDS)], PRODUCT_KINDS)
                  if not (kind == "hidden_delta" and start == 0)]
         layers.append(" ".join(codes))
-    return " / ".join(layers)
+    return (f"split {parts}: " if parts else "") + " / ".join(layers)
 
 
 def _best_plans(product_times: Sequence[Mapping[Decision, float]]
@@ -486,7 +546,7 @@ def _step_estimate(plan: Sequence[Decision], product_times: Sequence[Mapping[Dec
     return total
 
 
-def _time_steps(scratch: _kernels.Trainer, rows: int, plans: Sequence[Sequence[Decision]],
+def _time_steps(scratch: _kernels.Trainer, rows: int, plans: Sequence[Candidate],
                 estimates: Sequence[float]) -> list[float]:
     """Seconds per step of each plan: the best of STEP_REPEATS interleaved runs over rows,
     each repeated (in epochs) to last about STEP_TIMING_SECONDS by the plan's estimate
@@ -514,17 +574,17 @@ def _time_steps(scratch: _kernels.Trainer, rows: int, plans: Sequence[Sequence[D
     # products out are timed first in each round, the first round once BLAS's threads
     # have stopped (each plan's best time is kept: one clean round is enough). measure
     # times them before it calls BLAS itself: the wait is for calls made before planning.
-    uses_team = [any(shared for _, shared in decisions) for decisions in plans]
-    alone = [index for index, decisions in enumerate(plans)
-             if any(shared for _, shared in decisions)
-             and not any(route == "blas" for route, _ in decisions)]
+    uses_team = [bool(parts) or any(shared for _, shared in decisions)
+                 for decisions, parts in plans]
+    alone = [index for index, (decisions, _) in enumerate(plans)
+             if uses_team[index] and not any(route == "blas" for route, _ in decisions)]
     order = alone + [index for index in range(len(plans)) if index not in alone]
     for round_ in range(repeats):
         if alone and round_ == 0:
             _wait_for_idle_threads(IDLE_WAIT_SECONDS)
         for index in order:
-            decisions = plans[index]
-            scratch.set_plan(decisions)
+            decisions, parts = plans[index]
+            _apply(scratch, decisions, parts)
             if not uses_team[index]:
                 # A fit whose plan shares nothing out starts no helpers; timed with the
                 # helpers of the plans before it still waiting for work, the steps ran as
@@ -659,15 +719,19 @@ def _entry_of(plan: Plan) -> Entry:
                        for layer in plan.layers],
             "seconds_per_step": plan.seconds_per_step, "planning_seconds": plan.planning_seconds,
             "measured": plan.measured,
-            "timed_plans": [[code, seconds] for code, seconds in plan.timed]}
+            "timed_plans": [[code, seconds] for code, seconds in plan.timed],
+            "parts": plan.parts}
 
 
 def _plan_of(key: str, entry: Mapping[str, Any], path: str) -> Plan:
     layers = tuple({kind: (decision[0], decision[1]) for kind, decision in layer.items()}
                    for layer in entry["layers"])
     timed = tuple((str(code), float(seconds)) for code, seconds in entry.get("timed_plans", ()))
+    parts = entry.get("parts", 0)
+    if isinstance(parts, bool) or not isinstance(parts, int):
+        raise TypeError(f"parts must be an integer, got {parts!r}")
     return Plan(key, layers, float(entry["seconds_per_step"]), float(entry["planning_seconds"]),
-                str(entry["measured"]), path, timed)
+                str(entry["measured"]), path, timed, parts)
 
 
 def _checked_plan(trainer: _kernels.Trainer, entry: Entry | None, key: str, path: Path
@@ -678,7 +742,7 @@ def _checked_plan(trainer: _kernels.Trainer, entry: Entry | None, key: str, path
         return None
     checked = _checked.get((path, key))
     if checked is not None and checked[0] is entry:
-        trainer.set_plan(checked[2])
+        _apply(trainer, checked[2], checked[1].parts)
         return checked[1]
     try:
         plan = _plan_of(key, entry, str(path))
@@ -692,7 +756,7 @@ def _checked_plan(trainer: _kernels.Trainer, entry: Entry | None, key: str, path
                 raise ValueError(f"layer {layer} has products {sorted(products)}, "
                                  f"not {sorted(expected)}")
         decisions = plan.decisions()
-        trainer.set_plan(decisions)
+        _apply(trainer, decisions, plan.parts)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         _plan_cache._warn(f"the stored plan {key!r} in {path} does not check ({error}); "
                           f"measuring it again")

@@ -120,9 +120,9 @@ typedef struct {
 } fastprop_interruption;
 
 /* A data-parallel step (a measured plan's "split"): the batch's rows cut into parts
- * (part p: rows [p * rows / parts, (p + 1) * rows / parts)), each part taken through the
- * forward pass, the loss's delta and the hidden deltas and its own partial weight and bias
- * gradients (the sums over its rows) by one thread, with the plan's routes on that thread;
+ * (part p: rows [p * rows / parts, (p + 1) * rows / parts)), each part gathered (when
+ * shuffled) and taken through the forward pass, the loss's delta and the hidden deltas and
+ * its own partial weight and bias gradients (the sums over its rows) by one thread, with the plan's routes on that thread;
  * then the parts' gradients summed in order (part 0 + part 1 + ...) and applied, the
  * weights' rows cut into the same number of blocks. Each thread's rows stay in its core's
  * caches for the whole step, and only the gradients and the weights cross between cores:

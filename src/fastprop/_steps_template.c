@@ -242,11 +242,29 @@ static double TYPED(train_batch)(const fastprop_config* config, const fastprop_d
     return loss;
 }
 
+/* Rows [first, first + count) of a shuffled batch (order: its positions' samples) into
+ * the same rows of the batch buffers: inputs, and targets or labels. */
+static void TYPED(gather_batch)(const TYPED(fastprop_training_set)* data, ptrdiff_t n_in,
+                                ptrdiff_t n_out, const long long* order, ptrdiff_t first,
+                                ptrdiff_t count)
+{
+    TYPED(fastprop_gather_rows)(data->X, n_in, order + first, count,
+                                data->batch_X + first * n_in);
+    if (data->Y != NULL)
+        TYPED(fastprop_gather_rows)(data->Y, n_out, order + first, count,
+                                    data->batch_Y + first * n_out);
+    else
+        for (ptrdiff_t i = first; i < first + count; ++i)
+            data->batch_labels[i] = data->labels[order[i]];
+}
+
 /* A data-parallel step (_steps.h: fastprop_split): what its two phases' tasks share. */
 typedef struct {
     const fastprop_config* config;
     const fastprop_decision* plan;
     const TYPED(fastprop_network)* network;
+    const TYPED(fastprop_training_set)* data;
+    const long long* order;     /* a shuffled batch's samples (gathered by the parts), or NULL */
     fastprop_loss loss_kind;
     ptrdiff_t rows, parts;
     const REAL* X;
@@ -297,6 +315,8 @@ static void TYPED(split_part)(void* arguments, ptrdiff_t part)
     const ptrdiff_t first = TYPED(part_start)(step->rows, step->parts, part);
     const ptrdiff_t rows = TYPED(part_start)(step->rows, step->parts, part + 1) - first;
     const int output_z = step->loss_kind != FASTPROP_LOSS_SQUARED;
+    if (step->order != NULL)
+        TYPED(gather_batch)(step->data, sizes[0], sizes[n_layers], step->order, first, rows);
     const REAL* layer_input = step->X + first * sizes[0];
     for (ptrdiff_t layer = 0; layer < n_layers; ++layer) {
         const ptrdiff_t n_out = sizes[layer + 1];
@@ -401,11 +421,13 @@ static void TYPED(split_apply)(void* arguments, ptrdiff_t task)
                                      ? optimizer->second_biases[layer] + row : NULL);
 }
 
-/* One data-parallel step on a batch (fastprop_split); returns the batch's summed loss,
- * the parts' losses added in order. */
+/* One data-parallel step on a batch (fastprop_split): X, Y and labels its rows (the batch
+ * buffers, which the parts fill from order, where order is not NULL); returns the batch's
+ * summed loss, the parts' losses added in order. */
 static double TYPED(split_batch)(const fastprop_config* config, const fastprop_decision* plan,
                                  fastprop_team* team, const TYPED(fastprop_network)* network,
-                                 fastprop_loss loss_kind, ptrdiff_t rows, const REAL* X,
+                                 const TYPED(fastprop_training_set)* data,
+                                 const long long* order, ptrdiff_t rows, const REAL* X,
                                  const REAL* Y, const long long* labels, REAL step_size,
                                  const TYPED(fastprop_optimizer_state)* optimizer,
                                  REAL gradient_scale, const TYPED(fastprop_split)* split)
@@ -414,7 +436,9 @@ static double TYPED(split_batch)(const fastprop_config* config, const fastprop_d
     step.config = config;
     step.plan = plan;
     step.network = network;
-    step.loss_kind = loss_kind;
+    step.data = data;
+    step.order = order;
+    step.loss_kind = data->loss;
     step.rows = rows;
     step.parts = split->parts < rows ? split->parts : rows;
     step.X = X;
@@ -474,18 +498,18 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             const REAL* inputs = data->X + position * n_in;
             const REAL* targets = data->Y == NULL ? NULL : data->Y + position * n_out;
             const long long* labels = data->labels == NULL ? NULL : data->labels + position;
-            if (orders != NULL) {
-                const long long* order = orders + epoch * data->n_samples + position;
-                TYPED(fastprop_gather_rows)(data->X, n_in, order, rows, data->batch_X);
+            const long long* order = orders == NULL ? NULL
+                                                    : orders + epoch * data->n_samples + position;
+            const int split_step = split != NULL && interruption == NULL;
+            if (order != NULL) {
+                /* A split step's parts gather their own rows, into their threads' caches. */
+                if (!split_step)
+                    TYPED(gather_batch)(data, n_in, n_out, order, 0, rows);
                 inputs = data->batch_X;
-                if (targets != NULL) {
-                    TYPED(fastprop_gather_rows)(data->Y, n_out, order, rows, data->batch_Y);
+                if (targets != NULL)
                     targets = data->batch_Y;
-                } else {
-                    for (ptrdiff_t i = 0; i < rows; ++i)
-                        data->batch_labels[i] = data->labels[order[i]];
+                else
                     labels = data->batch_labels;
-                }
             }
             /* "mse" divides the loss, hence every gradient, by the batch's size. */
             const REAL step_size = data->mean_loss ? lr / rows : lr;
@@ -493,11 +517,11 @@ ptrdiff_t TYPED(fastprop_train_epochs)(const fastprop_config* config,
             if (optimizer != NULL)
                 fastprop_optimizer_begin_step(&optimizer->settings, ++*optimizer->steps, lr,
                                               rows);
-            if (split != NULL && interruption == NULL) {
-                epoch_losses[epoch] += TYPED(split_batch)(config, plan, team, network,
-                                                          data->loss, rows, inputs, targets,
-                                                          labels, step_size, optimizer,
-                                                          gradient_scale, split);
+            if (split_step) {
+                epoch_losses[epoch] += TYPED(split_batch)(config, plan, team, network, data,
+                                                          order, rows, inputs, targets, labels,
+                                                          step_size, optimizer, gradient_scale,
+                                                          split);
             } else if (rows == full_rows ? small_full : small_short) {
                 ++small_steps;
                 epoch_losses[epoch] += TYPED(small_step)(config->cpu, network, data->loss, rows,

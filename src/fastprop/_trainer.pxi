@@ -240,7 +240,7 @@ cdef class Trainer:
     cdef _ArrayPointers interruption_saved
     cdef size_t* interruption_bytes
     cdef Py_ssize_t interruption_arrays
-    cdef Py_ssize_t piece_multiply_adds
+    cdef readonly Py_ssize_t piece_multiply_adds
     cdef Py_ssize_t piece_min_batch_rows
     cdef Py_ssize_t piece_min_weight_rows
     # set_split: the parts of a data-parallel step (0: none) and their partial gradients.
@@ -358,7 +358,8 @@ cdef class Trainer:
         batch cut into parts parts (2 to FASTPROP_MAX_THREADS), each taken through the whole
         step by one thread, their gradients summed in order; or parts 0 for none. partials:
         a C-contiguous array of the network's dtype, shape (parts, weights + biases), which
-        the steps overwrite. Not with set_interruption's pieces (ValueError)."""
+        the steps overwrite (None: allocated here). Not with set_interruption's pieces
+        (ValueError)."""
         if parts == 0:
             self.split_parts = 0
             self.split_partials = None
@@ -384,8 +385,10 @@ cdef class Trainer:
         cdef Py_ssize_t part_size = 0
         for layer in range(n_layers):
             part_size += (self.pointers.sizes[layer] + 1) * self.pointers.sizes[layer + 1]
+        if partials is None:
+            partials = np.empty((parts, part_size), np.float32 if self.is_float32 else np.float64)
         _require_floating_c_array("partials", partials, 2,
-                                  np.float32 if self.is_float32 else np.float64)
+                                  np.float32 if self.is_float32 else np.float64, writable=True)
         _require_shape("partials", partials, (parts, part_size))
         self.split_parts = parts
         self.split_partials = partials
