@@ -45,12 +45,13 @@ other plans. A step that mixes BLAS products with shared ones pays for the spinn
 its timing as in a fit.
 
 A plan is a list of (route, shared) decisions and its parts (0: the step is not
-split), stored with the times that chose it in the plan cache (``_plan_cache``) under an entry key naming the network's
-widths, dtype, batch size, CPU path and thread count; a later fit of the same
-shape reads it back and runs the same routes, so it gives the same bits. Bits
-depend on the routes and parts only, never on how many threads run them. Planning takes a
-few tens of milliseconds for small networks and about 0.2 s for 784-1024-1024-10
-(each of its products' routes timed twice, a step of each plan once); ``tune`` does it
+split), stored with the times that chose it in the plan cache (``_plan_cache``)
+under an entry key naming the network's widths, dtype, batch size, CPU path and
+thread count; a later fit of the same shape reads it back and runs the same
+routes, so it gives the same bits. Bits depend on the routes and parts only,
+never on how many threads run them. Planning takes a few tens of milliseconds
+for small networks and about 0.2 s for 784-1024-1024-10 (each of its products'
+routes timed twice, a step of each plan once); ``tune`` does it
 ahead of time, ``show_config`` lists the plans in use.
 """
 from __future__ import annotations
