@@ -35,7 +35,7 @@ def part_size(sizes):
 
 
 def train(sizes, dtype, parts, threads, *, loss="squared", functions=None, optimizer=None,
-          n_samples=37, batch_size=8, epochs=2, lr=0.1, seed=0, decisions=None):
+          n_samples=37, batch_size=8, epochs=2, lr=0.1, seed=0):
     """The weights, biases and epoch losses after epochs of training (orders shuffled),
     on a fresh trainer with the same start."""
     generator = np.random.default_rng(seed)
@@ -57,11 +57,10 @@ def train(sizes, dtype, parts, threads, *, loss="squared", functions=None, optim
         batch["batch_labels"] = np.empty(rows, np.int64)
     trainer = _kernels.Trainer(list(sizes), weights, biases, X, Y, batch_size, True, *work,
                                **batch, functions=functions, loss=loss, labels=labels)
-    state = []
     if optimizer is not None:
         from fastprop._planning import _give_optimizer
         _give_optimizer(trainer, sizes, dtype, optimizer)
-    trainer.set_plan(decisions or plan_on_one_thread(sizes, dtype))
+    trainer.set_plan(plan_on_one_thread(sizes, dtype))
     if parts:
         trainer.set_split(parts, np.empty((parts, part_size(sizes)), dtype))
     orders = np.array([generator.permutation(n_samples) for _ in range(epochs)])
@@ -69,7 +68,7 @@ def train(sizes, dtype, parts, threads, *, loss="squared", functions=None, optim
     with fastprop.config_context(plan="measured", threads=threads):
         trainer.run(orders, 0, n_samples, lr, losses)
     trainer.stop_threads()
-    return weights + biases + state + [losses]
+    return weights + biases + [losses]
 
 
 def assert_close(split, unsplit, dtype):

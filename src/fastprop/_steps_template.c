@@ -265,7 +265,6 @@ typedef struct {
     const TYPED(fastprop_network)* network;
     const TYPED(fastprop_training_set)* data;
     const long long* order;     /* a shuffled batch's samples (gathered by the parts), or NULL */
-    fastprop_loss loss_kind;
     ptrdiff_t rows, parts;
     const REAL* X;
     const REAL* Y;
@@ -314,7 +313,7 @@ static void TYPED(split_part)(void* arguments, ptrdiff_t part)
     const fastprop_activation* functions = network->functions;
     const ptrdiff_t first = TYPED(part_start)(step->rows, step->parts, part);
     const ptrdiff_t rows = TYPED(part_start)(step->rows, step->parts, part + 1) - first;
-    const int output_z = step->loss_kind != FASTPROP_LOSS_SQUARED;
+    const int output_z = step->data->loss != FASTPROP_LOSS_SQUARED;
     if (step->order != NULL)
         TYPED(gather_batch)(step->data, sizes[0], sizes[n_layers], step->order, first, rows);
     const REAL* layer_input = step->X + first * sizes[0];
@@ -332,7 +331,7 @@ static void TYPED(split_part)(void* arguments, ptrdiff_t part)
     }
     const ptrdiff_t n_outputs = sizes[n_layers];
     step->part_losses[part] = TYPED(fastprop_output_delta)(
-        config->cpu, step->loss_kind, functions[last], rows, n_outputs,
+        config->cpu, step->data->loss, functions[last], rows, n_outputs,
         network->activations[last] + first * n_outputs,
         step->Y != NULL ? step->Y + first * n_outputs : NULL,
         step->labels != NULL ? step->labels + first : NULL,
@@ -438,7 +437,6 @@ static double TYPED(split_batch)(const fastprop_config* config, const fastprop_d
     step.network = network;
     step.data = data;
     step.order = order;
-    step.loss_kind = data->loss;
     step.rows = rows;
     step.parts = split->parts < rows ? split->parts : rows;
     step.X = X;
