@@ -164,13 +164,16 @@ def comparison_case(case: BenchmarkCase, dtype) -> BenchmarkCase:
 
 def routes_in_use(case: BenchmarkCase) -> tuple | None:
     """The (route, shared) decisions of the case's fit under the configuration in use, after
-    a fit made its plan: the measured plan's or the fixed plan's; None for another plan."""
+    a fit made its plan: the measured plan's, the fixed plan's or the portable plan's (every
+    product in the plain loops, which are never shared out); None for another plan."""
     import fastprop
     from fastprop import _kernels, _plan_cache, _planning
 
     sizes, batch_rows = list(case.layer_sizes), min(case.batch_size, case.n_samples)
     plan = fastprop.get_config()["plan"]
-    if plan == "fixed":
+    if plan == "portable":
+        decisions = [("loops", False)] * ((len(sizes) - 1) * len(_planning.PRODUCT_KINDS))
+    elif plan == "fixed":
         decisions = _kernels.threshold_decisions(sizes, batch_rows, np.dtype(case.dtype) == np.float32)
     elif plan == "measured":
         key = _planning.entry_key(sizes, case.dtype, batch_rows, _kernels.path_and_threads())

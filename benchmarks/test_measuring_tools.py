@@ -214,7 +214,7 @@ def test_a_variant_running_the_defaults_own_routes_neither_wins_nor_beats_it():
     assert not comparison.goal_met and comparison.fastest_alternative == routes.ALL_LOOPS
 
 
-def test_the_routes_of_a_fit_are_read_for_measured_and_fixed_plans(tmp_path, monkeypatch):
+def test_the_routes_of_a_fit_are_read_for_measured_fixed_and_portable_plans(tmp_path, monkeypatch):
     fastprop = pytest.importorskip("fastprop")
     import default_never_loses as routes
 
@@ -228,7 +228,9 @@ def test_the_routes_of_a_fit_are_read_for_measured_and_fixed_plans(tmp_path, mon
     assert comparison.routes[routes.ALL_LOOPS] == loops
     # Layer 0 has no hidden delta (index 1): the loops' decision stands for it in every plan.
     assert comparison.routes[routes.ALL_BLAS] == (("blas", False), ("loops", False)) + (("blas", False),) * 4
-    assert comparison.routes.get("plan 'portable'", None) is None
+    # The portable plan runs every product in the plain loops: XOR's default routes.
+    assert comparison.routes["plan 'portable'"] == loops
+    assert comparison.runs_the_defaults_routes("plan 'portable'")
 
 
 def test_route_comparison_runs_every_variant_and_restores_the_configuration():
