@@ -458,6 +458,31 @@ def test_a_team_step_timed_far_over_its_estimate_is_timed_again_before_any_blas(
     assert all(seconds < noisy for _, seconds in plan.timed)
 
 
+@pytest.mark.parametrize("step_seconds, team_chosen", [
+    (1e-5, False),     # timed over several batches in cache: the team must win by 10%
+    (5e-3, True),      # timed on one whole batch (over STEP_TIMING_SECONDS): by 3%
+])
+def test_the_team_must_win_by_a_margin_that_depends_on_how_the_step_was_timed(
+        plan_directory, monkeypatch, step_seconds, team_chosen):
+    assert _planning.TEAM_MARGIN < 0.95 < _planning.LONG_STEP_TEAM_MARGIN
+    assert _planning.STEP_TIMING_SECONDS < 5e-3
+    timed_team = []
+
+    def team_five_percent_faster(scratch, rows, plans, estimates):
+        team = [bool(parts) or any(shared for _, shared in plan) for plan, parts in plans]
+        timed_team.extend(team)
+        return [step_seconds * (0.95 if uses_team else 1.0) for uses_team in team]
+
+    monkeypatch.setattr(_planning, "_time_steps", team_five_percent_faster)
+    with fastprop.config_context(threads=2):
+        plan = fastprop.tune([40, 64, 24], 32, np.float32)
+    if not any(timed_team):
+        pytest.skip("no plan shares products out here (no threads compiled?)")
+    uses_team = bool(plan.parts) or any(shared for _, shared in plan.decisions())
+    assert uses_team == team_chosen
+    assert plan.seconds_per_step == step_seconds * (0.95 if team_chosen else 1.0)
+
+
 def test_the_plan_records_the_steps_it_timed(plan_directory):
     plan = fastprop.tune([40, 64, 24], 32, np.float64)
     codes = [code for code, _ in plan.timed]

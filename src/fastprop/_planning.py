@@ -30,7 +30,8 @@ thread. So, like FFTW's planner and cuDNN's benchmark mode, fastprop measures:
    move their operands between the cores' caches at every product; a part's rows
    stay in one core's (64-64-10 float64 on 200 rows, AMD Zen 4: every product
    shared 79-98 us a step, one thread 93-115, two parts 64-74). The
-   team must win by ``TEAM_MARGIN``; so the default does not lose to one thread,
+   team must win by ``TEAM_MARGIN`` (``LONG_STEP_TEAM_MARGIN`` for steps timed on one
+   whole batch); so the default does not lose to one thread,
    nor to forcing one route, by more than the noise of that timing. A step of the
    team without BLAS timed far over the sum of its products' timings
    (``NOISY_STEP_RATIO``) was hit by noise, and is timed again. The plan keeps every
@@ -99,6 +100,13 @@ STEP_TIMING_SECONDS = 2e-3
 # thread; Intel Xeon, AVX-512). Where the team pays, it wins by far more (784-256-10 batch
 # 128: 432 us against 566).
 TEAM_MARGIN = 0.9
+# ... and for steps longer than STEP_TIMING_SECONDS, timed on one whole batch each, by this
+# one: the timing then streams a real batch as a fit does, and the team's synchronisation
+# is a small part of a step (784-1024-1024-10 float32 batch 128, AMD Zen 4 with AVX-512:
+# every product in the team's vector kernels timed at 6.2-6.4 ms a step against 6.9-7.1 in
+# BLAS on one thread in four plannings, 0.89-0.91, so that the margin of 0.9 chose BLAS in
+# three; fits of 21 steps took 135 ms against 153).
+LONG_STEP_TEAM_MARGIN = 0.97
 # A step of a plan that shares products out and calls no BLAS, timed at more than this
 # many times the sum of its products' timings, is timed again (noise, not the plan: such
 # steps take 0.6-1.1x that sum here).
@@ -370,7 +378,9 @@ def measure(sizes: Sequence[int], dtype: DTypeLike, weights: Sequence[_FloatArra
         best = min(range(len(plans)), key=seconds.__getitem__)
         best_alone = min((index for index in range(len(plans)) if not uses_team[index]),
                          key=seconds.__getitem__)
-        if uses_team[best] and seconds[best] > TEAM_MARGIN * seconds[best_alone]:
+        margin = (TEAM_MARGIN if seconds[best_alone] <= STEP_TIMING_SECONDS
+                  else LONG_STEP_TEAM_MARGIN)
+        if uses_team[best] and seconds[best] > margin * seconds[best_alone]:
             best = best_alone
         chosen, chosen_parts = plans[best]
         timed = tuple(sorted(((_code(plan, parts), step_seconds) for (plan, parts), step_seconds
