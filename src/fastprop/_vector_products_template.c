@@ -307,9 +307,25 @@ KERNEL static void NAME(fastprop_products_strip_task)(void* arguments, ptrdiff_t
     const ptrdiff_t i0 = strip * FASTPROP_STRIP_ROWS;
     const ptrdiff_t rows = x->m - i0 < FASTPROP_STRIP_ROWS ? x->m - i0 : FASTPROP_STRIP_ROWS;
     TYPE packed[FASTPROP_STRIP_DEPTH * FASTPROP_STRIP_ROWS] __attribute__((aligned(sizeof(VEC))));
-    for (ptrdiff_t p = 0; p < x->k; ++p)
-        for (ptrdiff_t r = 0; r < FASTPROP_STRIP_ROWS; ++r)
-            packed[p * FASTPROP_STRIP_ROWS + r] = r < rows ? x->A[p * x->inner_stride + i0 + r] : 0;
+    /* Row p of the strip is STRIP_ROWS contiguous entries of A (a few vectors), zero past
+     * the strip's last row (masked loads, which touch no memory past it). */
+    _Static_assert(FASTPROP_STRIP_ROWS % LANES == 0, "a strip's row is whole vectors");
+    const TYPE* a_strip = x->A + i0;
+    if (rows == FASTPROP_STRIP_ROWS) {
+        for (ptrdiff_t p = 0; p < x->k; ++p)
+            for (int v = 0; v < FASTPROP_STRIP_ROWS / LANES; ++v)
+                VEC_STORE_ALIGNED(packed + p * FASTPROP_STRIP_ROWS + v * LANES,
+                                  VEC_LOAD(a_strip + p * x->inner_stride + v * LANES));
+    } else {
+        MASK masks[FASTPROP_STRIP_ROWS / LANES];
+        for (int v = 0; v < FASTPROP_STRIP_ROWS / LANES; ++v)
+            masks[v] = VEC_MASK(rows - v * LANES);
+        for (ptrdiff_t p = 0; p < x->k; ++p)
+            for (int v = 0; v < FASTPROP_STRIP_ROWS / LANES; ++v)
+                VEC_STORE_ALIGNED(packed + p * FASTPROP_STRIP_ROWS + v * LANES,
+                                  VEC_LOAD_MASKED(a_strip + p * x->inner_stride + v * LANES,
+                                                  masks[v]));
+    }
     if (x->column_sums != NULL && group == 0) {
         /* The strip's column sums (a bias gradient), as _column_sums_accumulate: each
          * summed over p in order, then scaled and added. */
@@ -359,16 +375,34 @@ int NAME(fastprop_products)(fastprop_team* team, ptrdiff_t m, ptrdiff_t n, ptrdi
 
 /* Panel packing for the forward product: panel[p * 2 LANES + j] := W[j * k + p]
  * for j < width (2 LANES of W's rows, zero past width) and p < depth. Whole
- * LANES x LANES squares are transposed in registers; the rest goes one by one. */
+ * LANES x LANES squares are transposed in registers: in place when all LANES rows
+ * exist, otherwise through a square on the stack holding the rows that do and zeros
+ * (an output layer of 10 units: one such square per LANES deep, rather than 2 LANES
+ * entries one by one); a group of no rows is zeros; the last p (depth not a multiple
+ * of LANES) go one by one. */
 KERNEL_NO_FMA_INLINE void NAME(fastprop_pack_transposed)(const TYPE* W, ptrdiff_t k,
                                                                ptrdiff_t width, ptrdiff_t depth,
                                                                TYPE* panel)
 {
     for (ptrdiff_t group = 0; group < 2 * LANES; group += LANES) {
         ptrdiff_t p = 0;
-        if (group + LANES <= width)
+        const ptrdiff_t group_rows = width - group;
+        if (group_rows >= LANES) {
             for (; p + LANES <= depth; p += LANES)
                 VEC_TRANSPOSE(W + group * k + p, k, panel + p * 2 * LANES + group, 2 * LANES);
+        } else if (group_rows > 0) {
+            TYPE square[LANES * LANES] __attribute__((aligned(sizeof(VEC))));
+            for (ptrdiff_t j = group_rows; j < LANES; ++j)
+                VEC_STORE_ALIGNED(square + j * LANES, VEC_SET0());
+            for (; p + LANES <= depth; p += LANES) {
+                for (ptrdiff_t j = 0; j < group_rows; ++j)
+                    VEC_STORE_ALIGNED(square + j * LANES, VEC_LOAD(W + (group + j) * k + p));
+                VEC_TRANSPOSE(square, LANES, panel + p * 2 * LANES + group, 2 * LANES);
+            }
+        } else {
+            for (; p < depth; ++p)
+                VEC_STORE_ALIGNED(panel + p * 2 * LANES + group, VEC_SET0());
+        }
         for (; p < depth; ++p)
             for (ptrdiff_t j = group; j < group + LANES; ++j)
                 panel[p * 2 * LANES + j] = j < width ? W[j * k + p] : 0;
