@@ -230,3 +230,29 @@ def test_fused_gradient_step_deeper_than_a_strip(dtype, rows, n_in, n_out):
     scale = np.abs(W_before) + lr_in_dtype * (np.abs(f64(delta)).T @ np.abs(f64(A_prev)))
     error = np.abs(f64(W) - expected)
     assert np.all(error <= rows * np.finfo(dtype).eps * (np.abs(expected) + scale))
+
+
+@pytest.mark.parametrize("rows, n_in, n_out", [(1, 1, 1), (9, 20, 33), (17, 600, 40), (40, 40, 10)])
+def test_forward_relu_is_the_identitys_outputs_with_negatives_made_zero(dtype, rows, n_in, n_out):
+    # relu is applied by the forward kernel's last stores, in registers (the other functions
+    # by a pass over each panel): the same bits as relu over the identity's outputs, +0 for
+    # a negative sum, a -0 sum kept, NaN kept (relu(z) = 0 if z < 0 else z, as everywhere).
+    # 600 inputs: the sums run in chunks, relu only on the last.
+    rng = np.random.default_rng(rows + n_in + n_out)
+    A_in = rng.uniform(-1, 1, (rows, n_in)).astype(dtype)
+    W = rng.uniform(-1, 1, (n_out, n_in)).astype(dtype)
+    b = rng.uniform(-1, 1, n_out).astype(dtype)
+    A_in[0] = 0                             # row 0: every sum is its bias (+ zeros)...
+    W[0] = -np.abs(W[0]) - 0.5              # ... and output 0's, -0 + 0 * (negative) = -0
+    b[0] = -0.0
+    if rows > 1:
+        A_in[1, n_in // 2] = np.nan         # row 1: NaN sums
+    identity, relu = nan_filled((rows, n_out), dtype), nan_filled((rows, n_out), dtype)
+    _kernels.dense_forward(A_in, W, b, identity, "identity")
+    _kernels.dense_forward(A_in, W, b, relu, "relu")
+    expected = np.where(identity < 0, dtype.type(0), identity)
+    integer = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(relu.view(integer), expected.view(integer))
+    assert np.signbit(relu[0, 0]) and relu[0, 0] == 0
+    assert rows == 1 or np.isnan(relu[1]).all()
+    assert (relu >= 0).sum() + np.isnan(relu).sum() == relu.size

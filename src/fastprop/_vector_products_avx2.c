@@ -85,6 +85,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_SUM fastprop_sum_float
 #define VEC_TRANSPOSE fastprop_transpose_float
 #define VEC_KEEP_WHERE_POSITIVE(s, value) _mm256_and_ps(_mm256_cmp_ps(s, _mm256_setzero_ps(), _CMP_GT_OQ), value)
+#define VEC_RELU(value) _mm256_and_ps(_mm256_cmp_ps(value, _mm256_setzero_ps(), _CMP_NLT_UQ), value)
 #define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_float(FASTPROP_CPU_AVX2, function, z, out, size)
 #define ACTIVATE_PANEL(function, C, ldc, rows, width) \
     fastprop_activate_panel_float(FASTPROP_CPU_AVX2, function, C, ldc, rows, width)
@@ -106,6 +107,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #undef VEC_SUM
 #undef VEC_TRANSPOSE
 #undef VEC_KEEP_WHERE_POSITIVE
+#undef VEC_RELU
 #undef ACTIVATE_ARRAY
 #undef ACTIVATE_PANEL
 
@@ -126,6 +128,7 @@ FASTPROP_AVX2_INLINE double fastprop_sum_double(__m256d s)
 #define VEC_SUM fastprop_sum_double
 #define VEC_TRANSPOSE fastprop_transpose_double
 #define VEC_KEEP_WHERE_POSITIVE(s, value) _mm256_and_pd(_mm256_cmp_pd(s, _mm256_setzero_pd(), _CMP_GT_OQ), value)
+#define VEC_RELU(value) _mm256_and_pd(_mm256_cmp_pd(value, _mm256_setzero_pd(), _CMP_NLT_UQ), value)
 #define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_double(FASTPROP_CPU_AVX2, function, z, out, size)
 #define ACTIVATE_PANEL(function, C, ldc, rows, width) \
     fastprop_activate_panel_double(FASTPROP_CPU_AVX2, function, C, ldc, rows, width)

@@ -63,6 +63,7 @@
 #define VEC_MASK fastprop_mask16
 #define VEC_TRANSPOSE fastprop_transpose16_float
 #define VEC_KEEP_WHERE_POSITIVE(s, value) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_GT_OQ), value)
+#define VEC_RELU(value) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(value, _mm512_setzero_ps(), _CMP_NLT_UQ), value)
 #define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_float(FASTPROP_CPU_AVX512, function, z, out, size)
 #define ACTIVATE_PANEL(function, C, ldc, rows, width) \
     fastprop_activate_panel_float(FASTPROP_CPU_AVX512, function, C, ldc, rows, width)
@@ -85,6 +86,7 @@
 #undef VEC_MASK
 #undef VEC_TRANSPOSE
 #undef VEC_KEEP_WHERE_POSITIVE
+#undef VEC_RELU
 #undef ACTIVATE_ARRAY
 #undef ACTIVATE_PANEL
 #undef NARROW_DENSE_ACTIVATE
@@ -106,6 +108,7 @@
 #define VEC_MASK fastprop_mask8
 #define VEC_TRANSPOSE fastprop_transpose8_double
 #define VEC_KEEP_WHERE_POSITIVE(s, value) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(s, _mm512_setzero_pd(), _CMP_GT_OQ), value)
+#define VEC_RELU(value) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(value, _mm512_setzero_pd(), _CMP_NLT_UQ), value)
 #define ACTIVATE_ARRAY(function, z, out, size) fastprop_activate_double(FASTPROP_CPU_AVX512, function, z, out, size)
 #define ACTIVATE_PANEL(function, C, ldc, rows, width) \
     fastprop_activate_panel_double(FASTPROP_CPU_AVX512, function, C, ldc, rows, width)

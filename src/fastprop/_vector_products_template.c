@@ -17,6 +17,8 @@
  *                          and its LANES x LANES transpose
  *   VEC_KEEP_WHERE_POSITIVE(s, value)
  *                          value in the lanes where s > 0, +0 elsewhere (relu's f')
+ *   VEC_RELU(value)        +0 in the lanes where value < 0, value elsewhere (NaN and -0
+ *                          too): relu, as _activations_template.c's
  *   ACTIVATE_ARRAY, ACTIVATE_PANEL
  *                          the path's activation function of an array and of a panel
  *                          (_activations.h)
@@ -37,10 +39,10 @@
 /* p * inner_stride], so A or its transpose is read in place). The sums      */
 /* start from zero, from a bias row, or from C itself (START_*), and end as  */
 /* C := alpha * sum + beta * C (beta 0 or 1), that times f' from S = f(z),  */
-/* the layer's outputs (rows ldc apart too), or C := sum (FINISH_*). The     */
-/* last columns use masked loads and stores (MASK_*). Always inlined, with   */
-/* rows, masking, start and finish constant at every call, so each call      */
-/* compiles to straight-line code for its case.                              */
+/* the layer's outputs (rows ldc apart too), C := sum, or C := relu(sum)     */
+/* (FINISH_*). The last columns use masked loads and stores (MASK_*).        */
+/* Always inlined, with rows, masking, start and finish constant at every    */
+/* call, so each call compiles to straight-line code for its case.           */
 /* ------------------------------------------------------------------------ */
 
 KERNEL_INLINE void NAME(fastprop_block)(
@@ -84,7 +86,9 @@ KERNEL_INLINE void NAME(fastprop_block)(
             TYPE* out = C + r * ldc + half * LANES;
             const MASK mask = half ? mask1 : mask0;
             VEC value = acc[r][half];
-            if (finish != FASTPROP_FINISH_SUM) {
+            if (finish == FASTPROP_FINISH_RELU)
+                value = VEC_RELU(value);
+            else if (finish != FASTPROP_FINISH_SUM) {
                 if (beta != 0)
                     value = VEC_FMADD(scale, value, mask_c ? VEC_LOAD_MASKED(out, mask) : VEC_LOAD(out));
                 else
@@ -469,19 +473,33 @@ KERNEL static void NAME(fastprop_dense_activate_panel_task)(void* arguments, ptr
      * 200, 184 rather than 256, 256, 256, 16, whose last pass would be mostly overhead. */
     const ptrdiff_t chunks = (k + FASTPROP_PANEL_DEPTH - 1) / FASTPROP_PANEL_DEPTH;
     const ptrdiff_t chunk_depth = ((k + chunks - 1) / chunks + 7) / 8 * 8;
+    /* relu is applied by the last chunk's stores, while the sums are in registers (a pass
+     * of its own over the panel would be a call per row of a few vectors); the other
+     * functions by a pass over the panel, in cache, after the last chunk. */
+    const int relu = x->function == FASTPROP_ACTIVATION_RELU;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += chunk_depth) {
         const ptrdiff_t depth = k - p0 < chunk_depth ? k - p0 : chunk_depth;
+        const int relu_now = relu && p0 + depth >= k;
         NAME(fastprop_pack_transposed)(x->W + j0 * k + p0, k, width, depth, strip);
-        if (p0 == 0)
+        if (p0 == 0 && relu_now)
+            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_RELU,
+                                      width, m, depth, A, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+        else if (p0 == 0)
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM,
                                       width, m, depth, A, k, 1, strip, 2 * LANES,
+                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+        else if (relu_now)
+            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_RELU,
+                                      width, m, depth, A + p0, k, 1, strip, 2 * LANES,
                                       x->bias + j0, 1, 0, C + j0, n, NULL);
         else
             NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
                                       width, m, depth, A + p0, k, 1, strip, 2 * LANES,
                                       x->bias + j0, 1, 0, C + j0, n, NULL);
     }
-    ACTIVATE_PANEL(x->function, C + j0, n, m, width);
+    if (!relu)
+        ACTIVATE_PANEL(x->function, C + j0, n, m, width);
 }
 
 #if DOT_PRODUCTS
