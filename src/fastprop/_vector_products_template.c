@@ -477,27 +477,24 @@ KERNEL static void NAME(fastprop_dense_activate_panel_task)(void* arguments, ptr
      * of its own over the panel would be a call per row of a few vectors); the other
      * functions by a pass over the panel, in cache, after the last chunk. */
     const int relu = x->function == FASTPROP_ACTIVATION_RELU;
+    /* One chunk's row blocks; start and finish constants, each case straight-line code. */
+#define FASTPROP_CHUNK(start, finish)                                                         \
+    NAME(fastprop_row_blocks)(FASTPROP_MASK_C, start, finish, width, m, depth, A + p0, k, 1,  \
+                              strip, 2 * LANES, x->bias + j0, 1, 0, C + j0, n, NULL)
     for (ptrdiff_t p0 = 0; p0 < k; p0 += chunk_depth) {
         const ptrdiff_t depth = k - p0 < chunk_depth ? k - p0 : chunk_depth;
         const int relu_now = relu && p0 + depth >= k;
         NAME(fastprop_pack_transposed)(x->W + j0 * k + p0, k, width, depth, strip);
         if (p0 == 0 && relu_now)
-            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_RELU,
-                                      width, m, depth, A, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+            FASTPROP_CHUNK(FASTPROP_START_BIAS, FASTPROP_FINISH_RELU);
         else if (p0 == 0)
-            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_BIAS, FASTPROP_FINISH_SUM,
-                                      width, m, depth, A, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+            FASTPROP_CHUNK(FASTPROP_START_BIAS, FASTPROP_FINISH_SUM);
         else if (relu_now)
-            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_RELU,
-                                      width, m, depth, A + p0, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+            FASTPROP_CHUNK(FASTPROP_START_C, FASTPROP_FINISH_RELU);
         else
-            NAME(fastprop_row_blocks)(FASTPROP_MASK_C, FASTPROP_START_C, FASTPROP_FINISH_SUM,
-                                      width, m, depth, A + p0, k, 1, strip, 2 * LANES,
-                                      x->bias + j0, 1, 0, C + j0, n, NULL);
+            FASTPROP_CHUNK(FASTPROP_START_C, FASTPROP_FINISH_SUM);
     }
+#undef FASTPROP_CHUNK
     if (!relu)
         ACTIVATE_PANEL(x->function, C + j0, n, m, width);
 }
